@@ -1,0 +1,72 @@
+"""create_app(): the ASGI application with its routers, middleware and error handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from rolodex import __version__, errors
+from rolodex.auth import api as auth_api
+from rolodex.auth import pages as auth_pages
+from rolodex.config import Settings, get_settings
+from rolodex.db import open_database
+from rolodex.jobs import api as jobs_api
+from rolodex.jobs.registry import load_job_modules
+from rolodex.users import api as users_api
+from rolodex.users import pages as users_pages
+from rolodex.web import PACKAGE_DIR
+from rolodex.worker import Worker
+from rolodex.workspaces import pages as workspace_pages
+
+log = logging.getLogger(__name__)
+
+API_ROUTERS = (auth_api.router, users_api.router, jobs_api.router)
+PAGE_ROUTERS = (auth_pages.router, users_pages.router, workspace_pages.router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the embedded worker runs unless settings.run_worker is off."""
+    settings = settings or get_settings()
+    settings.resolved_secret_key()
+    load_job_modules(settings.job_modules)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = open_database(settings.resolved_database_url())
+        app.state.database = database
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.run_worker:
+            worker_task = asyncio.create_task(Worker(database, settings).run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            await database.dispose()
+
+    app = FastAPI(
+        title="Rolodex",
+        version=__version__,
+        description="Contacts for multi-channel customer-service inboxes.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for router in (*API_ROUTERS, *PAGE_ROUTERS):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        """Liveness: the process answers."""
+        return JSONResponse({"status": "ok"})
+
+    return app

@@ -1,0 +1,79 @@
+"""REST routes for tokens and the caller."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response, status
+
+from rolodex.auth import service
+from rolodex.auth.deps import AdminPrincipal, CurrentPrincipal
+from rolodex.auth.principals import TokenKind
+from rolodex.auth.schemas import (
+    IntegrationTokenCreate,
+    IntegrationTokenCreated,
+    IntegrationTokenRead,
+    MeRead,
+    TokenRequest,
+    TokenResponse,
+)
+from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.workspaces import service as workspaces
+from rolodex.workspaces.plans import Feature, has_feature
+from rolodex.workspaces.schemas import WorkspaceRead
+
+router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
+
+
+@router.post("/auth/token")
+async def create_token(data: TokenRequest, request: Request, session: SessionDep) -> TokenResponse:
+    """Exchange an email and password for a bearer token."""
+    days = request.app.state.settings.session_days
+    _, token, expires_at = await service.login(
+        session, data.email, data.password, kind=TokenKind.USER, lifetime=timedelta(days=days)
+    )
+    return TokenResponse(access_token=token, expires_at=expires_at)
+
+
+@router.get("/me")
+async def me(session: SessionDep, principal: CurrentPrincipal) -> MeRead:
+    """Who the token belongs to, and their workspace."""
+    workspace = await workspaces.get_workspace(session, principal)
+    return MeRead(
+        kind=principal.kind,
+        user_id=principal.user_id,
+        name=principal.name,
+        email=principal.email,
+        role=principal.role,
+        workspace=WorkspaceRead.model_validate(workspace),
+        features={f.value: has_feature(workspace.plan, f) for f in Feature},
+    )
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+async def create_api_token(
+    data: IntegrationTokenCreate, session: SessionDep, principal: AdminPrincipal
+) -> IntegrationTokenCreated:
+    """Create a bot or CRM integration token, or a personal API token (admins; shown once)."""
+    row, token = await service.create_api_token(
+        session, principal, kind=TokenKind(data.kind), name=data.name
+    )
+    return IntegrationTokenCreated(
+        **IntegrationTokenRead.model_validate(row).model_dump(), token=token
+    )
+
+
+@router.get("/tokens")
+async def list_api_tokens(
+    session: SessionDep, principal: AdminPrincipal
+) -> list[IntegrationTokenRead]:
+    """The workspace's API and integration tokens (admins; never the secret)."""
+    rows = await service.list_api_tokens(session, principal)
+    return [IntegrationTokenRead.model_validate(r) for r in rows]
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_token(token_id: str, session: SessionDep, principal: AdminPrincipal) -> Response:
+    """Revoke a token (admins)."""
+    await service.revoke_api_token(session, principal, token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

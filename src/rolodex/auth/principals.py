@@ -1,0 +1,73 @@
+"""The principal: the authenticated caller every service call is made on behalf of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rolodex.errors import Forbidden
+from rolodex.workspaces.plans import Feature, require_feature
+
+
+class Role(StrEnum):
+    """A user's role in their workspace."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class TokenKind(StrEnum):
+    """What a bearer credential stands for."""
+
+    USER = "user"  # a user's API token
+    SESSION = "session"  # a web page login
+    BOT = "bot"  # a virtual agent integration
+    CRM = "crm"  # a CRM connector integration
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user (admin or agent) or an integration of one workspace."""
+
+    workspace_id: str
+    plan: str
+    kind: TokenKind
+    token_id: str
+    user_id: str | None = None
+    role: Role | None = None
+    name: str = ""
+    email: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller is a workspace admin."""
+        return self.role is Role.ADMIN
+
+    @property
+    def is_user(self) -> bool:
+        """Whether the caller is a person rather than an integration."""
+        return self.user_id is not None
+
+    @property
+    def actor_kind(self) -> str:
+        """How the audit log names this kind of caller."""
+        return "user" if self.is_user else self.kind.value
+
+    @property
+    def actor_id(self) -> str:
+        """The id the audit log records for this caller."""
+        return self.user_id or self.token_id
+
+    def require_admin(self) -> None:
+        """Refuse anyone but an admin (403)."""
+        if not self.is_admin:
+            raise Forbidden("Only workspace admins can do this.", code="admin_required")
+
+    def require_user(self) -> None:
+        """Refuse integrations where a person must act (403)."""
+        if not self.is_user:
+            raise Forbidden("Only a signed-in user can do this.", code="user_required")
+
+    def require_feature(self, feature: Feature) -> None:
+        """Refuse a feature outside the workspace's plan (403 plan_required)."""
+        require_feature(self.plan, feature)

@@ -1,0 +1,53 @@
+"""Token and user look-ups for authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.models import ApiToken, User, Workspace
+
+
+async def find_token(
+    session: AsyncSession, token_hash: str
+) -> tuple[ApiToken, User | None, Workspace] | None:
+    """The token with its user and workspace, in one query; None when unknown."""
+    stmt = (
+        select(ApiToken, User, Workspace)
+        .join(Workspace, Workspace.id == ApiToken.workspace_id)
+        .outerjoin(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The user with this email (case-insensitive), if any."""
+    stmt = select(User).where(User.email == email.strip().lower())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def revoke_by_hash(session: AsyncSession, token_hash: str, at: datetime) -> None:
+    """Revoke one token."""
+    await session.execute(
+        update(ApiToken).where(ApiToken.token_hash == token_hash).values(revoked_at=at)
+    )
+
+
+async def list_tokens(session: AsyncSession, workspace_id: str) -> list[ApiToken]:
+    """The workspace's tokens other than web sessions, oldest first."""
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.workspace_id == workspace_id, ApiToken.kind != "session")
+        .order_by(ApiToken.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_token(session: AsyncSession, workspace_id: str, token_id: str) -> ApiToken | None:
+    """One token of the workspace."""
+    stmt = select(ApiToken).where(ApiToken.workspace_id == workspace_id, ApiToken.id == token_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

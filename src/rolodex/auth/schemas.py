@@ -1,0 +1,64 @@
+"""Auth schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from rolodex.auth.principals import Role, TokenKind
+from rolodex.schemas import InputModel, Name, OutputModel
+from rolodex.workspaces.schemas import WorkspaceRead
+
+
+class TokenRequest(InputModel):
+    """Credentials exchanged for an API token."""
+
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TokenResponse(OutputModel):
+    """A bearer token (shown once)."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime | None = None
+
+
+class MeRead(OutputModel):
+    """The caller: a user, or an integration token, and its workspace."""
+
+    kind: TokenKind
+    user_id: str | None
+    name: str
+    email: str
+    role: Role | None
+    workspace: WorkspaceRead
+    features: dict[str, bool]
+
+
+class IntegrationTokenCreate(InputModel):
+    """A token for an integration (a bot or a CRM connector), or a personal API token."""
+
+    kind: Literal["bot", "crm", "user"]
+    name: Name
+
+
+class IntegrationTokenRead(OutputModel):
+    """A token's metadata (the token itself is shown only when created)."""
+
+    id: str
+    kind: TokenKind
+    name: str
+    user_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IntegrationTokenCreated(IntegrationTokenRead):
+    """A new token, with its secret value shown this once."""
+
+    token: str

@@ -1,0 +1,139 @@
+"""Logging in, issuing and checking tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.audit import service as audit
+from rolodex.auth import repository
+from rolodex.auth.passwords import verify_password
+from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.errors import NotFound, Unauthorized
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+from rolodex.kit.secrets import new_token, token_hash
+from rolodex.models import ApiToken, User
+
+
+async def issue_token(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    kind: TokenKind,
+    user_id: str | None = None,
+    name: str = "",
+    expires_in: timedelta | None = None,
+) -> tuple[ApiToken, str]:
+    """Store a new token's hash and return the row and the token (shown only this once)."""
+    token = new_token()
+    row = ApiToken(
+        id=new_id("tok"),
+        workspace_id=workspace_id,
+        kind=kind.value,
+        user_id=user_id,
+        name=name,
+        token_hash=token_hash(token),
+        expires_at=utcnow() + expires_in if expires_in else None,
+    )
+    session.add(row)
+    await session.flush()
+    return row, token
+
+
+async def authenticate(session: AsyncSession, token: str) -> Principal | None:
+    """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
+    found = await repository.find_token(session, token_hash(token))
+    if found is None:
+        return None
+    row, user, workspace = found
+    now = utcnow()
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    if user is not None and not user.active:
+        return None
+    return Principal(
+        workspace_id=workspace.id,
+        plan=workspace.plan,
+        kind=TokenKind(row.kind),
+        token_id=row.id,
+        user_id=user.id if user else None,
+        role=Role(user.role) if user else None,
+        name=user.name if user else row.name,
+        email=user.email if user else "",
+    )
+
+
+async def check_password(session: AsyncSession, email: str, password: str) -> User:
+    """The active user with these credentials; 401 that never says which part was wrong."""
+    user = await repository.find_user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
+    return user
+
+
+async def login(
+    session: AsyncSession, email: str, password: str, *, kind: TokenKind, lifetime: timedelta
+) -> tuple[User, str, datetime]:
+    """Check the credentials and issue a token of the given kind; returns (user, token, expiry)."""
+    user = await check_password(session, email, password)
+    row, token = await issue_token(
+        session,
+        workspace_id=user.workspace_id,
+        kind=kind,
+        user_id=user.id,
+        name="login" if kind is TokenKind.USER else "web session",
+        expires_in=lifetime,
+    )
+    assert row.expires_at is not None
+    return user, token, row.expires_at
+
+
+async def revoke(session: AsyncSession, token: str) -> None:
+    """Revoke a token (logout)."""
+    await repository.revoke_by_hash(session, token_hash(token), utcnow())
+
+
+async def create_api_token(
+    session: AsyncSession, principal: Principal, *, kind: TokenKind, name: str
+) -> tuple[ApiToken, str]:
+    """An admin creates an integration token (bot, crm) or a personal API token for themself."""
+    principal.require_admin()
+    row, token = await issue_token(
+        session,
+        workspace_id=principal.workspace_id,
+        kind=kind,
+        user_id=principal.user_id if kind is TokenKind.USER else None,
+        name=name,
+    )
+    await audit.record(
+        session,
+        principal,
+        "token.created",
+        target_type="api_token",
+        target_id=row.id,
+        after={"kind": kind.value, "name": name},
+    )
+    return row, token
+
+
+async def list_api_tokens(session: AsyncSession, principal: Principal) -> list[ApiToken]:
+    """The workspace's API and integration tokens, web sessions left out (admins)."""
+    principal.require_admin()
+    return await repository.list_tokens(session, principal.workspace_id)
+
+
+async def revoke_api_token(session: AsyncSession, principal: Principal, token_id: str) -> None:
+    """An admin revokes a token of their workspace; 404 if it is not theirs."""
+    principal.require_admin()
+    row = await repository.get_token(session, principal.workspace_id, token_id)
+    if row is None or row.kind == TokenKind.SESSION.value:
+        raise NotFound("Token not found.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await audit.record(
+            session, principal, "token.revoked", target_type="api_token", target_id=row.id
+        )
+    await session.flush()

@@ -1,0 +1,284 @@
+"""The `rolodex` command line: serve, worker, db, workspace, user, token, jobs, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rolodex.config import get_settings
+from rolodex.db import Database, open_database
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Rolodex: contacts for multi-channel customer-service inboxes.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(jobs_app, name="jobs")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _run(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run async work against the configured database, then close it."""
+
+    async def main() -> T:
+        database = open_database(get_settings().resolved_database_url())
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def _emit(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data))
+    else:
+        for key, value in data.items():
+            console.print(f"[bold]{key}[/bold]: {value}")
+
+
+def _migrate() -> None:
+    from rolodex.kit.migrate import upgrade
+
+    upgrade(get_settings().resolved_database_url())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending database migrations."""
+    _migrate()
+    console.print("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs here.")] = False,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Apply pending migrations, then serve the API, the pages and the embedded worker."""
+    import uvicorn
+
+    from rolodex.app import create_app
+
+    _migrate()
+    settings = get_settings()
+    if no_worker:
+        settings.run_worker = False
+    console.print(f"Rolodex serving on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level,
+                access_log=access_log)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
+) -> None:
+    """Run background jobs in this process until stopped (SIGINT/SIGTERM)."""
+    from rolodex.jobs.registry import load_job_modules
+    from rolodex.worker import Worker
+
+    settings = get_settings()
+    load_job_modules(settings.job_modules)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+
+    async def work(database: Database) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Worker(database, settings, concurrency=concurrency).run_forever(stop)
+
+    _run(work)
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Option(help="Workspace name.")],
+    plan: Annotated[str, typer.Option(help="team, business or enterprise.")],
+    admin_email: Annotated[str, typer.Option(help="The first admin's email.")],
+    admin_password: Annotated[str, typer.Option(help="The first admin's password.")],
+    admin_name: Annotated[str, typer.Option(help="The first admin's name.")] = "Admin",
+    phone_region: Annotated[str, typer.Option(help="Default phone region (ISO code).")] = "US",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a workspace with its first admin; prints the admin's API token once."""
+    from pydantic import ValidationError
+
+    from rolodex.errors import AppError
+    from rolodex.users.schemas import UserCreate
+    from rolodex.workspaces import service
+    from rolodex.workspaces.plans import Plan
+
+    try:
+        plan_value = Plan(plan)
+        UserCreate(email=admin_email, name=admin_name, password=admin_password)
+    except ValueError as exc:
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise _fail(f"invalid input: {detail}") from exc
+    _migrate()
+
+    async def work(database: Database) -> dict[str, Any]:
+        async with database.transaction() as session:
+            created = await service.create_workspace(
+                session, name=name, plan=plan_value, admin_email=admin_email,
+                admin_password=admin_password, admin_name=admin_name,
+                default_phone_region=phone_region.upper(),
+            )
+        return {"workspace_id": created.workspace_id, "admin_user_id": created.admin_user_id,
+                "token": created.token}
+
+    try:
+        _emit(_run(work), as_json)
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@user_app.command("create")
+def user_create(
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    email: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()] = "",
+    role: Annotated[str, typer.Option(help="admin or agent.")] = "agent",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a user to a workspace."""
+    from pydantic import ValidationError
+
+    from rolodex.errors import AppError
+    from rolodex.users import service
+    from rolodex.users.schemas import UserCreate
+    from rolodex.workspaces import repository
+
+    try:
+        data = UserCreate.model_validate(
+            {"email": email, "name": name or email.split("@")[0], "role": role,
+             "password": password}
+        )
+    except ValidationError as exc:
+        raise _fail(f"invalid input: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+
+    async def work(database: Database) -> dict[str, Any]:
+        async with database.transaction() as session:
+            if await repository.get(session, workspace) is None:
+                raise _fail(f"no workspace {workspace}")
+            user = await service.insert_user(session, workspace, data)
+        return {"user_id": user.id, "email": user.email, "role": user.role}
+
+    try:
+        _emit(_run(work), as_json)
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@token_app.command("create")
+def token_create(
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    kind: Annotated[str, typer.Option(help="user, bot or crm.")] = "user",
+    user: Annotated[str | None, typer.Option(help="User id (kind user).")] = None,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API token for a user or an integration (printed once)."""
+    from rolodex.auth import service
+    from rolodex.auth.principals import TokenKind
+    from rolodex.users import repository as users
+    from rolodex.workspaces import repository
+
+    if kind not in {"user", "bot", "crm"}:
+        raise _fail("kind must be user, bot or crm")
+    if (kind == "user") != (user is not None):
+        raise _fail("--user is required for kind user, and only for it")
+
+    async def work(database: Database) -> dict[str, Any]:
+        async with database.transaction() as session:
+            if await repository.get(session, workspace) is None:
+                raise _fail(f"no workspace {workspace}")
+            if user is not None and await users.get_user(session, workspace, user) is None:
+                raise _fail(f"no user {user} in workspace {workspace}")
+            row, token = await service.issue_token(
+                session, workspace_id=workspace, kind=TokenKind(kind), user_id=user, name=name
+            )
+        return {"token_id": row.id, "kind": kind, "token": token}
+
+    _emit(_run(work), as_json)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed jobs.")] = False,
+    status: Annotated[str | None, typer.Option(help="Only jobs of this status.")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List background jobs, newest first."""
+    from rolodex.jobs import service
+
+    wanted = "failed" if failed else status
+
+    async def work(database: Database) -> list[dict[str, Any]]:
+        async with database.reader() as session:
+            rows, _ = await service.list_jobs(
+                session, workspace_id=workspace, status=wanted, cursor=None, limit=limit
+            )
+        return [
+            {"id": r.id, "kind": r.kind, "status": r.status, "attempts": r.attempts,
+             "workspace_id": r.workspace_id, "run_at": r.run_at.isoformat(),
+             "last_error": r.last_error}
+            for r in rows
+        ]
+
+    rows = _run(work)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("id", "kind", "status", "attempts", "run at", "last error")
+    for r in rows:
+        table.add_row(r["id"], r["kind"], r["status"], str(r["attempts"]), r["run_at"],
+                      (r["last_error"] or "")[-80:])
+    console.print(table if rows else "no jobs")
+
+
+@app.command()
+def demo() -> None:
+    """Create (once) a demo workspace a newcomer can log into, and print the logins."""
+    from rolodex.demo import DEMO_LOGINS, seed_demo
+
+    _migrate()
+    created = _run(seed_demo)
+    console.print("Demo workspace " + ("created." if created else "already there."))
+    console.print("Log in at http://127.0.0.1:8000/login with:")
+    for role, email, password in DEMO_LOGINS:
+        console.print(f"  {role:<6} {email}  /  {password}")
+
+
+def main() -> None:
+    """Entry point of the `rolodex` script."""
+    app()

@@ -1,0 +1,52 @@
+"""Settings read from the environment (prefix ROLODEX_)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of a Rolodex process; see README.md "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="ROLODEX_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    run_worker: bool = True
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    job_modules: list[str] = Field(default_factory=list)
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    session_days: int = Field(default=14, ge=1)
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rolodex.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept under the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,182 @@
+"""Engines and sessions. Only the request or job boundary commits; services flush.
+
+SQLite (the embedded default) gets WAL, a busy timeout and `BEGIN IMMEDIATE`
+for write transactions, so concurrent writers wait instead of failing with
+"database is locked". Reads use a separate engine with deferred transactions so
+they never queue behind writers. PostgreSQL uses one engine for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy async URL for a plain `sqlite:///` or `postgresql://` URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    else:
+        raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The SQLAlchemy sync URL (migrations run on a sync connection)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    else:
+        parsed = parsed.set(drivername="sqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether the URL names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@dataclass
+class Database:
+    """The engines and session factories of one process."""
+
+    url: str
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+    writer: async_sessionmaker[AsyncSession]
+    reader: async_sessionmaker[AsyncSession]
+
+    @property
+    def sqlite(self) -> bool:
+        """Whether this is the embedded SQLite database."""
+        return is_sqlite(self.url)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write session that commits on success and rolls back on error (job/CLI boundary)."""
+        async with self.writer() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """Engines and session factories for a database URL."""
+    if is_sqlite(url):
+        _prepare_sqlite_file(url)
+        write = _sqlite_engine(url, immediate=True)
+        read = _sqlite_engine(url, immediate=False)
+    else:
+        write = read = create_async_engine(
+            async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    return Database(
+        url=url,
+        write_engine=write,
+        read_engine=read,
+        writer=async_sessionmaker(write, expire_on_commit=False, autoflush=False),
+        reader=async_sessionmaker(read, expire_on_commit=False, autoflush=False),
+    )
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class TransactionalRoute(APIRoute):
+    """A route whose request runs in one transaction, committed before the response is sent.
+
+    Committing here rather than in a yield-dependency guarantees that a client
+    never sees a success for work that then failed to commit.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap the endpoint in a session that commits on success and rolls back otherwise."""
+        handler = super().get_route_handler()
+
+        async def run_in_transaction(request: Request) -> Response:
+            database: Database = request.app.state.database
+            factory = database.reader if request.method in _READ_METHODS else database.writer
+            async with factory() as session:
+                request.state.db = session
+                response = await handler(request)
+                if response.status_code < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                return response
+
+        return run_in_transaction
+
+
+def request_session(request: Request) -> AsyncSession:
+    """The session that the request's route opened (see TransactionalRoute)."""
+    session: AsyncSession = request.state.db
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(request_session)]
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on the session's database (SQLite or PostgreSQL)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

@@ -1,0 +1,209 @@
+"""Application errors that carry their HTTP status and a stable code, and their rendering.
+
+Services raise these; only this module turns them into responses: RFC 9457
+problem+json for the API and a friendly HTML page for the web pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+# Paths that machines call; everything else is a page for a person.
+API_PREFIXES = ("/api/", "/inbox/", "/virtual-agent/", "/oauth2/", "/healthz", "/openapi.json")
+
+
+class AppError(Exception):
+    """Base of every foreseeable failure: an HTTP status, a stable code and a human detail."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.errors = list(errors or [])
+        if code:
+            self.code = code
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 body of this error."""
+        body: dict[str, Any] = {
+            "type": f"urn:rolodex:problem:{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            "errors": self.errors,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(AppError):
+    """A request value is not acceptable (422); `errors` names each field."""
+
+    status = 422
+    code = "validation_error"
+    title = "Invalid input"
+
+    @classmethod
+    def for_field(cls, field: str, message: str, *, code: str | None = None) -> InvalidInput:
+        """An error about exactly one field."""
+        return cls(f"{field}: {message}", errors=[field_error(field, message)], code=code)
+
+
+class Unauthorized(AppError):
+    """No valid credentials (401)."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(AppError):
+    """Valid credentials that may not do this (403)."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class PlanRequired(Forbidden):
+    """A feature outside the workspace's plan (403, code plan_required)."""
+
+    code = "plan_required"
+    title = "Plan upgrade required"
+
+
+class NotFound(AppError):
+    """Missing, or belongs to another workspace: the two are never told apart (404)."""
+
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    """The request conflicts with the current state (409)."""
+
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Gone(AppError):
+    """The thing existed but is no longer available (410)."""
+
+    status = 410
+    code = "gone"
+    title = "Gone"
+
+
+class PayloadTooLarge(AppError):
+    """The request body or an attachment is over its limit (413)."""
+
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+def field_error(field: str, message: str, type_: str = "invalid") -> dict[str, Any]:
+    """One entry of a problem's `errors` list."""
+    return {"field": field, "message": message, "type": type_}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        kind = str(err.get("type"))
+        field = "body" if kind == "json_invalid" or not loc else ".".join(loc)
+        message = str(err.get("msg", "Invalid value")).removeprefix("Value error, ")
+        out.append(field_error(field, message, kind))
+    return out
+
+
+def wants_html(request: Request) -> bool:
+    """Whether this request came from a web page rather than an API client."""
+    return not request.url.path.startswith(API_PREFIXES)
+
+
+def render(request: Request, error: AppError) -> Response:
+    """The response for an error: problem+json for clients, an HTML page for people."""
+    if wants_html(request):
+        from rolodex.web import render_error_page  # pages import errors; avoid the cycle
+
+        return render_error_page(request, error)
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(
+        error.to_problem(request.url.path),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+_HTTP_CODES = {
+    404: NotFound,
+    405: type("MethodNotAllowed", (AppError,), {"status": 405, "code": "method_not_allowed",
+                                                "title": "Method not allowed"}),
+    413: PayloadTooLarge,
+}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into a clean response."""
+
+    async def app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return render(request, exc)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return render(request, InvalidInput(detail, errors=errors))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        cls = _HTTP_CODES.get(exc.status_code)
+        if cls is None:
+            err = AppError(str(exc.detail))
+            err.status, err.code, err.title = exc.status_code, f"http_{exc.status_code}", "Error"
+        else:
+            err = cls(None if exc.detail in (None, "Not Found") else str(exc.detail))
+        return render(request, err)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = AppError("Something went wrong on our side; it has been logged.")
+        err.status, err.code, err.title = 500, "internal_error", "Internal error"
+        return render(request, err)
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,1 @@
+"""Background jobs: an outbox table, claimed by workers with a lease."""

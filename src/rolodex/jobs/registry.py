@@ -1,0 +1,77 @@
+"""Job kinds and their handlers, registered with the @job decorator."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from rolodex.config import Settings
+from rolodex.db import Database
+
+DEFAULT_RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (10, 60, 300, 1800))
+DEFAULT_LEASE = timedelta(minutes=5)
+
+# Every module whose import registers job kinds; each domain adds its jobs module here.
+JOB_MODULES: tuple[str, ...] = ()
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: its payload and a way to open its own transactions."""
+
+    job_id: str
+    kind: str
+    attempt: int
+    workspace_id: str | None
+    payload: dict[str, Any]
+    db: Database
+    settings: Settings
+
+
+Handler = Callable[[JobContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job kind: its handler, its retry schedule and its lease."""
+
+    kind: str
+    handler: Handler
+    retry_delays: tuple[timedelta, ...]
+    lease: timedelta
+
+    @property
+    def max_attempts(self) -> int:
+        """The first run plus one retry per delay."""
+        return len(self.retry_delays) + 1
+
+
+REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(
+    kind: str,
+    *,
+    retry_delays: Iterable[timedelta] = DEFAULT_RETRY_DELAYS,
+    lease: timedelta = DEFAULT_LEASE,
+) -> Callable[[Handler], Handler]:
+    """Register an async handler for a job kind.
+
+    Handlers must be idempotent: a job whose worker died after the handler's
+    own commit but before it was marked done runs again.
+    """
+
+    def register(handler: Handler) -> Handler:
+        REGISTRY[kind] = JobSpec(kind, handler, tuple(retry_delays), lease)
+        return handler
+
+    return register
+
+
+def load_job_modules(extra: Iterable[str] = ()) -> None:
+    """Import every module that registers job kinds (and extra ones from settings)."""
+    for name in (*JOB_MODULES, *extra):
+        importlib.import_module(name)

@@ -1,0 +1,25 @@
+"""Job schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from rolodex.schemas import OutputModel
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class JobRead(OutputModel):
+    """A background job as admins see it."""
+
+    id: str
+    kind: str
+    status: JobStatus
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    payload: dict[str, Any]

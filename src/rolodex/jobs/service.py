@@ -1,0 +1,200 @@
+"""Enqueueing jobs in the caller's transaction, claiming them, and recording outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from rolodex.auth.principals import Principal
+from rolodex.db import dialect_insert
+from rolodex.errors import Conflict, NotFound
+from rolodex.jobs import repository
+from rolodex.jobs.registry import REGISTRY, JobSpec
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+from rolodex.kit.pagination import id_page
+from rolodex.models import Job
+
+# Callbacks of in-process workers, run after any commit that enqueued a job so they start at once.
+_listeners: set[Callable[[], None]] = set()
+
+
+def add_enqueue_listener(callback: Callable[[], None]) -> None:
+    """Be told (synchronously, on the committing thread) after a commit that enqueued jobs."""
+    _listeners.add(callback)
+
+
+def remove_enqueue_listener(callback: Callable[[], None]) -> None:
+    """Stop being told about enqueued jobs."""
+    _listeners.discard(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop("jobs_enqueued", False):
+        for callback in list(_listeners):
+            callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("jobs_enqueued", None)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    workspace_id: str | None = None,
+    ref: str | None = None,
+    idempotency_key: str | None = None,
+    run_at: datetime | None = None,
+) -> str:
+    """Write a job in the caller's transaction: it runs only if that transaction commits.
+
+    With an idempotency key, enqueueing the same key twice keeps the first job.
+    """
+    spec = REGISTRY[kind]
+    job_id = new_id("job")
+    now = utcnow()
+    values = {
+        "id": job_id,
+        "workspace_id": workspace_id,
+        "kind": kind,
+        "payload": payload,
+        "ref": ref,
+        "idempotency_key": idempotency_key,
+        "status": "queued",
+        "run_at": run_at or now,
+        "attempts": 0,
+        "max_attempts": spec.max_attempts,
+        "created_at": now,
+        "updated_at": now,
+    }
+    stmt = dialect_insert(session, Job).values(**values)
+    if idempotency_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    await session.execute(stmt)
+    session.sync_session.info["jobs_enqueued"] = True
+    return job_id
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job this worker now holds, with the attempt number that fences its outcome."""
+
+    id: str
+    kind: str
+    attempt: int
+    workspace_id: str | None
+    payload: dict[str, Any]
+    spec: JobSpec
+
+
+async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
+    """Take up to `limit` due jobs with a lease; jobs whose lease ran out too often end failed."""
+    now = utcnow()
+    claimed: list[Claimed] = []
+    for row in await repository.lock_due(session, now, limit):
+        spec = REGISTRY.get(row.kind)
+        if spec is None:
+            # Another process version may know this kind; leave it for a worker that does.
+            continue
+        if row.status == "running" and row.attempts >= row.max_attempts:
+            row.status, row.finished_at, row.lease_until = "failed", now, None
+            row.last_error = (row.last_error or "") + "\nlease expired: the worker stopped"
+            row.updated_at = now
+            continue
+        row.status = "running"
+        row.attempts += 1
+        row.lease_until = now + spec.lease
+        row.updated_at = now
+        claimed.append(
+            Claimed(row.id, row.kind, row.attempts, row.workspace_id, dict(row.payload), spec)
+        )
+    await session.flush()
+    return claimed
+
+
+async def mark_done(session: AsyncSession, job: Claimed) -> bool:
+    """Record success; False if the lease was lost to another worker meanwhile."""
+    now = utcnow()
+    return await repository.finish(
+        session, job.id, job.attempt, now, status="done", finished_at=now, last_error=None
+    )
+
+
+async def mark_failed_attempt(session: AsyncSession, job: Claimed, error: str) -> bool:
+    """Record a failure: retry after the next delay, or end `failed` after the last attempt."""
+    now = utcnow()
+    error = error[-4000:]
+    if job.attempt <= len(job.spec.retry_delays):
+        run_at = now + job.spec.retry_delays[job.attempt - 1]
+        return await repository.finish(
+            session, job.id, job.attempt, now, status="queued", run_at=run_at, last_error=error
+        )
+    return await repository.finish(
+        session, job.id, job.attempt, now, status="failed", finished_at=now, last_error=error
+    )
+
+
+async def cancel_for_ref(session: AsyncSession, workspace_id: str, ref: str) -> int:
+    """Cancel the queued jobs about one subject, in the caller's transaction."""
+    return await repository.cancel_for_ref(session, workspace_id, ref, utcnow())
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    workspace_id: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Job], str | None]:
+    """Jobs, newest first, optionally of one workspace and one status."""
+    stmt = select(Job)
+    if workspace_id is not None:
+        stmt = stmt.where(Job.workspace_id == workspace_id)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    return await id_page(session, stmt, Job.id, cursor=cursor, limit=limit, newest_first=True)
+
+
+async def list_workspace_jobs(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Job], str | None]:
+    """The workspace's jobs (admins), e.g. the failed ones."""
+    principal.require_admin()
+    return await list_jobs(
+        session, workspace_id=principal.workspace_id, status=status, cursor=cursor, limit=limit
+    )
+
+
+async def retry_job(session: AsyncSession, principal: Principal, job_id: str) -> Job:
+    """An admin sends a failed job round again (409 unless it is failed)."""
+    principal.require_admin()
+    stmt = select(Job).where(Job.workspace_id == principal.workspace_id, Job.id == job_id)
+    job = (await session.execute(stmt)).scalar_one_or_none()
+    if job is None:
+        raise NotFound("Job not found.")
+    if job.status != "failed":
+        raise Conflict(f"Only failed jobs can be retried; this one is {job.status}.",
+                       code="job_not_failed")
+    now = utcnow()
+    job.status, job.run_at, job.finished_at, job.updated_at = "queued", now, None, now
+    job.max_attempts = job.attempts + 1
+    await session.flush()
+    session.sync_session.info["jobs_enqueued"] = True
+    return job

@@ -1,0 +1,1 @@
+"""Users (admins and agents) and teams."""

@@ -1,0 +1,113 @@
+"""The job runner: claims due jobs with a lease and runs them, in-process or standalone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+
+from rolodex.config import Settings
+from rolodex.db import Database
+from rolodex.jobs import service
+from rolodex.jobs.registry import JobContext
+from rolodex.jobs.service import Claimed
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Runs jobs with bounded concurrency; any number of workers may share a PostgreSQL database."""
+
+    def __init__(self, db: Database, settings: Settings, *, concurrency: int | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.concurrency = concurrency or settings.worker_concurrency
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _on_enqueue(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        async with self.db.transaction() as session:
+            return await service.claim(session, limit)
+
+    async def _execute(self, job: Claimed) -> None:
+        ctx = JobContext(
+            job.id, job.kind, job.attempt, job.workspace_id, job.payload, self.db, self.settings
+        )
+        # Stop before the lease runs out, so that no other worker takes it while this one runs.
+        timeout = max(job.spec.lease.total_seconds() - 1.0, 0.5)
+        try:
+            await asyncio.wait_for(job.spec.handler(ctx), timeout=timeout)
+        except Exception as exc:
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            if isinstance(exc, TimeoutError):
+                detail = f"timed out after {timeout:.0f}s"
+            log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempt, detail)
+            async with self.db.transaction() as session:
+                await service.mark_failed_attempt(session, job, detail)
+            return
+        async with self.db.transaction() as session:
+            if not await service.mark_done(session, job):
+                log.warning("job %s finished after its lease was taken over", job.id)
+
+    async def run_once(self) -> int:
+        """Claim the jobs due now (up to the concurrency) and run them to the end; returns how many."""
+        jobs = await self._claim(self.concurrency)
+        await asyncio.gather(*(self._execute(job) for job in jobs))
+        return len(jobs)
+
+    async def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Run rounds until nothing is due (tests and the CLI use it); returns jobs run."""
+        total = 0
+        for _ in range(max_rounds):
+            ran = await self.run_once()
+            if ran == 0:
+                break
+            total += ran
+        return total
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Poll for due jobs until `stop` is set, starting at once when this process enqueues one."""
+        self._loop = asyncio.get_running_loop()
+        service.add_enqueue_listener(self._on_enqueue)
+        try:
+            while not stop.is_set():
+                free = self.concurrency - len(self._running)
+                jobs = await self._claim_safely(free) if free > 0 else []
+                for job in jobs:
+                    task = asyncio.create_task(self._execute(job))
+                    self._running.add(task)
+                    task.add_done_callback(self._finished)
+                if jobs and len(jobs) == free:
+                    await asyncio.sleep(0)
+                    continue
+                self._wake.clear()
+                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+                await asyncio.wait(
+                    waiters, timeout=self.settings.worker_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            service.remove_enqueue_listener(self._on_enqueue)
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("job task crashed", exc_info=task.exception())
+
+    async def _claim_safely(self, limit: int) -> list[Claimed]:
+        try:
+            return await self._claim(limit)
+        except Exception:
+            # A database hiccup must not kill the worker; the next poll tries again.
+            log.exception("claiming jobs failed")
+            return []

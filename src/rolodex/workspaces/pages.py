@@ -1,0 +1,57 @@
+"""The admin settings index and the sections whose domains have not built their pages yet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from rolodex.auth.deps import SignedIn
+from rolodex.db import TransactionalRoute
+from rolodex.web import page
+
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+
+# Admin settings sections, named as SPEC names them; each domain's pages fill one in.
+ADMIN_SECTIONS = (
+    ("Users & teams", "/admin/users", "Add admins and agents, and group agents into teams."),
+)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def agent_workspace(request: Request, principal: SignedIn) -> HTMLResponse:
+    """The agent workspace (conversation list, conversation, Contact tab)."""
+    return page(
+        request, "shell/section.html", principal, section="agent", heading="Agent workspace",
+        empty_title="No conversations yet",
+        empty_text="Conversations appear here as soon as a channel receives a message.",
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_settings(request: Request, principal: SignedIn) -> HTMLResponse:
+    """The list of admin settings sections."""
+    principal.require_admin()
+    return page(
+        request, "shell/section.html", principal, section="admin", heading="Admin settings",
+        links=ADMIN_SECTIONS, empty_title="", empty_text="",
+    )
+
+
+@router.get("/exports", response_class=HTMLResponse)
+async def exports(request: Request, principal: SignedIn) -> HTMLResponse:
+    """Exports > On-demand exports."""
+    return page(
+        request, "shell/section.html", principal, section="exports", heading="On-demand exports",
+        empty_title="No exports yet",
+        empty_text="Generated exports are listed here, ready to download.",
+    )
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+async def privacy(request: Request, principal: SignedIn) -> HTMLResponse:
+    """Privacy & security."""
+    return page(
+        request, "shell/section.html", principal, section="privacy", heading="Privacy & security",
+        empty_title="No deleted contacts",
+        empty_text="When an admin deletes a contact, a record of it appears here.",
+    )

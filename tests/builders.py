@@ -1,0 +1,64 @@
+"""Plain builders for test data, written through the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from rolodex.auth import service as auth
+from rolodex.auth.passwords import hash_password
+from rolodex.auth.principals import Role, TokenKind
+from rolodex.db import Database
+from rolodex.kit.ids import new_id
+from rolodex.models import User
+from rolodex.workspaces import service as workspaces
+from rolodex.workspaces.plans import Plan
+
+PASSWORD = "correct-horse-battery"
+
+
+@cache
+def _password_hash() -> str:
+    # argon2 is slow on purpose; one hash serves every builder-made user.
+    return hash_password(PASSWORD)
+
+
+@dataclass
+class Actor:
+    """A user of a workspace with an API token."""
+
+    workspace_id: str
+    user_id: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header for this actor."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_workspace(db: Database, plan: Plan = Plan.ENTERPRISE, name: str = "Acme") -> Actor:
+    """A workspace and its admin."""
+    email = f"admin-{new_id('x')[2:]}@example.test"
+    async with db.transaction() as session:
+        created = await workspaces.create_workspace(
+            session, name=name, plan=plan, admin_email=email, admin_password=PASSWORD
+        )
+    return Actor(created.workspace_id, created.admin_user_id, email, created.token)
+
+
+async def make_user(db: Database, workspace_id: str, role: Role = Role.AGENT) -> Actor:
+    """A user of the workspace with a personal API token."""
+    email = f"{role.value}-{new_id('x')[2:]}@example.test"
+    async with db.transaction() as session:
+        user = User(
+            id=new_id("usr"), workspace_id=workspace_id, email=email, name=f"Test {role.value}",
+            role=role.value, password_hash=_password_hash(),
+        )
+        session.add(user)
+        await session.flush()
+        _, token = await auth.issue_token(
+            session, workspace_id=workspace_id, kind=TokenKind.USER, user_id=user.id
+        )
+    return Actor(workspace_id, user.id, email, token)

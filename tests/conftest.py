@@ -1,0 +1,115 @@
+"""Test fixtures: every database test runs on SQLite and, when configured, on PostgreSQL.
+
+ROLODEX_TEST_POSTGRES_URL names the PostgreSQL database (its tables are dropped);
+ROLODEX_REQUIRE_POSTGRES=1 turns a missing PostgreSQL into a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from rolodex.app import create_app
+from rolodex.config import Settings
+from rolodex.db import Database, open_database, sync_url
+from rolodex.kit.migrate import upgrade
+from rolodex.models import Base
+
+POSTGRES_URL = os.environ.get("ROLODEX_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("ROLODEX_REQUIRE_POSTGRES") == "1"
+TESTS_DIR = Path(__file__).parent
+
+
+def _postgres_available() -> bool:
+    if not POSTGRES_URL:
+        return False
+    try:
+        engine = create_engine(sync_url(POSTGRES_URL))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "rolodex.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL test database, emptied and migrated once per session."""
+    if not _postgres_available():
+        if REQUIRE_POSTGRES:
+            pytest.fail("ROLODEX_REQUIRE_POSTGRES=1 but PostgreSQL does not answer at "
+                        f"ROLODEX_TEST_POSTGRES_URL={POSTGRES_URL!r}")
+        pytest.skip("PostgreSQL not configured (set ROLODEX_TEST_POSTGRES_URL)")
+    engine = create_engine(sync_url(POSTGRES_URL))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(sync_url(url))
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """An empty, migrated database of each kind, isolated per test."""
+    if request.param == "sqlite":
+        path = tmp_path / "rolodex.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    yield url
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings for an app under test: its own data dir, no embedded worker."""
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret",
+        run_worker=False,
+        job_modules=["support.jobs"],
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The database the test's app uses, for builders and assertions."""
+    database = open_database(settings.resolved_database_url())
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app, with its lifespan running."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c

@@ -1,0 +1,1 @@
+"""Code the tests load into the app (extra job kinds) and into spawned processes."""
