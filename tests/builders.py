@@ -53,8 +53,12 @@ async def make_user(db: Database, workspace_id: str, role: Role = Role.AGENT) ->
     email = f"{role.value}-{new_id('x')[2:]}@example.test"
     async with db.transaction() as session:
         user = User(
-            id=new_id("usr"), workspace_id=workspace_id, email=email, name=f"Test {role.value}",
-            role=role.value, password_hash=_password_hash(),
+            id=new_id("usr"),
+            workspace_id=workspace_id,
+            email=email,
+            name=f"Test {role.value}",
+            role=role.value,
+            password_hash=_password_hash(),
         )
         session.add(user)
         await session.flush()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+import support.jobs  # noqa: F401  (registers the test job kinds in this process)
 from rolodex.app import create_app
 from rolodex.config import Settings
 from rolodex.db import Database, open_database, sync_url
@@ -52,8 +53,10 @@ def postgres_url() -> str:
     """The PostgreSQL test database, emptied and migrated once per session."""
     if not _postgres_available():
         if REQUIRE_POSTGRES:
-            pytest.fail("ROLODEX_REQUIRE_POSTGRES=1 but PostgreSQL does not answer at "
-                        f"ROLODEX_TEST_POSTGRES_URL={POSTGRES_URL!r}")
+            pytest.fail(
+                "ROLODEX_REQUIRE_POSTGRES=1 but PostgreSQL does not answer at "
+                f"ROLODEX_TEST_POSTGRES_URL={POSTGRES_URL!r}"
+            )
         pytest.skip("PostgreSQL not configured (set ROLODEX_TEST_POSTGRES_URL)")
     engine = create_engine(sync_url(POSTGRES_URL))
     with engine.begin() as conn:

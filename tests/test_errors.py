@@ -19,7 +19,8 @@ async def _post(client: httpx.AsyncClient, db: Database, **kwargs: object) -> ht
 async def test_malformed_json(client: httpx.AsyncClient, db: Database) -> None:
     admin = await make_workspace(db)
     response = await client.post(
-        "/api/v1/users", content=b'{"email": ',
+        "/api/v1/users",
+        content=b'{"email": ',
         headers={**admin.headers, "content-type": "application/json"},
     )
     assert response.status_code == 422

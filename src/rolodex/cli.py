@@ -18,8 +18,11 @@ from rolodex.db import Database, open_database
 
 T = TypeVar("T")
 
-app = typer.Typer(help="Rolodex: contacts for multi-channel customer-service inboxes.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Rolodex: contacts for multi-channel customer-service inboxes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
@@ -91,8 +94,13 @@ def serve(
     if no_worker:
         settings.run_worker = False
     console.print(f"Rolodex serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level,
-                access_log=access_log)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=access_log,
+    )
 
 
 @app.command()
@@ -105,7 +113,9 @@ def worker(
 
     settings = get_settings()
     load_job_modules(settings.job_modules)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
 
     async def work(database: Database) -> None:
         stop = asyncio.Event()
@@ -146,12 +156,19 @@ def workspace_create(
     async def work(database: Database) -> dict[str, Any]:
         async with database.transaction() as session:
             created = await service.create_workspace(
-                session, name=name, plan=plan_value, admin_email=admin_email,
-                admin_password=admin_password, admin_name=admin_name,
+                session,
+                name=name,
+                plan=plan_value,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                admin_name=admin_name,
                 default_phone_region=phone_region.upper(),
             )
-        return {"workspace_id": created.workspace_id, "admin_user_id": created.admin_user_id,
-                "token": created.token}
+        return {
+            "workspace_id": created.workspace_id,
+            "admin_user_id": created.admin_user_id,
+            "token": created.token,
+        }
 
     try:
         _emit(_run(work), as_json)
@@ -178,11 +195,17 @@ def user_create(
 
     try:
         data = UserCreate.model_validate(
-            {"email": email, "name": name or email.split("@")[0], "role": role,
-             "password": password}
+            {
+                "email": email,
+                "name": name or email.split("@")[0],
+                "role": role,
+                "password": password,
+            }
         )
     except ValidationError as exc:
-        raise _fail(f"invalid input: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+        raise _fail(
+            f"invalid input: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}"
+        ) from exc
 
     async def work(database: Database) -> dict[str, Any]:
         async with database.transaction() as session:
@@ -249,9 +272,15 @@ def jobs_list(
                 session, workspace_id=workspace, status=wanted, cursor=None, limit=limit
             )
         return [
-            {"id": r.id, "kind": r.kind, "status": r.status, "attempts": r.attempts,
-             "workspace_id": r.workspace_id, "run_at": r.run_at.isoformat(),
-             "last_error": r.last_error}
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "status": r.status,
+                "attempts": r.attempts,
+                "workspace_id": r.workspace_id,
+                "run_at": r.run_at.isoformat(),
+                "last_error": r.last_error,
+            }
             for r in rows
         ]
 
@@ -261,8 +290,14 @@ def jobs_list(
         return
     table = Table("id", "kind", "status", "attempts", "run at", "last error")
     for r in rows:
-        table.add_row(r["id"], r["kind"], r["status"], str(r["attempts"]), r["run_at"],
-                      (r["last_error"] or "")[-80:])
+        table.add_row(
+            r["id"],
+            r["kind"],
+            r["status"],
+            str(r["attempts"]),
+            r["run_at"],
+            (r["last_error"] or "")[-80:],
+        )
     console.print(table if rows else "no jobs")
 
 

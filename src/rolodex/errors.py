@@ -168,8 +168,11 @@ def render(request: Request, error: AppError) -> Response:
 
 _HTTP_CODES = {
     404: NotFound,
-    405: type("MethodNotAllowed", (AppError,), {"status": 405, "code": "method_not_allowed",
-                                                "title": "Method not allowed"}),
+    405: type(
+        "MethodNotAllowed",
+        (AppError,),
+        {"status": 405, "code": "method_not_allowed", "title": "Method not allowed"},
+    ),
     413: PayloadTooLarge,
 }
 

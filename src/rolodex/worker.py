@@ -55,7 +55,7 @@ class Worker:
                 log.warning("job %s finished after its lease was taken over", job.id)
 
     async def run_once(self) -> int:
-        """Claim the jobs due now (up to the concurrency) and run them to the end; returns how many."""
+        """Claim the jobs due now (up to the concurrency) and run them; returns how many ran."""
         jobs = await self._claim(self.concurrency)
         await asyncio.gather(*(self._execute(job) for job in jobs))
         return len(jobs)
@@ -71,7 +71,7 @@ class Worker:
         return total
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Poll for due jobs until `stop` is set, starting at once when this process enqueues one."""
+        """Run due jobs until `stop` is set; a commit here that enqueues one wakes it at once."""
         self._loop = asyncio.get_running_loop()
         service.add_enqueue_listener(self._on_enqueue)
         try:
@@ -88,7 +88,8 @@ class Worker:
                 self._wake.clear()
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
                 await asyncio.wait(
-                    waiters, timeout=self.settings.worker_poll_seconds,
+                    waiters,
+                    timeout=self.settings.worker_poll_seconds,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 for waiter in waiters:

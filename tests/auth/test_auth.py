@@ -10,7 +10,9 @@ from rolodex.db import Database
 from rolodex.workspaces.plans import Plan
 
 
-async def test_login_issues_a_token_that_answers_me(client: httpx.AsyncClient, db: Database) -> None:
+async def test_login_issues_a_token_that_answers_me(
+    client: httpx.AsyncClient, db: Database
+) -> None:
     admin = await make_workspace(db, Plan.TEAM)
     response = await client.post(
         "/api/v1/auth/token", json={"email": admin.email.upper(), "password": PASSWORD}
@@ -18,9 +20,7 @@ async def test_login_issues_a_token_that_answers_me(client: httpx.AsyncClient, d
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
-    me = await client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
     assert me.json()["user_id"] == admin.user_id
     assert me.json()["role"] == "admin"

@@ -49,4 +49,6 @@ async def list_events(
     """The workspace's audit events, newest first (admins)."""
     principal.require_admin()
     stmt = select(AuditEvent).where(AuditEvent.workspace_id == principal.workspace_id)
-    return await id_page(session, stmt, AuditEvent.id, cursor=cursor, limit=limit, newest_first=True)
+    return await id_page(
+        session, stmt, AuditEvent.id, cursor=cursor, limit=limit, newest_first=True
+    )

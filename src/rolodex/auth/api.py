@@ -73,7 +73,9 @@ async def list_api_tokens(
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_token(token_id: str, session: SessionDep, principal: AdminPrincipal) -> Response:
+async def revoke_api_token(
+    token_id: str, session: SessionDep, principal: AdminPrincipal
+) -> Response:
     """Revoke a token (admins)."""
     await service.revoke_api_token(session, principal, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

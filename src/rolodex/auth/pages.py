@@ -34,12 +34,22 @@ def _login_page(
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     response = page(
-        request, "auth/login.html", None, next=next_, email=email, error=error,
-        login_csrf=token, status_code=status_code,
+        request,
+        "auth/login.html",
+        None,
+        next=next_,
+        email=email,
+        error=error,
+        login_csrf=token,
+        status_code=status_code,
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", max_age=3600,
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=3600,
     )
     return response
 
@@ -64,7 +74,9 @@ async def login(
     """Check the credentials and start a web session (an HttpOnly cookie)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not same(csrf_token, expected):
-        raise Forbidden("The login form expired; reload the page and try again.", code="csrf_failed")
+        raise Forbidden(
+            "The login form expired; reload the page and try again.", code="csrf_failed"
+        )
     days = request.app.state.settings.session_days
     try:
         _, token, _ = await service.login(
@@ -76,8 +88,12 @@ async def login(
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", max_age=days * 86400,
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=days * 86400,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response

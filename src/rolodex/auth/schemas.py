@@ -23,7 +23,7 @@ class TokenResponse(OutputModel):
     """A bearer token (shown once)."""
 
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - not a secret
     expires_at: datetime | None = None
 
 

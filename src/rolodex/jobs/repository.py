@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.models import Job
 
 
-def due(now: datetime) -> Select[tuple[Job]]:
+def due(now: datetime) -> Select[Job]:
     """Jobs ready to run: queued and due, or running with an expired lease (a dead worker)."""
     return select(Job).where(
         or_(

@@ -190,8 +190,9 @@ async def retry_job(session: AsyncSession, principal: Principal, job_id: str) ->
     if job is None:
         raise NotFound("Job not found.")
     if job.status != "failed":
-        raise Conflict(f"Only failed jobs can be retried; this one is {job.status}.",
-                       code="job_not_failed")
+        raise Conflict(
+            f"Only failed jobs can be retried; this one is {job.status}.", code="job_not_failed"
+        )
     now = utcnow()
     job.status, job.run_at, job.finished_at, job.updated_at = "queued", now, None, now
     job.max_attempts = job.attempts + 1

@@ -36,7 +36,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 async def id_page(
     session: AsyncSession,
-    stmt: Select[tuple[T]],
+    stmt: Select[T],
     id_column: InstrumentedAttribute[str],
     *,
     cursor: str | None,

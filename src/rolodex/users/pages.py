@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,15 +19,20 @@ router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 
 async def _users_page(
-    request: Request, session: SessionDep, principal: SignedIn, **context: object
+    request: Request, session: SessionDep, principal: SignedIn, **context: Any
 ) -> HTMLResponse:
     users, _ = await service.list_users(session, principal, cursor=None, limit=200)
     teams, _ = await service.list_teams(session, principal, cursor=None, limit=200)
     names = {u.id: u.name for u in users}
     team_rows = [(t.name, ", ".join(names.get(m, m) for m in t.member_ids)) for t in teams]
     return page(
-        request, "users/index.html", principal, section="admin",
-        users=users, teams=team_rows, **context,
+        request,
+        "users/index.html",
+        principal,
+        section="admin",
+        users=users,
+        teams=team_rows,
+        **context,
     )
 
 
@@ -55,12 +60,22 @@ async def add_user(
         await service.create_user(session, principal, data)
     except ValidationError as exc:
         errors = [field_error(str(e["loc"][0]), e["msg"]) for e in exc.errors()]
-        return await _users_page(request, session, principal, errors=errors,
-                                 form={"email": email, "name": name, "role": role})
+        return await _users_page(
+            request,
+            session,
+            principal,
+            errors=errors,
+            form={"email": email, "name": name, "role": role},
+        )
     except AppError as exc:
         if exc.status == 403:
             raise
         errors = exc.errors or [field_error("form", exc.detail)]
-        return await _users_page(request, session, principal, errors=errors,
-                                 form={"email": email, "name": name, "role": role})
+        return await _users_page(
+            request,
+            session,
+            principal,
+            errors=errors,
+            form={"email": email, "name": name, "role": role},
+        )
     return RedirectResponse("/admin/users", status_code=303)

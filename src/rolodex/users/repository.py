@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.models import Team, TeamMember, User
 
 
-def users_of(workspace_id: str) -> Select[tuple[User]]:
+def users_of(workspace_id: str) -> Select[User]:
     """The workspace-scoped statement every user query starts from."""
     return select(User).where(User.workspace_id == workspace_id)
 
 
-def teams_of(workspace_id: str) -> Select[tuple[Team]]:
+def teams_of(workspace_id: str) -> Select[Team]:
     """The workspace-scoped statement every team query starts from."""
     return select(Team).where(Team.workspace_id == workspace_id)
 

@@ -21,7 +21,11 @@ ADMIN_SECTIONS = (
 async def agent_workspace(request: Request, principal: SignedIn) -> HTMLResponse:
     """The agent workspace (conversation list, conversation, Contact tab)."""
     return page(
-        request, "shell/section.html", principal, section="agent", heading="Agent workspace",
+        request,
+        "shell/section.html",
+        principal,
+        section="agent",
+        heading="Agent workspace",
         empty_title="No conversations yet",
         empty_text="Conversations appear here as soon as a channel receives a message.",
     )
@@ -32,8 +36,14 @@ async def admin_settings(request: Request, principal: SignedIn) -> HTMLResponse:
     """The list of admin settings sections."""
     principal.require_admin()
     return page(
-        request, "shell/section.html", principal, section="admin", heading="Admin settings",
-        links=ADMIN_SECTIONS, empty_title="", empty_text="",
+        request,
+        "shell/section.html",
+        principal,
+        section="admin",
+        heading="Admin settings",
+        links=ADMIN_SECTIONS,
+        empty_title="",
+        empty_text="",
     )
 
 
@@ -41,7 +51,11 @@ async def admin_settings(request: Request, principal: SignedIn) -> HTMLResponse:
 async def exports(request: Request, principal: SignedIn) -> HTMLResponse:
     """Exports > On-demand exports."""
     return page(
-        request, "shell/section.html", principal, section="exports", heading="On-demand exports",
+        request,
+        "shell/section.html",
+        principal,
+        section="exports",
+        heading="On-demand exports",
         empty_title="No exports yet",
         empty_text="Generated exports are listed here, ready to download.",
     )
@@ -51,7 +65,11 @@ async def exports(request: Request, principal: SignedIn) -> HTMLResponse:
 async def privacy(request: Request, principal: SignedIn) -> HTMLResponse:
     """Privacy & security."""
     return page(
-        request, "shell/section.html", principal, section="privacy", heading="Privacy & security",
+        request,
+        "shell/section.html",
+        principal,
+        section="privacy",
+        heading="Privacy & security",
         empty_title="No deleted contacts",
         empty_text="When an admin deletes a contact, a record of it appears here.",
     )

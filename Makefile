@@ -1,0 +1,50 @@
+# Rolodex: `make run` to try it, `make test` to test it. Everything lives in ./.venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test check lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.run-installed
+
+## run: install, migrate, seed the demo workspace and serve on http://127.0.0.1:8000
+run: $(VENV)/.run-installed
+	$(BIN)/rolodex demo
+	$(BIN)/rolodex serve --host 127.0.0.1 --port 8000
+
+## test: install with test extras and run the whole test suite
+test: $(VENV)/.test-installed
+	$(BIN)/pytest
+
+## lint: ruff (lint + format check) and mypy strict
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+## check: lint, then the tests
+check: lint test
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## bench: run every benchmark in bench/ (figures go to docs/benchmarks.md)
+bench: $(VENV)/.test-installed
+	@for script in bench/*.py; do \
+		case $$script in */_*) continue;; esac; \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m rolodex` is the `rolodex` command."""
+
+from rolodex.cli import main
+
+main()
