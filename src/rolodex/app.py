@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from rolodex import __version__, errors
+from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
 from rolodex.config import Settings, get_settings
@@ -26,7 +27,7 @@ from rolodex.workspaces import pages as workspace_pages
 
 log = logging.getLogger(__name__)
 
-API_ROUTERS = (auth_api.router, users_api.router, jobs_api.router)
+API_ROUTERS = (auth_api.router, users_api.router, jobs_api.router, audit_api.router)
 PAGE_ROUTERS = (auth_pages.router, users_pages.router, workspace_pages.router)
 
 

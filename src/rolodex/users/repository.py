@@ -60,6 +60,6 @@ async def members_by_team(
         TeamMember.workspace_id == workspace_id, TeamMember.team_id.in_(list(team_ids))
     )
     out: dict[str, list[str]] = {team_id: [] for team_id in team_ids}
-    for team_id, user_id in (await session.execute(stmt)).tuples():
+    for team_id, user_id in await session.execute(stmt):
         out[team_id].append(user_id)
     return out
