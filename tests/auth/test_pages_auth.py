@@ -20,7 +20,8 @@ async def _login(client: httpx.AsyncClient, email: str) -> str:
     assert response.status_code == 303, response.text
     cookie = response.headers["set-cookie"]
     assert "rolodex_session=" in cookie
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
     page = await client.get("/admin/users")
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert csrf
