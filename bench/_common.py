@@ -1,0 +1,149 @@
+"""Shared benchmark plumbing: a real `rolodex serve`, wrk as the load, results into docs.
+
+Benchmarks are not tests: they print figures and write them to docs/benchmarks.md,
+each in its own marked section, with the machine and the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+POSTGRES_URL = os.environ.get("ROLODEX_BENCH_POSTGRES_URL", "")
+
+
+@dataclass
+class WrkResult:
+    """What one wrk run measured."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(database_url: str | None = None) -> Iterator[str]:
+    """Serve Rolodex (one uvicorn worker, no access log) on a fresh database; yields its URL."""
+    tmp = Path(tempfile.mkdtemp(prefix="rolodex-bench-"))
+    env = dict(os.environ)
+    env["ROLODEX_DATABASE_URL"] = database_url or f"sqlite:///{tmp / 'bench.db'}"
+    env["ROLODEX_DATA_DIR"] = str(tmp / "data")
+    env["ROLODEX_LOG_LEVEL"] = "warning"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rolodex", "serve", "--port", str(port)], env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("server did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cli(database_url: str, *args: str) -> str:
+    """Run a `rolodex` command against a database and return its output."""
+    env = dict(os.environ, ROLODEX_DATABASE_URL=database_url)
+    return subprocess.run(
+        [sys.executable, "-m", "rolodex", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 50,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
+    """Load a URL with wrk (Debian package `wrk`) and parse its figures."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for benchmarks: apt-get install wrk")
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(
+        int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|errors: .*?):?\s+(\d+)", out)
+    )
+    return WrkResult(rate, p50, p99, errors)
+
+
+def write_section(name: str, title: str, body: str) -> None:
+    """Replace (or add) one benchmark's section of docs/benchmarks.md."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = (
+        f"<!-- bench:{name} -->\n## {title}\n\n_Measured {stamp} on {machine()}._\n\n"
+        f"{body.strip()}\n<!-- /bench:{name} -->"
+    )
+    text = (
+        DOCS.read_text()
+        if DOCS.exists()
+        else (
+            "# Benchmarks\n\nFigures written by the scripts in `bench/` (`make bench`). "
+            "On a shared 2-core machine quote ratios measured in one run, not absolute times.\n"
+        )
+    )
+    pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+    text = pattern.sub(section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
+    DOCS.write_text(text)
