@@ -25,7 +25,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
-POSTGRES_URL = os.environ.get("ROLODEX_BENCH_POSTGRES_URL", "")
+POSTGRES_URL = os.environ.get(
+    "ROLODEX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/rolodex_bench"
+)
 
 
 @dataclass
@@ -56,9 +58,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Served:
+    """A running benchmark server and the database it uses."""
+
+    url: str
+    database_url: str
+
+
 @contextmanager
-def server(database_url: str | None = None) -> Iterator[str]:
-    """Serve Rolodex (one uvicorn worker, no access log) on a fresh database; yields its URL."""
+def server(database_url: str | None = None) -> Iterator[Served]:
+    """Serve Rolodex (one uvicorn worker, no access log) on a fresh database."""
     tmp = Path(tempfile.mkdtemp(prefix="rolodex-bench-"))
     env = dict(os.environ)
     env["ROLODEX_DATABASE_URL"] = database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -79,7 +89,7 @@ def server(database_url: str | None = None) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("server did not start")
-        yield url
+        yield Served(url, env["ROLODEX_DATABASE_URL"])
     finally:
         process.terminate()
         process.wait(30)
@@ -96,6 +106,23 @@ def cli(database_url: str, *args: str) -> str:
         capture_output=True,
         text=True,
     ).stdout
+
+
+def fresh_postgres() -> str | None:
+    """Drop and re-create the benchmark PostgreSQL database; None if PostgreSQL does not answer."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{url.database}"')
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL skipped: {exc}")
+        return None
+    return POSTGRES_URL
 
 
 def _ms(value: str) -> float:
@@ -121,8 +148,8 @@ def wrk(
         command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors = sum(
         int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|errors: .*?):?\s+(\d+)", out)
     )

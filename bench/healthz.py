@@ -7,9 +7,9 @@ from _common import server, write_section, wrk
 
 def main() -> None:
     """Measure the health-check rate and write it to docs/benchmarks.md."""
-    with server() as url:
-        wrk(f"{url}/healthz", seconds=2)  # warm-up
-        result = wrk(f"{url}/healthz", seconds=10)
+    with server() as served:
+        wrk(f"{served.url}/healthz", seconds=2)  # warm-up
+        result = wrk(f"{served.url}/healthz", seconds=10)
     body = (
         "| what | req/s | p50 | p99 |\n|---|---|---|---|\n"
         f"| `GET /healthz` (wrk -c50, 10 s) | {result.requests_per_second:,.0f} "
