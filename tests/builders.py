@@ -8,6 +8,8 @@ from functools import cache
 from rolodex.auth import service as auth
 from rolodex.auth.passwords import hash_password
 from rolodex.auth.principals import Role, TokenKind
+from rolodex.channels import service as channels
+from rolodex.channels.schemas import ChannelCreate
 from rolodex.db import Database
 from rolodex.kit.ids import new_id
 from rolodex.models import User
@@ -66,3 +68,28 @@ async def make_user(db: Database, workspace_id: str, role: Role = Role.AGENT) ->
             session, workspace_id=workspace_id, kind=TokenKind.USER, user_id=user.id
         )
     return Actor(workspace_id, user.id, email, token)
+
+
+async def make_channel(
+    db: Database, admin: Actor, medium: str = "webchat", name: str | None = None
+) -> str:
+    """A channel of the admin's workspace (its platform definitions too); returns its id."""
+    async with db.transaction() as session:
+        principal = await auth.authenticate(session, admin.token)
+        assert principal is not None
+        data = ChannelCreate.model_validate({"medium": medium, "name": name or f"{medium} one"})
+        channel = await channels.create_channel(session, principal, data)
+    return channel.id
+
+
+def inbound_body(
+    sender_id: str = "user-1", external_id: str | None = None, **extra: object
+) -> dict[str, object]:
+    """An inbound message body from a sender, with a fresh external message id by default."""
+    body: dict[str, object] = {
+        "external_message_id": external_id or new_id("ext"),
+        "sender": {"id": sender_id, "attributes": extra.pop("attributes", {})},
+        "text": extra.pop("text", "Hello"),
+    }
+    body.update(extra)
+    return body

@@ -15,7 +15,11 @@ from rolodex import __version__, errors
 from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
+from rolodex.channels import api as channels_api
 from rolodex.config import Settings, get_settings
+from rolodex.contacts import api as contacts_api
+from rolodex.conversations import api as conversations_api
+from rolodex.conversations import pages as conversations_pages
 from rolodex.db import open_database
 from rolodex.jobs import api as jobs_api
 from rolodex.jobs.registry import load_job_modules
@@ -27,8 +31,21 @@ from rolodex.workspaces import pages as workspace_pages
 
 log = logging.getLogger(__name__)
 
-API_ROUTERS = (auth_api.router, users_api.router, jobs_api.router, audit_api.router)
-PAGE_ROUTERS = (auth_pages.router, users_pages.router, workspace_pages.router)
+API_ROUTERS = (
+    auth_api.router,
+    users_api.router,
+    jobs_api.router,
+    audit_api.router,
+    channels_api.router,
+    contacts_api.router,
+    conversations_api.router,
+)
+PAGE_ROUTERS = (
+    auth_pages.router,
+    users_pages.router,
+    workspace_pages.router,
+    conversations_pages.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,9 +1,31 @@
 """Every SQLAlchemy model, imported here so that metadata and Alembic see them all."""
 
+from rolodex.models.attributes import AttributeDefinition, AttributeHistory, AttributeValue
 from rolodex.models.audit import AuditEvent
 from rolodex.models.base import Base
+from rolodex.models.channels import Channel
+from rolodex.models.contacts import Contact
+from rolodex.models.conversations import Attachment, Conversation, ConversationEvent, Message
 from rolodex.models.jobs import Job
 from rolodex.models.users import ApiToken, Team, TeamMember, User
 from rolodex.models.workspaces import Workspace
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Job", "Team", "TeamMember", "User", "Workspace"]
+__all__ = [
+    "ApiToken",
+    "Attachment",
+    "AttributeDefinition",
+    "AttributeHistory",
+    "AttributeValue",
+    "AuditEvent",
+    "Base",
+    "Channel",
+    "Contact",
+    "Conversation",
+    "ConversationEvent",
+    "Job",
+    "Message",
+    "Team",
+    "TeamMember",
+    "User",
+    "Workspace",
+]

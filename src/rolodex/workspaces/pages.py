@@ -1,4 +1,7 @@
-"""The admin settings index and the sections whose domains have not built their pages yet."""
+"""The admin settings index and the sections whose domains have not built their pages yet.
+
+The agent workspace ("/") lives in rolodex.conversations.pages.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +18,6 @@ router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 ADMIN_SECTIONS = (
     ("Users & teams", "/admin/users", "Add admins and agents, and group agents into teams."),
 )
-
-
-@router.get("/", response_class=HTMLResponse)
-async def agent_workspace(request: Request, principal: SignedIn) -> HTMLResponse:
-    """The agent workspace (conversation list, conversation, Contact tab)."""
-    return page(
-        request,
-        "shell/section.html",
-        principal,
-        section="agent",
-        heading="Agent workspace",
-        empty_title="No conversations yet",
-        empty_text="Conversations appear here as soon as a channel receives a message.",
-    )
 
 
 @router.get("/admin", response_class=HTMLResponse)

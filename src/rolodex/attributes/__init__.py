@@ -1,0 +1,1 @@
+"""Contact attributes: definitions, values with provenance, and their change history."""

@@ -1,0 +1,249 @@
+"""Platform attributes: their definition rows, checking sender values, and writing them.
+
+Values arrive with an inbound message under their short names; each is checked
+against its catalogue value type and normalised (the `normalized` column feeds
+cross-channel linking). A value of the wrong type is a 422 naming
+`sender.attributes.<name>`; unknown names are ignored and reported back; a null
+value means "not provided" and leaves the stored value alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import repository
+from rolodex.channels.catalogue import Medium, PlatformAttribute, ValueType, attributes_of
+from rolodex.errors import InvalidInput, field_error
+from rolodex.kit.clock import utcnow
+from rolodex.kit.emails import normalize_email
+from rolodex.kit.ids import new_id
+
+MAX_VALUE_LENGTH = 2000
+NORMALIZED_LENGTH = 255  # matches the column: only short values are useful for matching
+
+
+@dataclass(frozen=True)
+class PlatformValue:
+    """A checked value of one platform attribute: as shown, and its matching form."""
+
+    attribute: PlatformAttribute
+    value: str
+    normalized: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who wrote values, through which channel, and when (B1)."""
+
+    source: str
+    actor_kind: str
+    actor_id: str | None
+    channel_id: str | None
+    at: datetime
+
+
+def _number(raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError("must be a number")
+    try:
+        number = float(raw)
+    except ValueError as exc:
+        raise ValueError("must be a number") from exc
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return str(int(number)) if number.is_integer() and abs(number) < 2**63 else repr(number)
+
+
+def _text(raw: Any) -> str:
+    # Numbers are accepted as text: platforms send numeric user ids as JSON numbers.
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError("must be a string")
+    return str(raw).strip()
+
+
+def _phone(raw: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("must be a phone number") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("must be a phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return raw
+
+
+def check_value(attribute: PlatformAttribute, raw: Any, region: str) -> PlatformValue:
+    """The value checked against its type and normalised; ValueError saying why not."""
+    if attribute.value_type is ValueType.NUMBER:
+        value = _number(raw)
+        return PlatformValue(attribute, value, value)
+    value = _text(raw)
+    if len(value) > MAX_VALUE_LENGTH:
+        raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
+    if attribute.value_type is ValueType.EMAIL:
+        normalized = normalize_email(value)
+    elif attribute.value_type is ValueType.PHONE:
+        normalized = value = _phone(value, region)
+    elif attribute.value_type is ValueType.URL:
+        normalized = _url(value)
+    else:
+        normalized = " ".join(value.split()).casefold()
+    return PlatformValue(attribute, value, normalized[:NORMALIZED_LENGTH])
+
+
+def check_sender_attributes(
+    medium: Medium, raw: Mapping[str, Any], region: str
+) -> tuple[dict[str, PlatformValue], list[str]]:
+    """The checked values by short name and the ignored (unknown) names; 422 for bad values."""
+    catalogue = attributes_of(medium)
+    values: dict[str, PlatformValue] = {}
+    ignored: list[str] = []
+    errors = []
+    for name, item in raw.items():
+        attribute = catalogue.get(name)
+        if attribute is None:
+            ignored.append(name)
+            continue
+        if item is None:
+            continue
+        try:
+            values[name] = check_value(attribute, item, region)
+        except ValueError as exc:
+            errors.append(field_error(f"sender.attributes.{name}", str(exc), "wrong_type"))
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidInput(detail, errors=errors)
+    return values, ignored
+
+
+async def ensure_definitions(
+    session: AsyncSession, workspace_id: str, medium: Medium
+) -> dict[str, str]:
+    """Create the medium's platform definitions the workspace lacks; their ids by short name."""
+    catalogue = attributes_of(medium)
+    by_key = {a.key: a for a in catalogue.values()}
+    existing = await repository.definition_ids(session, workspace_id, by_key)
+    missing = [a for key, a in by_key.items() if key not in existing]
+    if missing:
+        start = await repository.next_position(session, workspace_id)
+        rows = [
+            {
+                "id": new_id("attr"),
+                "workspace_id": workspace_id,
+                "key": a.key,
+                "label": a.label,
+                "kind": "platform",
+                "type": "text",
+                "format": a.value_type.value,
+                "options": None,
+                "medium": medium.value,
+                "enabled": True,
+                "position": start + i,
+                "crm_managed": False,
+                "lookup": False,
+                "created_at": utcnow(),
+            }
+            for i, a in enumerate(missing)
+        ]
+        await repository.insert_definitions_if_missing(session, rows)
+        existing = await repository.definition_ids(session, workspace_id, by_key)
+    return {a.name: existing[a.key] for a in catalogue.values() if a.key in existing}
+
+
+async def write_values(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    values: Mapping[str, PlatformValue],
+    definitions: Mapping[str, str],
+    provenance: Provenance,
+    *,
+    new_contact: bool,
+) -> dict[str, str] | None:
+    """Upsert the values that changed (one statement) and their history.
+
+    Returns the contact's platform values by short name after the write when anything
+    changed (for its display name), None when nothing did. A new contact has no values
+    yet, so its current values are not read.
+    """
+    ids = {name: definitions[name] for name in values if name in definitions}
+    if not ids:
+        return None
+    # All of the contact's platform values, not only the sent ones: the display name
+    # is recomputed from the whole set.
+    current = (
+        {}
+        if new_contact
+        else await repository.current_values(
+            session, workspace_id, contact_id, definitions.values()
+        )
+    )
+    changed = [(n, v) for n, v in values.items() if n in ids and current.get(ids[n]) != v.value]
+    if not changed:
+        return None
+    await _write(session, workspace_id, contact_id, changed, ids, current, provenance)
+    names = {definition_id: name for name, definition_id in definitions.items()}
+    after = {names[d]: value for d, value in current.items() if value is not None}
+    after.update({n: v.value for n, v in changed})
+    return after
+
+
+async def _write(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    changed: list[tuple[str, PlatformValue]],
+    ids: Mapping[str, str],
+    current: Mapping[str, str | None],
+    provenance: Provenance,
+) -> None:
+    stamp = {
+        "workspace_id": workspace_id,
+        "contact_id": contact_id,
+        "source": provenance.source,
+        "actor_kind": provenance.actor_kind,
+        "actor_id": provenance.actor_id,
+        "channel_id": provenance.channel_id,
+    }
+    await repository.upsert_values(
+        session,
+        [
+            {
+                **stamp,
+                "definition_id": ids[n],
+                "value": v.value,
+                "normalized": v.normalized,
+                "updated_at": provenance.at,
+                "pending_value": None,
+            }
+            for n, v in changed
+        ],
+    )
+    await repository.insert_history(
+        session,
+        [
+            {
+                **stamp,
+                "id": new_id("ahist"),
+                "definition_id": ids[n],
+                "old_value": current.get(ids[n]),
+                "new_value": v.value,
+                "at": provenance.at,
+            }
+            for n, v in changed
+        ],
+    )

@@ -1,0 +1,170 @@
+"""Receiving a message on a channel: the inbound hot path, in one transaction.
+
+Order of work: everything that can refuse the request (caller, channel, attribute
+types, attachment sizes) is checked before the first write. Then, each step one
+statement on a unique index, so concurrent requests need no read-then-write:
+  1. the contact: INSERT … ON CONFLICT on (workspace, medium, scope, platform user id);
+  2. its platform values: one upsert of the changed ones, plus their history;
+  3. the conversation: INSERT … ON CONFLICT on the partial unique index of open
+     conversations per (contact, channel);
+  4. the message: INSERT … ON CONFLICT DO NOTHING on (channel, external id).
+A message the channel already has (step 4 inserts nothing) is a replay: the
+transaction is rolled back, so a replay changes nothing, and the original is returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import platform
+from rolodex.auth.principals import Principal
+from rolodex.channels import attachments
+from rolodex.channels import service as channels
+from rolodex.channels.catalogue import Medium, display_name
+from rolodex.channels.schemas import InboundMessage, InboundResult
+from rolodex.contacts import service as contacts
+from rolodex.conversations import service as conversations
+from rolodex.errors import Forbidden
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+
+
+def require_inbound_caller(principal: Principal) -> None:
+    """Admins and integration tokens (bot, crm) post inbound messages; agents may not (403)."""
+    if principal.is_user and not principal.is_admin:
+        raise Forbidden(
+            "Only admins and integration tokens can post inbound messages.",
+            code="inbound_forbidden",
+        )
+
+
+async def receive(
+    session: AsyncSession,
+    principal: Principal,
+    channel_id: str,
+    data: InboundMessage,
+    *,
+    data_dir: Path,
+    max_attachment_bytes: int,
+) -> InboundResult:
+    """Store an inbound message with its contact, platform values, conversation and files."""
+    require_inbound_caller(principal)
+    channel, medium, region = await channels.inbound_channel(session, principal, channel_id)
+    ws, channel_id = principal.workspace_id, channel.id
+    values, ignored = platform.check_sender_attributes(medium, data.sender.attributes, region)
+    files = attachments.decode_all(data.attachments, max_attachment_bytes)
+    now = utcnow()
+    identity = await _contact_with_values(session, principal, medium, channel_id, data, values, now)
+    received = await conversations.receive_message(
+        session,
+        workspace_id=ws,
+        channel_id=channel_id,
+        contact_id=identity.contact_id,
+        external_id=data.external_message_id,
+        text=data.text,
+        sent_at=data.sent_at or now,
+        at=now,
+    )
+    if received.message_id is None:
+        return await _replay(session, ws, channel_id, data.external_message_id, ignored)
+    if files:
+        await _store_files(session, ws, received.message_id, files, data_dir)
+    return InboundResult(
+        message_id=received.message_id,
+        conversation_id=received.conversation_id,
+        contact_id=identity.contact_id,
+        duplicate=False,
+        ignored_attributes=ignored,
+    )
+
+
+async def _contact_with_values(
+    session: AsyncSession,
+    principal: Principal,
+    medium: Medium,
+    channel_id: str,
+    data: InboundMessage,
+    values: dict[str, platform.PlatformValue],
+    now: datetime,
+) -> contacts.Identity:
+    # The contact of the sender, with the sent platform values written (provenance:
+    # source platform, the posting token, the channel, now) and its display name kept
+    # in step with them.
+    ws, user_id = principal.workspace_id, data.sender.id
+    definitions = await platform.ensure_definitions(session, ws, medium)
+    sent_values = {name: v.value for name, v in values.items()}
+    identity = await contacts.identify(
+        session,
+        workspace_id=ws,
+        medium=medium,
+        channel_id=channel_id,
+        platform_user_id=user_id,
+        display_name=display_name(medium, sent_values, user_id),
+        at=now,
+    )
+    provenance = platform.Provenance(
+        "platform", principal.actor_kind, principal.actor_id, channel_id, now
+    )
+    after = await platform.write_values(
+        session,
+        ws,
+        identity.contact_id,
+        values,
+        definitions,
+        provenance,
+        new_contact=identity.created,
+    )
+    if after is not None and not identity.created:
+        await contacts.rename(session, ws, identity, display_name(medium, after, user_id))
+    return identity
+
+
+async def _replay(
+    session: AsyncSession, workspace_id: str, channel_id: str, external_id: str, ignored: list[str]
+) -> InboundResult:
+    # Deliberately rolled back here rather than at the route boundary: a replay answers
+    # 200 (a success) yet must leave no trace of the work done before the conflict.
+    await session.rollback()
+    found = await conversations.find_received(session, workspace_id, channel_id, external_id)
+    assert found is not None, "the conflicting message is committed"
+    message_id, conversation_id, contact_id = found
+    return InboundResult(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        contact_id=contact_id,
+        duplicate=True,
+        ignored_attributes=ignored,
+    )
+
+
+async def _store_files(
+    session: AsyncSession,
+    workspace_id: str,
+    message_id: str,
+    files: list[attachments.DecodedFile],
+    data_dir: Path,
+) -> None:
+    # Files first, rows second: a row never points at a missing file. A rolled-back
+    # transaction can leave an unreferenced file behind; content addressing makes it
+    # harmless and reusable.
+    await asyncio.to_thread(attachments.store, data_dir, files)
+    await conversations.add_attachments(
+        session,
+        [
+            {
+                "id": new_id("att"),
+                "workspace_id": workspace_id,
+                "message_id": message_id,
+                "filename": f.filename,
+                "content_type": f.content_type,
+                "size": len(f.data),
+                "sha256": f.sha256,
+                "created_at": utcnow(),
+            }
+            for f in files
+        ],
+    )

@@ -1,0 +1,153 @@
+"""Managing channels (admins), with an audit entry for every change.
+
+Deleting a channel only marks it deleted: its conversations, messages and contacts
+stay readable in the contacts' history. A channel that has conversations must be
+archived first (409 otherwise), so that a live channel is never removed by mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import platform
+from rolodex.audit import service as audit
+from rolodex.auth.principals import Principal
+from rolodex.channels import repository
+from rolodex.channels.catalogue import Medium
+from rolodex.channels.schemas import ChannelCreate, ChannelUpdate
+from rolodex.conversations import service as conversations
+from rolodex.errors import Conflict, NotFound
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+from rolodex.kit.pagination import id_page
+from rolodex.models import Channel
+
+
+def _snapshot(channel: Channel) -> dict[str, Any]:
+    return {
+        "medium": channel.medium,
+        "name": channel.name,
+        "enabled": channel.enabled,
+        "archived": channel.archived,
+    }
+
+
+async def access_channel_by_id(
+    session: AsyncSession, principal: Principal, channel_id: str
+) -> Channel:
+    """A channel of the caller's workspace; 404 for missing, deleted and foreign alike."""
+    channel = await repository.get(session, principal.workspace_id, channel_id)
+    if channel is None:
+        raise NotFound("Channel not found.")
+    return channel
+
+
+async def create_channel(
+    session: AsyncSession, principal: Principal, data: ChannelCreate
+) -> Channel:
+    """An admin adds a channel; its medium's platform attribute definitions are created."""
+    principal.require_admin()
+    channel = Channel(
+        id=new_id("ch"),
+        workspace_id=principal.workspace_id,
+        medium=data.medium.value,
+        name=data.name,
+    )
+    session.add(channel)
+    await session.flush()
+    await platform.ensure_definitions(session, principal.workspace_id, data.medium)
+    await audit.record(
+        session,
+        principal,
+        "channel.created",
+        target_type="channel",
+        target_id=channel.id,
+        after=_snapshot(channel),
+    )
+    return channel
+
+
+async def list_channels(
+    session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int
+) -> tuple[list[Channel], str | None]:
+    """The workspace's channels, oldest first (admins)."""
+    principal.require_admin()
+    stmt = repository.channels_of(principal.workspace_id)
+    return await id_page(session, stmt, Channel.id, cursor=cursor, limit=limit)
+
+
+async def get_channel(session: AsyncSession, principal: Principal, channel_id: str) -> Channel:
+    """One channel (admins)."""
+    principal.require_admin()
+    return await access_channel_by_id(session, principal, channel_id)
+
+
+async def update_channel(
+    session: AsyncSession, principal: Principal, channel_id: str, data: ChannelUpdate
+) -> Channel:
+    """An admin renames, disables/enables or archives/unarchives a channel."""
+    principal.require_admin()
+    channel = await access_channel_by_id(session, principal, channel_id)
+    before = _snapshot(channel)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    for field, value in changes.items():
+        setattr(channel, field, value)
+    after = _snapshot(channel)
+    if after != before:
+        await session.flush()
+        await audit.record(
+            session,
+            principal,
+            "channel.updated",
+            target_type="channel",
+            target_id=channel.id,
+            before=before,
+            after=after,
+        )
+    return channel
+
+
+async def delete_channel(session: AsyncSession, principal: Principal, channel_id: str) -> None:
+    """An admin deletes a channel; 409 while it has conversations and is not archived."""
+    principal.require_admin()
+    channel = await access_channel_by_id(session, principal, channel_id)
+    if not channel.archived and await conversations.channel_has_conversations(
+        session, principal.workspace_id, channel.id
+    ):
+        raise Conflict(
+            "This channel has conversations; archive it before deleting it.",
+            code="channel_has_conversations",
+        )
+    channel.deleted_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "channel.deleted",
+        target_type="channel",
+        target_id=channel.id,
+        before=_snapshot(channel),
+    )
+
+
+async def channel_names(session: AsyncSession, principal: Principal) -> dict[str, str]:
+    """The names of the workspace's channels by id (any user: pages show them)."""
+    return await repository.names(session, principal.workspace_id)
+
+
+async def inbound_channel(
+    session: AsyncSession, principal: Principal, channel_id: str
+) -> tuple[Channel, Medium, str]:
+    """A channel that may receive messages, its medium and the phone region; 404/409 otherwise."""
+    found = await repository.get_with_region(session, principal.workspace_id, channel_id)
+    if found is None:
+        raise NotFound("Channel not found.")
+    channel, region = found
+    if not channel.enabled or channel.archived:
+        raise Conflict(
+            "This channel is disabled or archived and does not receive messages.",
+            code="channel_inactive",
+        )
+    return channel, Medium(channel.medium), region

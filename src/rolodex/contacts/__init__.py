@@ -1,0 +1,1 @@
+"""Contacts: platform identities of the people who write in."""

@@ -1,0 +1,52 @@
+"""REST routes for contacts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from rolodex.auth.deps import CurrentPrincipal
+from rolodex.contacts import service
+from rolodex.contacts.schemas import AttributeChangeRead, ContactRead
+from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.schemas import Cursor, Limit, Page
+
+router = APIRouter(prefix="/api/v1", tags=["contacts"], route_class=TransactionalRoute)
+
+Search = Annotated[
+    str | None, Query(max_length=200, description="Part of a display name or attribute value.")
+]
+ChannelFilter = Annotated[str | None, Query(max_length=40, description="Only this channel's.")]
+
+
+@router.get("/contacts")
+async def list_contacts(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    q: Search = None,
+    channel_id: ChannelFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ContactRead]:
+    """Contacts, newest first, searched by display name and attribute values."""
+    items, next_cursor = await service.list_contacts(
+        session, principal, q=q, channel_id=channel_id, cursor=cursor, limit=limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/contacts/{contact_id}")
+async def get_contact(
+    contact_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> ContactRead:
+    """One contact with its attribute values."""
+    return await service.read_contact(session, principal, contact_id)
+
+
+@router.get("/contacts/{contact_id}/history")
+async def get_contact_history(
+    contact_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> list[AttributeChangeRead]:
+    """The contact's attribute change history (who, what, through which channel, when)."""
+    return await service.contact_history(session, principal, contact_id)

@@ -1,0 +1,142 @@
+"""Contacts: identity on inbound messages, search and reading."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import repository as attributes
+from rolodex.auth.principals import Principal
+from rolodex.channels.catalogue import Medium, identity_scope
+from rolodex.contacts import repository
+from rolodex.contacts.schemas import AttributeChangeRead, ContactRead
+from rolodex.errors import NotFound
+from rolodex.kit.ids import new_id
+from rolodex.kit.pagination import id_page
+from rolodex.models import Contact
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The contact an inbound message belongs to."""
+
+    contact_id: str
+    display_name: str
+    created: bool
+
+
+async def identify(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    medium: Medium,
+    channel_id: str,
+    platform_user_id: str,
+    display_name: str,
+    at: datetime,
+) -> Identity:
+    """The contact of a platform identity, created on its first message (race-free)."""
+    candidate = new_id("ct")
+    contact_id, stored_name = await repository.upsert_identity(
+        session,
+        new_id=candidate,
+        workspace_id=workspace_id,
+        medium=medium.value,
+        scope=identity_scope(medium, channel_id),
+        platform_user_id=platform_user_id,
+        channel_id=channel_id,
+        display_name=display_name,
+        at=at,
+    )
+    return Identity(contact_id, stored_name, created=contact_id == candidate)
+
+
+async def rename(
+    session: AsyncSession, workspace_id: str, identity: Identity, display_name: str
+) -> None:
+    """Store a contact's new display name when it differs."""
+    if display_name != identity.display_name:
+        await repository.set_display_name(session, workspace_id, identity.contact_id, display_name)
+
+
+async def access_contact_by_id(
+    session: AsyncSession, principal: Principal, contact_id: str
+) -> Contact:
+    """A contact of the caller's workspace; 404 for missing and foreign alike."""
+    contact = await repository.get(session, principal.workspace_id, contact_id)
+    if contact is None:
+        raise NotFound("Contact not found.")
+    return contact
+
+
+async def _read_many(
+    session: AsyncSession, workspace_id: str, contacts: Sequence[Contact]
+) -> list[ContactRead]:
+    values = await attributes.values_by_contact(session, workspace_id, [c.id for c in contacts])
+    return [
+        ContactRead(
+            id=c.id,
+            medium=Medium(c.medium),
+            channel_id=c.channel_id,
+            platform_user_id=c.platform_user_id,
+            display_name=c.display_name,
+            created_at=c.created_at,
+            attributes=values[c.id],
+        )
+        for c in contacts
+    ]
+
+
+async def read_contact(session: AsyncSession, principal: Principal, contact_id: str) -> ContactRead:
+    """One contact with its attribute values."""
+    contact = await access_contact_by_id(session, principal, contact_id)
+    return (await _read_many(session, principal.workspace_id, [contact]))[0]
+
+
+async def list_contacts(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    q: str | None,
+    channel_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ContactRead], str | None]:
+    """Contacts matching a search, newest first, with their attribute values."""
+    stmt = repository.search(principal.workspace_id, q=q, channel_id=channel_id)
+    rows, next_cursor = await id_page(
+        session, stmt, Contact.id, cursor=cursor, limit=limit, newest_first=True
+    )
+    return await _read_many(session, principal.workspace_id, rows), next_cursor
+
+
+async def contact_history(
+    session: AsyncSession, principal: Principal, contact_id: str
+) -> list[AttributeChangeRead]:
+    """A contact's attribute change history, oldest first."""
+    contact = await access_contact_by_id(session, principal, contact_id)
+    rows = await attributes.history_of(session, principal.workspace_id, contact.id)
+    return [
+        AttributeChangeRead(
+            key=key,
+            old_value=h.old_value,
+            new_value=h.new_value,
+            source=h.source,
+            actor_kind=h.actor_kind,
+            actor_id=h.actor_id,
+            channel_id=h.channel_id,
+            at=h.at,
+        )
+        for h, key in rows
+    ]
+
+
+async def display_names(
+    session: AsyncSession, principal: Principal, contact_ids: Sequence[str]
+) -> dict[str, str]:
+    """The display names of these contacts of the caller's workspace, by id."""
+    ids = list(dict.fromkeys(contact_ids))
+    return await repository.display_names(session, principal.workspace_id, ids)

@@ -1,0 +1,1 @@
+"""Conversations, their status changes, and messages."""

@@ -1,0 +1,87 @@
+"""REST routes for conversations and their messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from rolodex.auth.deps import CurrentPrincipal
+from rolodex.conversations import service
+from rolodex.conversations.schemas import (
+    ConversationDetail,
+    ConversationRead,
+    ConversationUpdate,
+    MessageCreate,
+    MessageRead,
+    Status,
+)
+from rolodex.conversations.service import ConversationFilters
+from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.schemas import Cursor, Limit, Page
+
+router = APIRouter(prefix="/api/v1", tags=["conversations"], route_class=TransactionalRoute)
+
+IdFilter = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/conversations")
+async def list_conversations(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    status: Annotated[Status | None, Query()] = None,
+    channel_id: IdFilter = None,
+    team_id: IdFilter = None,
+    assignee_id: IdFilter = None,
+    contact_id: IdFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ConversationRead]:
+    """Conversations, newest first, filtered by status, channel, team, assignee or contact."""
+    filters = ConversationFilters(status, channel_id, team_id, assignee_id, contact_id)
+    items, next_cursor = await service.list_conversations(
+        session, principal, filters, cursor=cursor, limit=limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(
+    conversation_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> ConversationDetail:
+    """One conversation with its status and assignment events."""
+    return await service.read_conversation(session, principal, conversation_id)
+
+
+@router.patch("/conversations/{conversation_id}")
+async def update_conversation(
+    conversation_id: str,
+    data: ConversationUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ConversationDetail:
+    """Change status (new|pending|resolved, with optional reason and comment), assignee, team."""
+    return await service.update_conversation(session, principal, conversation_id, data)
+
+
+@router.get("/conversations/{conversation_id}/messages")
+async def list_messages(
+    conversation_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[MessageRead]:
+    """A conversation's messages, oldest first, with attachment metadata."""
+    items, next_cursor = await service.list_messages(
+        session, principal, conversation_id, cursor=cursor, limit=limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201)
+async def reply(
+    conversation_id: str, data: MessageCreate, session: SessionDep, principal: CurrentPrincipal
+) -> MessageRead:
+    """Reply to the contact: an outbound message by the caller; the conversation becomes pending."""
+    return await service.reply(session, principal, conversation_id, data)

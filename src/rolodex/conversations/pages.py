@@ -1,0 +1,134 @@
+"""The agent workspace: conversation list with status tabs, the conversation, the Contact tab.
+
+Every action here goes through the same service call as its API twin.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from rolodex.auth.deps import SignedIn, SignedInForm
+from rolodex.auth.principals import Principal
+from rolodex.channels import service as channels
+from rolodex.conversations import service
+from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
+from rolodex.conversations.service import ConversationFilters
+from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.web import page
+
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+
+TABS = ((Status.NEW, "New"), (Status.PENDING, "Pending"), (Status.RESOLVED, "Resolved"))
+# What each status button is called in the conversation view.
+STATUS_ACTIONS = (
+    (Status.NEW, "Move to New"),
+    (Status.PENDING, "Mark pending"),
+    (Status.RESOLVED, "Resolve"),
+)
+
+
+async def _workspace(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    *,
+    status: Status,
+    channel_id: str | None,
+    cursor: str | None,
+    conversation_id: str | None = None,
+) -> HTMLResponse:
+    filters = ConversationFilters(status=status, channel_id=channel_id or None)
+    items, next_cursor = await service.list_conversations(
+        session, principal, filters, cursor=cursor, limit=50
+    )
+    current = messages = None
+    if conversation_id:
+        current = await service.read_conversation(session, principal, conversation_id)
+        messages, _ = await service.list_messages(
+            session, principal, conversation_id, cursor=None, limit=200
+        )
+    return page(
+        request,
+        "conversations/workspace.html",
+        principal,
+        section="agent",
+        tabs=TABS,
+        status=status,
+        channel_id=channel_id or "",
+        channel_names=await channels.channel_names(session, principal),
+        conversations=items,
+        next_cursor=next_cursor,
+        current=current,
+        messages=messages,
+        status_actions=STATUS_ACTIONS,
+    )
+
+
+StatusQuery = Annotated[Status, Query()]
+IdQuery = Annotated[str | None, Query(max_length=40)]
+CursorQuery = Annotated[str | None, Query(max_length=500)]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def agent_workspace(
+    request: Request,
+    session: SessionDep,
+    principal: SignedIn,
+    status: StatusQuery = Status.NEW,
+    channel_id: IdQuery = None,
+    cursor: CursorQuery = None,
+) -> HTMLResponse:
+    """The agent workspace: the conversation list of one status tab."""
+    return await _workspace(
+        request, session, principal, status=status, channel_id=channel_id, cursor=cursor
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+async def conversation_view(
+    conversation_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: SignedIn,
+    status: Annotated[Status | None, Query()] = None,
+    channel_id: IdQuery = None,
+) -> HTMLResponse:
+    """One conversation beside the list: messages, reply box, status buttons."""
+    current = await service.access_conversation_by_id(session, principal, conversation_id)
+    return await _workspace(
+        request,
+        session,
+        principal,
+        status=status or Status(current.status),
+        channel_id=channel_id,
+        cursor=None,
+        conversation_id=conversation_id,
+    )
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(
+    conversation_id: str,
+    session: SessionDep,
+    principal: SignedInForm,
+    text: Annotated[str, Form(min_length=1, max_length=100_000)],
+) -> Response:
+    """Send a reply from the page (the same service call as POST …/messages)."""
+    await service.reply(session, principal, conversation_id, MessageCreate(text=text))
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+@router.post("/conversations/{conversation_id}/status")
+async def change_status(
+    conversation_id: str,
+    session: SessionDep,
+    principal: SignedInForm,
+    status: Annotated[Status, Form()],
+) -> Response:
+    """Change the status from the page (the same service call as PATCH …/{id})."""
+    data = ConversationUpdate(status=status)
+    await service.update_conversation(session, principal, conversation_id, data)
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)

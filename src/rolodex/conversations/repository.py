@@ -1,0 +1,168 @@
+"""Conversation, event, message and attachment rows, always scoped by workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.db import dialect_insert
+from rolodex.models import Attachment, Conversation, ConversationEvent, Message
+from rolodex.models.conversations import OPEN
+
+_conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, Message.__table__)
+
+
+def conversations_of(workspace_id: str) -> Select[Conversation]:
+    """The workspace-scoped statement every conversation query starts from."""
+    return select(Conversation).where(Conversation.workspace_id == workspace_id)
+
+
+async def open_conversation(
+    session: AsyncSession,
+    *,
+    new_id: str,
+    workspace_id: str,
+    channel_id: str,
+    contact_id: str,
+    at: datetime,
+) -> tuple[str, str]:
+    """The contact's open conversation on the channel, opened (status new) if there is none.
+
+    One statement on the partial unique index of open conversations, so concurrent
+    first messages all land in one conversation. Returns (id, status).
+    """
+    stmt = dialect_insert(session, _conversations).values(
+        id=new_id,
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        contact_id=contact_id,
+        status="new",
+        priority_score=0,
+        last_message_at=at,
+        created_at=at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["contact_id", "channel_id"],
+        index_where=OPEN,
+        set_={"last_message_at": stmt.excluded.last_message_at},
+    ).returning(_conversations.c.id, _conversations.c.status)
+    row = (await session.execute(stmt)).one()
+    return str(row[0]), str(row[1])
+
+
+async def change_status_if(
+    session: AsyncSession, workspace_id: str, conversation_id: str, *, old: str, new: str
+) -> bool:
+    """Move a conversation from one status to another if it still has the old one."""
+    stmt = (
+        update(_conversations)
+        .where(
+            _conversations.c.workspace_id == workspace_id,
+            _conversations.c.id == conversation_id,
+            _conversations.c.status == old,
+        )
+        .values(status=new)
+        .returning(_conversations.c.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Append a conversation event."""
+    await session.execute(insert(cast(Table, ConversationEvent.__table__)), [row])
+
+
+async def insert_inbound_message(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Insert a message unless its (channel, external id) exists; whether it was inserted."""
+    stmt = (
+        dialect_insert(session, _messages)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
+        .returning(_messages.c.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def find_inbound_message(
+    session: AsyncSession, workspace_id: str, channel_id: str, external_id: str
+) -> tuple[str, str, str] | None:
+    """(message id, conversation id, contact id) of a received message, if any."""
+    stmt = (
+        select(Message.id, Message.conversation_id, Conversation.contact_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.channel_id == channel_id,
+            Message.external_id == external_id,
+        )
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def insert_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store attachment metadata rows."""
+    if rows:
+        await session.execute(insert(cast(Table, Attachment.__table__)), list(rows))
+
+
+async def get(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> Conversation | None:
+    """One conversation of the workspace."""
+    stmt = conversations_of(workspace_id).where(Conversation.id == conversation_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def any_on_channel(session: AsyncSession, workspace_id: str, channel_id: str) -> bool:
+    """Whether the channel has any conversation."""
+    stmt = (
+        select(Conversation.id)
+        .where(Conversation.workspace_id == workspace_id, Conversation.channel_id == channel_id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+def messages_of(workspace_id: str, conversation_id: str) -> Select[Message]:
+    """A conversation's messages."""
+    return select(Message).where(
+        Message.workspace_id == workspace_id, Message.conversation_id == conversation_id
+    )
+
+
+async def attachments_of(
+    session: AsyncSession, workspace_id: str, message_ids: Sequence[str]
+) -> dict[str, list[Attachment]]:
+    """The attachments of these messages, by message id, in one query."""
+    out: dict[str, list[Attachment]] = {m: [] for m in message_ids}
+    if not message_ids:
+        return out
+    stmt = (
+        select(Attachment)
+        .where(Attachment.workspace_id == workspace_id, Attachment.message_id.in_(message_ids))
+        .order_by(Attachment.id)
+    )
+    for row in (await session.execute(stmt)).scalars():
+        out[row.message_id].append(row)
+    return out
+
+
+async def events_of(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> list[ConversationEvent]:
+    """A conversation's events, oldest first."""
+    stmt = (
+        select(ConversationEvent)
+        .where(
+            ConversationEvent.workspace_id == workspace_id,
+            ConversationEvent.conversation_id == conversation_id,
+        )
+        .order_by(ConversationEvent.id)
+    )
+    return list((await session.execute(stmt)).scalars())

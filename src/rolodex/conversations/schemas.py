@@ -1,0 +1,99 @@
+"""Conversation and message schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from rolodex.schemas import InputModel, OutputModel
+
+
+class Status(StrEnum):
+    """A conversation's status, as the Inbox 2.0 product has them."""
+
+    NEW = "new"  # needs the team
+    PENDING = "pending"  # waiting for the contact
+    RESOLVED = "resolved"
+
+
+Id = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class ConversationUpdate(InputModel):
+    """Change status, assignee or team; reason and comment go with a status change."""
+
+    status: Status | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+    reason: Annotated[str, Field(max_length=200)] | None = None
+    comment: Annotated[str, Field(max_length=5000)] | None = None
+
+
+class ConversationRead(OutputModel):
+    """A conversation with its contact's display name."""
+
+    id: str
+    channel_id: str
+    contact_id: str
+    contact_display_name: str
+    status: Status
+    team_id: str | None
+    assignee_id: str | None
+    priority_score: int
+    last_message_at: datetime
+    created_at: datetime
+
+
+class ConversationEventRead(OutputModel):
+    """A change of a conversation: who moved what from what to what, when, and why."""
+
+    id: str
+    kind: str
+    from_value: str | None
+    to_value: str | None
+    actor_kind: str
+    actor_id: str | None
+    reason: str | None
+    comment: str | None
+    at: datetime
+
+
+class ConversationDetail(ConversationRead):
+    """A conversation with its event log."""
+
+    events: list[ConversationEventRead]
+
+
+class AttachmentRead(OutputModel):
+    """A file of a message (metadata; the bytes are stored by sha256)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class MessageCreate(InputModel):
+    """An agent's reply."""
+
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class MessageRead(OutputModel):
+    """A message of a conversation."""
+
+    id: str
+    conversation_id: str
+    channel_id: str
+    direction: str
+    author_kind: str
+    author_id: str | None
+    external_id: str | None
+    text: str
+    sent_at: datetime
+    created_at: datetime
+    attachments: list[AttachmentRead] = []

@@ -1,0 +1,362 @@
+"""Conversations: receiving messages into them, listing, status changes and replies.
+
+Every status change is a conversation event (from, to, actor, time, reason,
+comment): the CRM write-back and the bot webhooks read them later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.auth.principals import Principal
+from rolodex.contacts import service as contacts
+from rolodex.conversations import repository
+from rolodex.conversations.schemas import (
+    AttachmentRead,
+    ConversationDetail,
+    ConversationEventRead,
+    ConversationRead,
+    ConversationUpdate,
+    MessageCreate,
+    MessageRead,
+    Status,
+)
+from rolodex.errors import Conflict, NotFound
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+from rolodex.kit.pagination import id_page
+from rolodex.models import Conversation, Message
+from rolodex.users import service as users
+
+
+@dataclass(frozen=True)
+class Received:
+    """Where an inbound message went; message_id None when it was a duplicate."""
+
+    conversation_id: str
+    message_id: str | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event: a user, an integration, the contact, or the system."""
+
+    kind: str
+    id: str | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        """The actor a principal stands for."""
+        return cls(principal.actor_kind, principal.actor_id)
+
+
+async def _event(
+    session: AsyncSession,
+    workspace_id: str,
+    conversation_id: str,
+    actor: Actor,
+    old: str | None,
+    new: str | None,
+    *,
+    kind: str = "status",
+    reason: str | None = None,
+    comment: str | None = None,
+) -> None:
+    await repository.insert_event(
+        session,
+        {
+            "id": new_id("cev"),
+            "workspace_id": workspace_id,
+            "conversation_id": conversation_id,
+            "kind": kind,
+            "from_value": old,
+            "to_value": new,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "reason": reason,
+            "comment": comment,
+            "at": utcnow(),
+        },
+    )
+
+
+async def receive_message(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    channel_id: str,
+    contact_id: str,
+    external_id: str,
+    text: str,
+    sent_at: datetime,
+    at: datetime,
+) -> Received:
+    """Append an inbound message to the contact's open conversation, or open one (new).
+
+    A contact's reply moves a pending conversation back to new. A message whose
+    external id the channel already has is not inserted (message_id None); the caller
+    then discards the transaction, so a replay changes nothing.
+    """
+    conversation_id, status = await repository.open_conversation(
+        session,
+        new_id=new_id("cv"),
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        contact_id=contact_id,
+        at=at,
+    )
+    message_id = new_id("msg")
+    row = {
+        "id": message_id,
+        "workspace_id": workspace_id,
+        "conversation_id": conversation_id,
+        "channel_id": channel_id,
+        "direction": "inbound",
+        "author_kind": "contact",
+        "author_id": contact_id,
+        "external_id": external_id,
+        "text": text,
+        "sent_at": sent_at,
+        "created_at": at,
+    }
+    if not await repository.insert_inbound_message(session, row):
+        return Received(conversation_id, None)
+    if status == Status.PENDING:
+        await _back_to_new(session, workspace_id, conversation_id, contact_id)
+    return Received(conversation_id, message_id)
+
+
+async def _back_to_new(
+    session: AsyncSession, workspace_id: str, conversation_id: str, contact_id: str
+) -> None:
+    # Conditional update: of concurrent replies, exactly one records the event.
+    if await repository.change_status_if(
+        session, workspace_id, conversation_id, old=Status.PENDING, new=Status.NEW
+    ):
+        await _event(
+            session,
+            workspace_id,
+            conversation_id,
+            Actor("contact", contact_id),
+            Status.PENDING,
+            Status.NEW,
+            reason="contact_replied",
+        )
+
+
+async def find_received(
+    session: AsyncSession, workspace_id: str, channel_id: str, external_id: str
+) -> tuple[str, str, str] | None:
+    """(message id, conversation id, contact id) of a message the channel received before."""
+    return await repository.find_inbound_message(session, workspace_id, channel_id, external_id)
+
+
+async def add_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store attachment metadata of a message."""
+    await repository.insert_attachments(session, rows)
+
+
+async def channel_has_conversations(
+    session: AsyncSession, workspace_id: str, channel_id: str
+) -> bool:
+    """Whether a channel has any conversation."""
+    return await repository.any_on_channel(session, workspace_id, channel_id)
+
+
+async def access_conversation_by_id(
+    session: AsyncSession, principal: Principal, conversation_id: str
+) -> Conversation:
+    """A conversation of the caller's workspace; 404 for missing and foreign alike."""
+    conversation = await repository.get(session, principal.workspace_id, conversation_id)
+    if conversation is None:
+        raise NotFound("Conversation not found.")
+    return conversation
+
+
+async def _flush_reopen(session: AsyncSession) -> None:
+    # Reopening a resolved conversation while the contact has another open one on the
+    # channel would break the one-open-conversation index: answer 409, not 500.
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "The contact has another open conversation on this channel.",
+            code="conversation_open_elsewhere",
+        ) from exc
+
+
+def _read(conversation: Conversation, names: dict[str, str]) -> ConversationRead:
+    return ConversationRead(
+        id=conversation.id,
+        channel_id=conversation.channel_id,
+        contact_id=conversation.contact_id,
+        contact_display_name=names.get(conversation.contact_id, ""),
+        status=Status(conversation.status),
+        team_id=conversation.team_id,
+        assignee_id=conversation.assignee_id,
+        priority_score=conversation.priority_score,
+        last_message_at=conversation.last_message_at,
+        created_at=conversation.created_at,
+    )
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    """What the conversation list is narrowed to."""
+
+    status: Status | None = None
+    channel_id: str | None = None
+    team_id: str | None = None
+    assignee_id: str | None = None
+    contact_id: str | None = None
+
+
+async def list_conversations(
+    session: AsyncSession,
+    principal: Principal,
+    filters: ConversationFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ConversationRead], str | None]:
+    """The workspace's conversations, newest first, narrowed by the filters."""
+    stmt = repository.conversations_of(principal.workspace_id)
+    for column, value in (
+        (Conversation.status, filters.status),
+        (Conversation.channel_id, filters.channel_id),
+        (Conversation.team_id, filters.team_id),
+        (Conversation.assignee_id, filters.assignee_id),
+        (Conversation.contact_id, filters.contact_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows, next_cursor = await id_page(
+        session, stmt, Conversation.id, cursor=cursor, limit=limit, newest_first=True
+    )
+    names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
+    return [_read(r, names) for r in rows], next_cursor
+
+
+async def read_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: str
+) -> ConversationDetail:
+    """One conversation with its event log."""
+    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    names = await contacts.display_names(session, principal, [conversation.contact_id])
+    events = await repository.events_of(session, principal.workspace_id, conversation.id)
+    return ConversationDetail(
+        **_read(conversation, names).model_dump(),
+        events=[ConversationEventRead.model_validate(e) for e in events],
+    )
+
+
+async def update_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: str, data: ConversationUpdate
+) -> ConversationDetail:
+    """Change a conversation's status, assignee or team; each change is an event."""
+    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    ws, actor = principal.workspace_id, Actor.of(principal)
+    fields = data.model_fields_set
+    if "assignee_id" in fields and data.assignee_id != conversation.assignee_id:
+        if data.assignee_id is not None:
+            await users.access_user_by_id(session, principal, data.assignee_id)
+        await _event(
+            session,
+            ws,
+            conversation.id,
+            actor,
+            conversation.assignee_id,
+            data.assignee_id,
+            kind="assignee",
+        )
+        conversation.assignee_id = data.assignee_id
+    if "team_id" in fields and data.team_id != conversation.team_id:
+        if data.team_id is not None:
+            await users.access_team_by_id(session, principal, data.team_id)
+        await _event(
+            session, ws, conversation.id, actor, conversation.team_id, data.team_id, kind="team"
+        )
+        conversation.team_id = data.team_id
+    if data.status is not None and data.status != conversation.status:
+        await _event(
+            session,
+            ws,
+            conversation.id,
+            actor,
+            conversation.status,
+            data.status.value,
+            reason=data.reason,
+            comment=data.comment,
+        )
+        conversation.status = data.status.value
+    await _flush_reopen(session)
+    return await read_conversation(session, principal, conversation.id)
+
+
+async def _messages_read(
+    session: AsyncSession, workspace_id: str, rows: Sequence[Message]
+) -> list[MessageRead]:
+    files = await repository.attachments_of(session, workspace_id, [m.id for m in rows])
+    return [
+        MessageRead.model_validate(m).model_copy(
+            update={"attachments": [AttachmentRead.model_validate(a) for a in files[m.id]]}
+        )
+        for m in rows
+    ]
+
+
+async def list_messages(
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: str,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[MessageRead], str | None]:
+    """A conversation's messages, oldest first, with their attachments."""
+    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    stmt = repository.messages_of(principal.workspace_id, conversation.id)
+    rows, next_cursor = await id_page(session, stmt, Message.id, cursor=cursor, limit=limit)
+    return await _messages_read(session, principal.workspace_id, rows), next_cursor
+
+
+async def reply(
+    session: AsyncSession, principal: Principal, conversation_id: str, data: MessageCreate
+) -> MessageRead:
+    """An agent's reply: an outbound message by the caller; the conversation becomes pending."""
+    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    now = utcnow()
+    message = Message(
+        id=new_id("msg"),
+        workspace_id=principal.workspace_id,
+        conversation_id=conversation.id,
+        channel_id=conversation.channel_id,
+        direction="outbound",
+        author_kind=principal.actor_kind,
+        author_id=principal.actor_id,
+        external_id=None,
+        text=data.text,
+        sent_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    if conversation.status != Status.PENDING:
+        await _event(
+            session,
+            principal.workspace_id,
+            conversation.id,
+            Actor.of(principal),
+            conversation.status,
+            Status.PENDING.value,
+            reason="agent_replied",
+        )
+        conversation.status = Status.PENDING.value
+    conversation.last_message_at = now
+    await _flush_reopen(session)
+    return MessageRead.model_validate(message)

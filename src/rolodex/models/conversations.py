@@ -1,0 +1,113 @@
+"""Conversations, their status events, messages and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rolodex.models.base import Base, created_column, id_column, workspace_column
+
+OPEN = text("status != 'resolved'")
+
+
+class Conversation(Base):
+    """A contact's thread on one channel; statuses new (needs the team), pending, resolved."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # The queue order. An expression index: `alembic check` on SQLite cannot reflect it
+        # and reports a spurious change (PostgreSQL compares it cleanly).
+        Index(
+            "ix_conversations_queue",
+            "workspace_id",
+            "status",
+            text("priority_score DESC"),
+            "created_at",
+        ),
+        Index("ix_conversations_workspace_id_id", "workspace_id", "id"),
+        # At most one open conversation per contact and channel: concurrent first
+        # messages all land in one conversation (INSERT … ON CONFLICT on this index).
+        Index(
+            "uq_conversations_open_contact_channel",
+            "contact_id",
+            "channel_id",
+            unique=True,
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), index=True)
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    priority_score: Mapped[int] = mapped_column(default=0)
+    last_message_at: Mapped[datetime] = created_column()
+    created_at: Mapped[datetime] = created_column()
+
+
+class ConversationEvent(Base):
+    """A change of a conversation: status (from, to, reason, comment), assignment, …"""
+
+    __tablename__ = "conversation_events"
+
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = workspace_column()
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # status | assignment
+    from_value: Mapped[str | None] = mapped_column(String(40))
+    to_value: Mapped[str | None] = mapped_column(String(40))
+    actor_kind: Mapped[str] = mapped_column(String(20))  # user, bot, crm, contact, system
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = created_column()
+
+
+class Message(Base):
+    """One message; inbound ones carry the platform's id, unique per channel (idempotency)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[str] = id_column()
+    # Read per conversation only (inbound hot path writes it): no index of its own.
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound
+    author_kind: Mapped[str] = mapped_column(String(20))  # contact, user, bot
+    author_id: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime] = created_column()
+    created_at: Mapped[datetime] = created_column()
+
+
+class Attachment(Base):
+    """A file of a message; the bytes live under data_dir/attachments/<sha[:2]>/<sha>."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = workspace_column()
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = created_column()
