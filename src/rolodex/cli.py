@@ -307,7 +307,8 @@ def demo() -> None:
     from rolodex.demo import DEMO_LOGINS, seed_demo
 
     _migrate()
-    created = _run(seed_demo)
+    settings = get_settings()
+    created = _run(lambda database: seed_demo(database, settings))
     console.print("Demo workspace " + ("created." if created else "already there."))
     console.print("Log in at http://127.0.0.1:8000/login with:")
     for role, email, password in DEMO_LOGINS:

@@ -1,9 +1,28 @@
-"""The demo workspace that `rolodex demo` and `make run` create for a newcomer."""
+"""The demo workspace that `rolodex demo` and `make run` create for a newcomer.
+
+Everything after the workspace itself goes through the same service calls as the
+API: channels are created as an admin would, messages arrive through the inbound
+path, agents reply and change statuses.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.channels import inbound
+from rolodex.channels import service as channels
+from rolodex.channels.catalogue import Medium
+from rolodex.channels.schemas import ChannelCreate, InboundMessage
+from rolodex.config import Settings
+from rolodex.conversations import service as conversations
+from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
 from rolodex.db import Database
+from rolodex.kit.clock import utcnow
 from rolodex.users import service as users
 from rolodex.users.schemas import TeamCreate, UserCreate
 from rolodex.workspaces import repository, service
@@ -18,8 +37,103 @@ DEMO_LOGINS = (
 )
 _AGENT_NAMES = ("Ana Agent", "Ben Agent")
 
+# (channel key, medium, name)
+_CHANNELS = (
+    ("chat", Medium.WEBCHAT, "Shop chat"),
+    ("wa", Medium.WHATSAPP, "WhatsApp +34 900 100 200"),
+    ("sms", Medium.SMS, "SMS +34 900 100 201"),
+    ("tw", Medium.TWITTER, "@acme"),
+    ("tw_help", Medium.TWITTER, "@acme_help"),
+    ("ig", Medium.INSTAGRAM, "@acme.shop"),
+    ("fb", Medium.FACEBOOK, "Acme on Messenger"),
+    ("mail", Medium.EMAIL, "support@acme.example"),
+)
 
-async def seed_demo(database: Database) -> bool:
+
+@dataclass
+class _Message:
+    channel: str
+    sender: str
+    text: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    reply: str = ""  # an agent's answer, which sets the conversation pending
+    then: Status | None = None  # a later status change by the agent
+
+
+# Some people write on several channels: Lucía on WhatsApp and SMS, Marco on web chat and
+# email, @jdoe to both Twitter accounts (one contact: R3.2).
+_MESSAGES = (
+    _Message(
+        "wa",
+        "34612345678",
+        "Hola! My order #1234 still hasn't arrived 😟",
+        {"phone": "+34 612 345 678", "profile-name": "Lucía F."},
+    ),
+    _Message(
+        "sms",
+        "+34612345678",
+        "Any news on order 1234? — Lucía",
+        {"phone": "0034 612 345 678"},
+        reply="Hi Lucía, it ships today!",
+    ),
+    _Message(
+        "chat",
+        "wc-7781",
+        "Do you ship to Milan?",
+        {
+            "first-name": "Marco",
+            "last-name": "Rossi",
+            "email": "Marco.Rossi@example.com",
+            "page-url": "https://shop.acme.example/p/espresso-cup",
+            "page-title": "Espresso cup",
+            "page-domain": "shop.acme.example",
+            "browser-language": "it-IT",
+        },
+        reply="We do — 2 to 3 working days.",
+        then=Status.RESOLVED,
+    ),
+    _Message(
+        "mail",
+        "marco.rossi@example.com",
+        "Invoice for order 5521, please",
+        {"address": "marco.rossi@example.com", "name": "Marco Rossi"},
+    ),
+    _Message(
+        "tw",
+        "1029384756",
+        "@acme my discount code doesn't work",
+        {
+            "user-id": "1029384756",
+            "handle": "jdoe",
+            "name": "Jane Doe",
+            "followers": 5400,
+            "location": "Dublin",
+            "language": "en",
+        },
+    ),
+    _Message(
+        "tw_help",
+        "1029384756",
+        "@acme_help following up on my code issue",
+        {"user-id": "1029384756", "handle": "jdoe", "name": "Jane Doe", "followers": 5401},
+    ),
+    _Message(
+        "ig",
+        "178223",
+        "Is the blue mug back in stock?",
+        {"user-id": "178223", "username": "sofia.design", "name": "Sofía Díaz", "followers": 12800},
+        reply="Next week! Want us to ping you?",
+    ),
+    _Message(
+        "fb",
+        "fb-5512",
+        "Can I change my delivery address?",
+        {"user-id": "fb-5512", "profile-name": "Priya Nair", "locale": "en_GB"},
+    ),
+)
+
+
+async def seed_demo(database: Database, settings: Settings) -> bool:
     """Fill the demo workspace unless it exists; returns whether it was created."""
     async with database.transaction() as session:
         if await repository.find_by_name(session, DEMO_NAME) is not None:
@@ -33,26 +147,71 @@ async def seed_demo(database: Database) -> bool:
             admin_name="Alex Admin",
             default_phone_region="ES",
         )
-        # Everything else goes through the same service calls an admin's requests use.
-        admin = Principal(
-            workspace_id=created.workspace_id,
-            plan=Plan.ENTERPRISE.value,
-            kind=TokenKind.USER,
-            token_id="demo",  # noqa: S106 - not a credential
-            user_id=created.admin_user_id,
-            role=Role.ADMIN,
-            name="Alex Admin",
-        )
-        agent_ids = []
-        for (_, email, password), name in zip(DEMO_LOGINS[1:], _AGENT_NAMES, strict=True):
-            user = await users.create_user(
-                session,
-                admin,
-                UserCreate(email=email, name=name, role=Role.AGENT, password=password),
-            )
-            agent_ids.append(user.id)
-        await users.create_team(session, admin, TeamCreate(name="Support", member_ids=agent_ids))
-        await users.create_team(
-            session, admin, TeamCreate(name="VIP desk", member_ids=agent_ids[:1])
-        )
+        admin = _acting_as(created.workspace_id, created.admin_user_id, Role.ADMIN, "Alex Admin")
+        agents = await _people(session, admin)
+        await _conversations(session, admin, agents[0], settings)
     return True
+
+
+def _acting_as(workspace_id: str, user_id: str, role: Role, name: str) -> Principal:
+    # The demo acts as its own users, through the services their requests would call.
+    return Principal(
+        workspace_id=workspace_id,
+        plan=Plan.ENTERPRISE.value,
+        kind=TokenKind.USER,
+        token_id="demo",  # noqa: S106 - an id, not a secret
+        user_id=user_id,
+        role=role,
+        name=name,
+    )
+
+
+async def _people(session: AsyncSession, admin: Principal) -> list[Principal]:
+    agents = []
+    for (_, email, password), name in zip(DEMO_LOGINS[1:], _AGENT_NAMES, strict=True):
+        user = await users.create_user(
+            session, admin, UserCreate(email=email, name=name, role=Role.AGENT, password=password)
+        )
+        agents.append(_acting_as(admin.workspace_id, user.id, Role.AGENT, name))
+    ids = [a.user_id or "" for a in agents]
+    await users.create_team(session, admin, TeamCreate(name="Support", member_ids=ids))
+    await users.create_team(session, admin, TeamCreate(name="VIP desk", member_ids=ids[:1]))
+    return agents
+
+
+async def _conversations(
+    session: AsyncSession, admin: Principal, agent: Principal, settings: Settings
+) -> None:
+    channel_ids = {}
+    for key, medium, name in _CHANNELS:
+        channel = await channels.create_channel(
+            session, admin, ChannelCreate(medium=medium, name=name)
+        )
+        channel_ids[key] = channel.id
+    start = utcnow() - timedelta(hours=len(_MESSAGES))
+    for number, item in enumerate(_MESSAGES):
+        message = InboundMessage(
+            external_message_id=f"demo-{number}",
+            sender={"id": item.sender, "attributes": item.attributes},
+            text=item.text,
+            sent_at=start + timedelta(hours=number),
+        )
+        received = await inbound.receive(
+            session,
+            admin,
+            channel_ids[item.channel],
+            message,
+            data_dir=settings.data_dir,
+            max_attachment_bytes=settings.max_attachment_bytes,
+        )
+        if item.reply:
+            await conversations.reply(
+                session, agent, received.conversation_id, MessageCreate(text=item.reply)
+            )
+        if item.then is not None:
+            await conversations.update_conversation(
+                session,
+                agent,
+                received.conversation_id,
+                ConversationUpdate(status=item.then, reason="answered"),
+            )
