@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = open_database(settings.resolved_database_url())
+        database = open_database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         app.state.database = database
         stop = asyncio.Event()
         worker_task = None

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     run_worker: bool = True
+    db_pool_size: int = Field(default=20, ge=1, le=500)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_modules: list[str] = Field(default_factory=list)
