@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import httpx
+
 from rolodex.auth import service as auth
 from rolodex.auth.passwords import hash_password
 from rolodex.auth.principals import Role, TokenKind
@@ -93,3 +95,41 @@ def inbound_body(
     }
     body.update(extra)
     return body
+
+
+async def make_integration(db: Database, workspace_id: str, kind: TokenKind) -> Actor:
+    """An integration token (bot or crm) of the workspace, as an Actor without a user."""
+    async with db.transaction() as session:
+        row, token = await auth.issue_token(
+            session, workspace_id=workspace_id, kind=kind, name=f"test {kind.value}"
+        )
+    return Actor(workspace_id, row.id, "", token)
+
+
+async def make_attribute(
+    client: httpx.AsyncClient, admin: Actor, **body: object
+) -> dict[str, object]:
+    """A custom attribute created through the API (a text field unless told otherwise)."""
+    body.setdefault("type", "text")
+    response = await client.post("/api/v1/attributes", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, object] = response.json()
+    return created
+
+
+async def make_conversation(
+    client: httpx.AsyncClient,
+    admin: Actor,
+    channel_id: str,
+    sender: str = "user-1",
+    **attrs: object,
+) -> dict[str, str]:
+    """An inbound message from a sender; returns {conversation_id, contact_id, message_id}."""
+    response = await client.post(
+        f"/api/v1/channels/{channel_id}/inbound",
+        json=inbound_body(sender, attributes=attrs),
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, str] = response.json()
+    return result

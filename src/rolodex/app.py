@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from rolodex import __version__, errors
+from rolodex.attributes import api as attributes_api
+from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
@@ -39,12 +41,14 @@ API_ROUTERS = (
     channels_api.router,
     contacts_api.router,
     conversations_api.router,
+    attributes_api.router,
 )
 PAGE_ROUTERS = (
     auth_pages.router,
     users_pages.router,
     workspace_pages.router,
     conversations_pages.router,
+    attributes_pages.router,
 )
 
 

@@ -47,7 +47,8 @@ async def test_platform_definitions_are_created_with_the_first_channel_of_a_medi
     await make_channel(db, admin, "twitter", "Two")
     await make_channel(db, admin, "sms", "Texts")
     async with db.reader() as session:
-        rows = list((await session.execute(select(AttributeDefinition))).scalars())
+        stmt = select(AttributeDefinition).where(AttributeDefinition.kind == "platform")
+        rows = list((await session.execute(stmt)).scalars())
     keys = {r.key for r in rows}
     assert keys == {
         "twitter-user-id",

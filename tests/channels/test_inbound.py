@@ -213,11 +213,11 @@ async def test_platform_values_carry_provenance_and_changes_are_history(
     assert all(v.updated_at is not None for v in values)
     history = (
         await client.get(f"/api/v1/contacts/{contact_id}/history", headers=admin.headers)
-    ).json()
+    ).json()["items"]
     followers = [
         (h["old_value"], h["new_value"]) for h in history if h["key"] == "twitter-followers"
     ]
-    assert followers == [(None, "10"), ("10", "11")]
+    assert followers == [("10", "11"), (None, "10")]  # newest first
     assert all(h["source"] == "platform" and h["channel_id"] == channel for h in history)
     assert len(history) == 4  # handle and name did not change the second time
 

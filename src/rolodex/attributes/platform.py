@@ -1,33 +1,28 @@
 """Platform attributes: their definition rows, checking sender values, and writing them.
 
 Values arrive with an inbound message under their short names; each is checked
-against its catalogue value type and normalised (the `normalized` column feeds
-cross-channel linking). A value of the wrong type is a 422 naming
-`sender.attributes.<name>`; unknown names are ignored and reported back; a null
-value means "not provided" and leaves the stored value alone.
+against its catalogue value type and normalised by the one normaliser per format
+(attributes/formats.py; the `normalized` column feeds cross-channel linking). A value
+of the wrong type is a 422 naming `sender.attributes.<name>`; unknown names are
+ignored and reported back; a null value means "not provided" and leaves the stored
+value alone.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import repository
-from rolodex.channels.catalogue import Medium, PlatformAttribute, ValueType, attributes_of
+from rolodex.attributes import formats, repository
+from rolodex.attributes.formats import Format
+from rolodex.channels.catalogue import Medium, PlatformAttribute, attributes_of
 from rolodex.errors import InvalidInput, field_error
 from rolodex.kit.clock import utcnow
-from rolodex.kit.emails import normalize_email
 from rolodex.kit.ids import new_id
-
-MAX_VALUE_LENGTH = 2000
-NORMALIZED_LENGTH = 255  # matches the column: only short values are useful for matching
 
 
 @dataclass(frozen=True)
@@ -50,59 +45,10 @@ class Provenance:
     at: datetime
 
 
-def _number(raw: Any) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueError("must be a number")
-    try:
-        number = float(raw)
-    except ValueError as exc:
-        raise ValueError("must be a number") from exc
-    if not math.isfinite(number):
-        raise ValueError("must be a finite number")
-    return str(int(number)) if number.is_integer() and abs(number) < 2**63 else repr(number)
-
-
-def _text(raw: Any) -> str:
-    # Numbers are accepted as text: platforms send numeric user ids as JSON numbers.
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueError("must be a string")
-    return str(raw).strip()
-
-
-def _phone(raw: str, region: str) -> str:
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("must be a phone number") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError("must be a phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http(s) URL")
-    return raw
-
-
 def check_value(attribute: PlatformAttribute, raw: Any, region: str) -> PlatformValue:
     """The value checked against its type and normalised; ValueError saying why not."""
-    if attribute.value_type is ValueType.NUMBER:
-        value = _number(raw)
-        return PlatformValue(attribute, value, value)
-    value = _text(raw)
-    if len(value) > MAX_VALUE_LENGTH:
-        raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
-    if attribute.value_type is ValueType.EMAIL:
-        normalized = normalize_email(value)
-    elif attribute.value_type is ValueType.PHONE:
-        normalized = value = _phone(value, region)
-    elif attribute.value_type is ValueType.URL:
-        normalized = _url(value)
-    else:
-        normalized = " ".join(value.split()).casefold()
-    return PlatformValue(attribute, value, normalized[:NORMALIZED_LENGTH])
+    checked = formats.normalize(Format(attribute.value_type.value), raw, region)
+    return PlatformValue(attribute, checked.value, checked.normalized)
 
 
 def check_sender_attributes(

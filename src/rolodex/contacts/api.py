@@ -46,7 +46,15 @@ async def get_contact(
 
 @router.get("/contacts/{contact_id}/history")
 async def get_contact_history(
-    contact_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> list[AttributeChangeRead]:
-    """The contact's attribute change history (who, what, through which channel, when)."""
-    return await service.contact_history(session, principal, contact_id)
+    contact_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    key: Annotated[str | None, Query(max_length=80, description="Only this attribute's.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AttributeChangeRead]:
+    """The contact's attribute change history, newest first (who, what, which channel, when)."""
+    items, next_cursor = await service.contact_history(
+        session, principal, contact_id, key=key, cursor=cursor, limit=limit
+    )
+    return Page(items=items, next_cursor=next_cursor)

@@ -25,6 +25,7 @@ class ContactRead(OutputModel):
 class AttributeChangeRead(OutputModel):
     """One change of one attribute value, with its provenance."""
 
+    id: str
     key: str
     old_value: str | None
     new_value: str | None

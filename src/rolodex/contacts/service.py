@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import repository as attributes
+from rolodex.attributes.schemas import VIP_KEY
 from rolodex.auth.principals import Principal
 from rolodex.channels.catalogue import Medium, identity_scope
 from rolodex.contacts import repository
@@ -84,6 +85,8 @@ async def _read_many(
             platform_user_id=c.platform_user_id,
             display_name=c.display_name,
             created_at=c.created_at,
+            # The standard vip attribute is stored as text "true"/"false" and read as `vip`.
+            vip=values[c.id].pop(VIP_KEY, None) == "true",
             attributes=values[c.id],
         )
         for c in contacts
@@ -114,13 +117,22 @@ async def list_contacts(
 
 
 async def contact_history(
-    session: AsyncSession, principal: Principal, contact_id: str
-) -> list[AttributeChangeRead]:
-    """A contact's attribute change history, oldest first."""
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: str,
+    *,
+    key: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[AttributeChangeRead], str | None]:
+    """A contact's attribute change history, newest first, optionally of one attribute."""
     contact = await access_contact_by_id(session, principal, contact_id)
-    rows = await attributes.history_of(session, principal.workspace_id, contact.id)
+    rows, next_cursor = await attributes.history_page(
+        session, principal.workspace_id, contact.id, key=key, cursor=cursor, limit=limit
+    )
     return [
         AttributeChangeRead(
+            id=h.id,
             key=key,
             old_value=h.old_value,
             new_value=h.new_value,
@@ -131,7 +143,7 @@ async def contact_history(
             at=h.at,
         )
         for h, key in rows
-    ]
+    ], next_cursor
 
 
 async def display_names(

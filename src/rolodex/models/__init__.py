@@ -1,6 +1,11 @@
 """Every SQLAlchemy model, imported here so that metadata and Alembic see them all."""
 
-from rolodex.models.attributes import AttributeDefinition, AttributeHistory, AttributeValue
+from rolodex.models.attributes import (
+    AttributeChannelDisabled,
+    AttributeDefinition,
+    AttributeHistory,
+    AttributeValue,
+)
 from rolodex.models.audit import AuditEvent
 from rolodex.models.base import Base
 from rolodex.models.channels import Channel
@@ -13,6 +18,7 @@ from rolodex.models.workspaces import Workspace
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AttributeChannelDisabled",
     "AttributeDefinition",
     "AttributeHistory",
     "AttributeValue",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column
@@ -23,7 +23,7 @@ class AttributeDefinition(Base):
     label: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # platform | custom | standard
     type: Mapped[str] = mapped_column(String(20))  # text | dropdown | boolean
-    format: Mapped[str | None] = mapped_column(String(20))  # text, number, email, phone, url
+    format: Mapped[str | None] = mapped_column(String(20))  # text, number, email, phone, url, date
     options: Mapped[list[Any] | None]
     medium: Mapped[str | None] = mapped_column(String(20))  # platform attributes only
     enabled: Mapped[bool] = mapped_column(default=True)
@@ -33,12 +33,36 @@ class AttributeDefinition(Base):
     created_at: Mapped[datetime] = created_column()
 
 
+class AttributeChannelDisabled(Base):
+    """A platform attribute hidden from the Contact tab of one channel (R2.1)."""
+
+    __tablename__ = "attribute_channel_disabled"
+
+    definition_id: Mapped[str] = mapped_column(
+        ForeignKey("attribute_definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[str] = mapped_column(String(40), index=True)
+
+
+INVALID = text("invalid")
+
+
 class AttributeValue(Base):
     """The current value of one attribute of one contact, with where it came from (B1)."""
 
     __tablename__ = "attribute_values"
     __table_args__ = (
         Index("ix_attribute_values_lookup", "workspace_id", "definition_id", "normalized"),
+        # Values that failed a format change are few: a partial index counts them cheaply.
+        Index(
+            "ix_attribute_values_invalid",
+            "definition_id",
+            sqlite_where=INVALID,
+            postgresql_where=INVALID,
+        ),
     )
 
     contact_id: Mapped[str] = mapped_column(
@@ -58,6 +82,8 @@ class AttributeValue(Base):
     channel_id: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = created_column()
     pending_value: Mapped[str | None] = mapped_column(Text)  # a CRM answer awaiting Confirm
+    # Set when a format change left the value not valid for the new format: kept, not dropped.
+    invalid: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class AttributeHistory(Base):

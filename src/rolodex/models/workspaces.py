@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column
@@ -19,4 +19,6 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200))
     plan: Mapped[str] = mapped_column(String(20))
     default_phone_region: Mapped[str] = mapped_column(String(2), default="US")
+    # R5.1: agents may edit CRM-managed attributes (enterprise; the CRM issue adds its page).
+    agents_can_edit_crm_managed: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = created_column()

@@ -17,6 +17,11 @@ router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 # Admin settings sections, named as SPEC names them; each domain's pages fill one in.
 ADMIN_SECTIONS = (
     ("Users & teams", "/admin/users", "Add admins and agents, and group agents into teams."),
+    (
+        "Agent workspace > Contact attributes",
+        "/admin/contact-attributes",
+        "Choose which contact attributes agents see, in what order; add your own.",
+    ),
 )
 
 

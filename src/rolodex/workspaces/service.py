@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth import service as auth
 from rolodex.auth.principals import Principal, Role, TokenKind
@@ -15,7 +16,7 @@ from rolodex.models import Workspace
 from rolodex.users import service as users
 from rolodex.users.schemas import UserCreate
 from rolodex.workspaces import repository
-from rolodex.workspaces.plans import Plan
+from rolodex.workspaces.plans import Feature, Plan
 
 
 @dataclass
@@ -43,6 +44,7 @@ async def create_workspace(
     )
     session.add(workspace)
     await session.flush()
+    await attributes.create_standard_attributes(session, workspace.id)
     admin = await users.insert_user(
         session,
         workspace.id,
@@ -68,4 +70,28 @@ async def get_workspace(session: AsyncSession, principal: Principal) -> Workspac
     workspace = await repository.get(session, principal.workspace_id)
     if workspace is None:
         raise NotFound("Workspace not found.")
+    return workspace
+
+
+async def set_agents_can_edit_crm_managed(
+    session: AsyncSession, principal: Principal, enabled: bool
+) -> Workspace:
+    """An admin lets agents edit CRM-managed attributes, or stops them (R5.1, enterprise)."""
+    principal.require_admin()
+    if enabled:
+        principal.require_feature(Feature.CRM_MANAGED_EDITING)
+    workspace = await get_workspace(session, principal)
+    before = workspace.agents_can_edit_crm_managed
+    if before != enabled:
+        workspace.agents_can_edit_crm_managed = enabled
+        await session.flush()
+        await audit.record(
+            session,
+            principal,
+            "workspace.crm_editing_changed",
+            target_type="workspace",
+            target_id=workspace.id,
+            before={"agents_can_edit_crm_managed": before},
+            after={"agents_can_edit_crm_managed": enabled},
+        )
     return workspace

@@ -1,0 +1,173 @@
+"""Attribute definition rows and their per-channel toggles, always scoped by workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.db import dialect_insert
+from rolodex.models import (
+    AttributeChannelDisabled,
+    AttributeDefinition,
+    AttributeHistory,
+    AttributeValue,
+)
+
+
+async def next_position(session: AsyncSession, workspace_id: str) -> int:
+    """The position after the workspace's last attribute definition."""
+    stmt = select(func.coalesce(func.max(AttributeDefinition.position), -1)).where(
+        AttributeDefinition.workspace_id == workspace_id
+    )
+    return int((await session.execute(stmt)).scalar_one()) + 1
+
+
+async def insert_definitions_if_missing(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert definitions, skipping keys the workspace already has (safe under concurrency)."""
+    if not rows:
+        return
+    stmt = dialect_insert(session, AttributeDefinition.__table__).on_conflict_do_nothing(
+        index_elements=["workspace_id", "key"]
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def definition_ids(
+    session: AsyncSession, workspace_id: str, keys: Iterable[str]
+) -> dict[str, str]:
+    """The ids of these definition keys of the workspace, by key (missing keys left out)."""
+    stmt = select(AttributeDefinition.key, AttributeDefinition.id).where(
+        AttributeDefinition.workspace_id == workspace_id,
+        AttributeDefinition.key.in_(list(keys)),
+    )
+    return dict((await session.execute(stmt)).all())
+
+
+def definitions_of(workspace_id: str) -> Select[AttributeDefinition]:
+    """The workspace-scoped statement every definition query starts from, in the admin's order."""
+    return (
+        select(AttributeDefinition)
+        .where(AttributeDefinition.workspace_id == workspace_id)
+        .order_by(AttributeDefinition.position, AttributeDefinition.key)
+    )
+
+
+async def list_definitions(session: AsyncSession, workspace_id: str) -> list[AttributeDefinition]:
+    """The workspace's definitions in the admin's order."""
+    return list((await session.execute(definitions_of(workspace_id))).scalars())
+
+
+async def get_definition(
+    session: AsyncSession, workspace_id: str, key: str
+) -> AttributeDefinition | None:
+    """One definition of the workspace by key."""
+    stmt = definitions_of(workspace_id).where(AttributeDefinition.key == key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_definition_by_id(
+    session: AsyncSession, workspace_id: str, definition_id: str
+) -> AttributeDefinition | None:
+    """One definition of the workspace by id (jobs carry ids)."""
+    stmt = definitions_of(workspace_id).where(AttributeDefinition.id == definition_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def definitions_by_key(
+    session: AsyncSession, workspace_id: str, keys: Iterable[str]
+) -> dict[str, AttributeDefinition]:
+    """These definitions of the workspace by key (unknown keys left out)."""
+    stmt = definitions_of(workspace_id).where(AttributeDefinition.key.in_(list(keys)))
+    return {d.key: d for d in (await session.execute(stmt)).scalars()}
+
+
+async def existing_keys(session: AsyncSession, workspace_id: str, prefix: str) -> set[str]:
+    """The workspace's keys that start with a prefix (to derive a free key)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = select(AttributeDefinition.key).where(
+        AttributeDefinition.workspace_id == workspace_id,
+        AttributeDefinition.key.like(f"{escaped}%", escape="\\"),
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def set_positions(session: AsyncSession, workspace_id: str, ids: Sequence[str]) -> None:
+    """Store a new order: each definition's position is its index in `ids`."""
+    table = cast(Table, AttributeDefinition.__table__)
+    stmt = (
+        update(table)
+        .where(table.c.workspace_id == workspace_id, table.c.id == bindparam("b_id"))
+        .values(position=bindparam("b_position"))
+    )
+    await session.execute(stmt, [{"b_id": i, "b_position": n} for n, i in enumerate(ids)])
+
+
+async def delete_definition(session: AsyncSession, workspace_id: str, definition_id: str) -> int:
+    """Delete a definition with its values, history and channel toggles; how many values went."""
+    removed = 0
+    for model in (AttributeValue, AttributeHistory, AttributeChannelDisabled):
+        result = await session.execute(
+            delete(model).where(
+                model.workspace_id == workspace_id, model.definition_id == definition_id
+            )
+        )
+        if model is AttributeValue:
+            removed = int(result.rowcount)  # type: ignore[attr-defined]
+    await session.execute(
+        delete(AttributeDefinition).where(
+            AttributeDefinition.workspace_id == workspace_id,
+            AttributeDefinition.id == definition_id,
+        )
+    )
+    return removed
+
+
+async def disabled_channels(
+    session: AsyncSession, workspace_id: str, definition_ids: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """The channels each definition is disabled on, by definition id (channel ids sorted)."""
+    stmt = select(
+        AttributeChannelDisabled.definition_id, AttributeChannelDisabled.channel_id
+    ).where(AttributeChannelDisabled.workspace_id == workspace_id)
+    if definition_ids is not None:
+        stmt = stmt.where(AttributeChannelDisabled.definition_id.in_(list(definition_ids)))
+    out: dict[str, list[str]] = {}
+    for definition_id, channel_id in await session.execute(
+        stmt.order_by(AttributeChannelDisabled.channel_id)
+    ):
+        out.setdefault(definition_id, []).append(channel_id)
+    return out
+
+
+async def replace_disabled_channels(
+    session: AsyncSession, workspace_id: str, definition_id: str, channel_ids: Sequence[str]
+) -> None:
+    """Make these the channels a definition is disabled on."""
+    await session.execute(
+        delete(AttributeChannelDisabled).where(
+            AttributeChannelDisabled.workspace_id == workspace_id,
+            AttributeChannelDisabled.definition_id == definition_id,
+        )
+    )
+    if channel_ids:
+        await session.execute(
+            insert(cast(Table, AttributeChannelDisabled.__table__)),
+            [
+                {"workspace_id": workspace_id, "definition_id": definition_id, "channel_id": c}
+                for c in channel_ids
+            ],
+        )

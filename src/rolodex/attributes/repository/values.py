@@ -1,0 +1,306 @@
+"""Attribute value and history rows, always scoped by workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.db import dialect_insert
+from rolodex.errors import InvalidInput
+from rolodex.kit.pagination import decode_cursor, encode_cursor
+from rolodex.models import (
+    AttributeChannelDisabled,
+    AttributeDefinition,
+    AttributeHistory,
+    AttributeValue,
+)
+
+_values = cast(Table, AttributeValue.__table__)
+
+
+async def current_values(
+    session: AsyncSession, workspace_id: str, contact_id: str, definition_ids: Iterable[str]
+) -> dict[str, str | None]:
+    """A contact's current values of these definitions, by definition id."""
+    stmt = select(AttributeValue.definition_id, AttributeValue.value).where(
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.contact_id == contact_id,
+        AttributeValue.definition_id.in_(list(definition_ids)),
+    )
+    return dict((await session.execute(stmt)).all())
+
+
+async def upsert_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write values with their provenance, replacing the contact's current ones (one statement)."""
+    stmt = dialect_insert(session, _values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["contact_id", "definition_id"],
+        set_={
+            name: stmt.excluded[name]
+            for name in (
+                "value",
+                "normalized",
+                "source",
+                "actor_kind",
+                "actor_id",
+                "channel_id",
+                "updated_at",
+                "invalid",
+            )
+        },
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Append change-history rows."""
+    await session.execute(insert(cast(Table, AttributeHistory.__table__)), list(rows))
+
+
+async def values_by_contact(
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """The set values of these contacts as {contact_id: {key: value}}, in one query."""
+    out: dict[str, dict[str, str]] = {c: {} for c in contact_ids}
+    if not contact_ids:
+        return out
+    stmt = (
+        select(AttributeValue.contact_id, AttributeDefinition.key, AttributeValue.value)
+        .join(AttributeDefinition, AttributeDefinition.id == AttributeValue.definition_id)
+        .where(
+            AttributeValue.workspace_id == workspace_id,
+            AttributeValue.contact_id.in_(list(contact_ids)),
+            AttributeValue.value.is_not(None),
+        )
+        .order_by(AttributeDefinition.position, AttributeDefinition.key)
+    )
+    for contact_id, key, value in await session.execute(stmt):
+        if value is not None:
+            out[contact_id][key] = value
+    return out
+
+
+async def history_page(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    *,
+    key: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[tuple[AttributeHistory, str]], str | None]:
+    """One page of a contact's change history with each definition's key, newest first.
+
+    Keyset on (at, id), which the (contact_id, at) index serves.
+    """
+    stmt = (
+        select(AttributeHistory, AttributeDefinition.key)
+        .join(AttributeDefinition, AttributeDefinition.id == AttributeHistory.definition_id)
+        .where(
+            AttributeHistory.workspace_id == workspace_id,
+            AttributeHistory.contact_id == contact_id,
+        )
+    )
+    if key is not None:
+        stmt = stmt.where(AttributeDefinition.key == key)
+    if cursor:
+        at, last_id = decode_cursor(cursor, 2)
+        try:
+            after = datetime.fromisoformat(str(at))
+        except ValueError as exc:
+            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from exc
+        stmt = stmt.where(
+            or_(
+                AttributeHistory.at < after,
+                and_(AttributeHistory.at == after, AttributeHistory.id < str(last_id)),
+            )
+        )
+    stmt = stmt.order_by(AttributeHistory.at.desc(), AttributeHistory.id.desc()).limit(limit + 1)
+    rows = [(row, k) for row, k in await session.execute(stmt)]
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1][0]
+    return rows, encode_cursor([last.at.isoformat(), last.id])
+
+
+def _of_definition(workspace_id: str, definition_id: str) -> list[ColumnElement[bool]]:
+    return [
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.definition_id == definition_id,
+    ]
+
+
+async def count_with_normalized(
+    session: AsyncSession, workspace_id: str, definition_id: str, normalized: Sequence[str]
+) -> int:
+    """How many contacts hold one of these (normalised) values of a definition."""
+    stmt = select(func.count()).where(
+        *_of_definition(workspace_id, definition_id), AttributeValue.normalized.in_(normalized)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def values_with_normalized(
+    session: AsyncSession,
+    workspace_id: str,
+    definition_id: str,
+    normalized: Sequence[str],
+    *,
+    limit: int,
+) -> list[tuple[str, str | None]]:
+    """(contact id, value) of up to `limit` contacts holding one of these values."""
+    stmt = (
+        select(AttributeValue.contact_id, AttributeValue.value)
+        .where(
+            *_of_definition(workspace_id, definition_id),
+            AttributeValue.normalized.in_(normalized),
+        )
+        .order_by(AttributeValue.contact_id)
+        .limit(limit)
+    )
+    return [(c, v) for c, v in await session.execute(stmt)]
+
+
+async def value_batch(
+    session: AsyncSession,
+    workspace_id: str,
+    definition_id: str,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[tuple[str, str, str, bool, str]]:
+    """(normalized, contact id, value, invalid, source) of set values, in keyset order.
+
+    Ordered by the lookup index (workspace, definition, normalized), so a batch is an
+    index range scan however large the workspace.
+    """
+    stmt = select(
+        AttributeValue.normalized,
+        AttributeValue.contact_id,
+        AttributeValue.value,
+        AttributeValue.invalid,
+        AttributeValue.source,
+    ).where(
+        *_of_definition(workspace_id, definition_id),
+        AttributeValue.normalized.is_not(None),
+        AttributeValue.value.is_not(None),
+    )
+    if after is not None:
+        stmt = stmt.where(
+            tuple_(AttributeValue.normalized, AttributeValue.contact_id) > tuple_(*after)
+        )
+    stmt = stmt.order_by(AttributeValue.normalized, AttributeValue.contact_id).limit(limit)
+    return [(str(n), c, str(v), bool(i), s) for n, c, v, i, s in await session.execute(stmt)]
+
+
+async def update_value_if(
+    session: AsyncSession,
+    workspace_id: str,
+    definition_id: str,
+    contact_id: str,
+    *,
+    old_value: str,
+    changes: dict[str, Any],
+) -> bool:
+    """Change one value's columns if it still holds `old_value` (a concurrent write wins)."""
+    table = _values
+    stmt = (
+        update(table)
+        .where(
+            table.c.workspace_id == workspace_id,
+            table.c.definition_id == definition_id,
+            table.c.contact_id == contact_id,
+            table.c.value == old_value,
+        )
+        .values(**changes)
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount) > 0  # type: ignore[attr-defined]
+
+
+async def count_invalid(session: AsyncSession, workspace_id: str, definition_id: str) -> int:
+    """How many of a definition's values a format change left invalid (partial index)."""
+    stmt = select(func.count()).where(
+        AttributeValue.definition_id == definition_id,
+        AttributeValue.invalid,  # as the partial index states it, so PostgreSQL uses it
+        AttributeValue.workspace_id == workspace_id,
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def invalid_samples(
+    session: AsyncSession, workspace_id: str, definition_id: str, limit: int
+) -> list[tuple[str, str | None]]:
+    """(contact id, value) of some invalid values of a definition."""
+    stmt = (
+        select(AttributeValue.contact_id, AttributeValue.value)
+        .where(
+            AttributeValue.definition_id == definition_id,
+            AttributeValue.invalid,  # as the partial index states it, so PostgreSQL uses it
+            AttributeValue.workspace_id == workspace_id,
+        )
+        .order_by(AttributeValue.contact_id)
+        .limit(limit)
+    )
+    return [(c, v) for c, v in await session.execute(stmt)]
+
+
+async def current_rows(
+    session: AsyncSession, workspace_id: str, contact_id: str, definition_ids: Iterable[str]
+) -> dict[str, AttributeValue]:
+    """A contact's value rows of these definitions, by definition id."""
+    stmt = select(AttributeValue).where(
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.contact_id == contact_id,
+        AttributeValue.definition_id.in_(list(definition_ids)),
+    )
+    return {v.definition_id: v for v in (await session.execute(stmt)).scalars()}
+
+
+async def contact_tab_rows(
+    session: AsyncSession, workspace_id: str, contact_id: str, medium: str, channel_id: str
+) -> list[tuple[AttributeDefinition, AttributeValue | None]]:
+    """The enabled definitions shown on a channel, in order, each with the contact's value.
+
+    One statement: definitions of the workspace (a handful, by the (workspace, key)
+    index), platform ones only of the medium and not disabled on the channel (primary
+    key probe), each joined to the contact's value (primary key probe).
+    """
+    hidden = exists().where(
+        AttributeChannelDisabled.definition_id == AttributeDefinition.id,
+        AttributeChannelDisabled.channel_id == channel_id,
+    )
+    stmt = (
+        select(AttributeDefinition, AttributeValue)
+        .outerjoin(
+            AttributeValue,
+            and_(
+                AttributeValue.contact_id == contact_id,
+                AttributeValue.definition_id == AttributeDefinition.id,
+                AttributeValue.workspace_id == workspace_id,
+            ),
+        )
+        .where(
+            AttributeDefinition.workspace_id == workspace_id,
+            AttributeDefinition.enabled.is_(True),
+            or_(AttributeDefinition.medium.is_(None), AttributeDefinition.medium == medium),
+            ~hidden,
+        )
+        .order_by(AttributeDefinition.position, AttributeDefinition.key)
+    )
+    return [(d, v) for d, v in await session.execute(stmt)]

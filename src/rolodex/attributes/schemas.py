@@ -1,0 +1,170 @@
+"""Attribute definition, value-write and Contact tab schemas (SPEC "Attribute definitions")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from rolodex.attributes.formats import Format
+from rolodex.contacts.schemas import ContactRead
+from rolodex.schemas import InputModel, OutputModel
+
+KEY_PATTERN = r"^[a-z0-9_]+$"
+MAX_OPTIONS = 500
+VIP_KEY = "vip"
+
+
+class AttributeKind(StrEnum):
+    """Where an attribute comes from."""
+
+    PLATFORM = "platform"  # filled by the channel (R2.1)
+    CUSTOM = "custom"  # created by admins (R2.3)
+    STANDARD = "standard"  # built in: vip (R4)
+
+
+class AttributeType(StrEnum):
+    """The shape of an attribute's value."""
+
+    TEXT = "text"
+    DROPDOWN = "dropdown"
+    BOOLEAN = "boolean"
+
+
+class CustomType(StrEnum):
+    """The types an admin may create (R2.5)."""
+
+    TEXT = "text"
+    DROPDOWN = "dropdown"
+
+
+class ValueSource(StrEnum):
+    """Where a value came from (B1)."""
+
+    PLATFORM = "platform"
+    AGENT = "agent"
+    BOT = "bot"
+    CRM = "crm"
+    IMPORT = "import"
+    API = "api"
+
+
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+Key = Annotated[str, Field(min_length=1, max_length=80, pattern=KEY_PATTERN)]
+Option = Annotated[str, Field(min_length=1, max_length=200)]
+Options = Annotated[list[Option], Field(max_length=MAX_OPTIONS)]
+AnyKey = Annotated[str, Field(max_length=80)]
+ChannelId = Annotated[str, Field(min_length=1, max_length=40)]
+# What a client may send as a value: JSON text, a number, a boolean (vip) or null (clear).
+RawValue = Annotated[str, Field(max_length=10_000)] | int | float | bool | None
+
+
+class AttributeCreate(InputModel):
+    """A new custom attribute: a text field with a format, or a dropdown with options."""
+
+    label: Label
+    key: Key | None = Field(
+        default=None, description="Derived from the label when not given; never changes."
+    )
+    type: CustomType
+    format: Format | None = Field(default=None, description="Text fields only; default text.")
+    options: Options | None = Field(default=None, description="Dropdowns only: two or more.")
+
+
+class AttributeUpdate(InputModel):
+    """Changes to an attribute definition; each field optional."""
+
+    label: Label | None = None
+    options: Options | None = None
+    enabled: bool | None = None
+    disabled_channel_ids: Annotated[list[ChannelId], Field(max_length=500)] | None = None
+    crm_managed: bool | None = None
+    lookup: bool | None = None
+    format: Format | None = Field(
+        default=None, description="Custom text fields: existing values are re-checked in a job."
+    )
+
+
+class AttributeOrder(InputModel):
+    """Every attribute key of the workspace, in the new order."""
+
+    keys: Annotated[list[AnyKey], Field(max_length=5000)]
+
+
+class AttributeRead(OutputModel):
+    """An attribute definition as SPEC lists it."""
+
+    key: str
+    label: str
+    kind: AttributeKind
+    type: AttributeType
+    format: Format | None
+    options: list[str] | None
+    medium: str | None
+    enabled: bool
+    disabled_channel_ids: list[str]
+    position: int
+    crm_managed: bool
+    lookup: bool
+
+
+class InvalidValueRead(OutputModel):
+    """A stored value that does not validate against its attribute's current format."""
+
+    contact_id: str
+    value: str | None
+
+
+class AttributeDetail(AttributeRead):
+    """One definition with the values a format change left invalid (kept, never dropped)."""
+
+    invalid_values: int
+    invalid_samples: list[InvalidValueRead]
+
+
+class ContactAttributesUpdate(InputModel):
+    """Values to set (null clears) by key; all are written or none."""
+
+    attributes: Annotated[dict[AnyKey, RawValue], Field(max_length=500)]
+    source: Literal["api", "import"] | None = Field(
+        default=None,
+        description=(
+            "Users only: record the values as coming from an API integration or an import "
+            "rather than from an agent. Integrations' sources follow their token (bot, crm)."
+        ),
+    )
+
+
+class VipRead(OutputModel):
+    """The VIP marker of the Contact tab: whether agents see it, and its value."""
+
+    shown: bool
+    value: bool
+
+
+class ContactTabAttribute(OutputModel):
+    """One attribute of the Contact tab with its value, provenance and editability."""
+
+    key: str
+    label: str
+    kind: AttributeKind
+    type: AttributeType
+    format: Format | None
+    options: list[str] | None
+    value: str | None
+    source: ValueSource | None
+    updated_at: datetime | None
+    editable: bool
+    crm_managed: bool
+    lookup: bool
+    pending_value: str | None
+
+
+class ContactTabRead(OutputModel):
+    """The Contact tab of a conversation (R1.3)."""
+
+    contact: ContactRead
+    vip: VipRead
+    attributes: list[ContactTabAttribute]

@@ -1,0 +1,411 @@
+"""Attribute definitions: the admin's list, order, toggles, custom attributes (R1, R2, B7).
+
+How the attribute engine works
+------------------------------
+* **Definitions** (`attribute_definitions`, one row per key per workspace) are of three
+  kinds. *Platform* ones come from the catalogue (channels/catalogue.py) and are created
+  with the first channel of their medium; their values are written only by ingestion
+  (attributes/platform.py). The one *standard* attribute, `vip` (boolean), is created
+  with every workspace. *Custom* ones are created here by admins: a text field with a
+  format (attributes/formats.py) or a dropdown of two or more options. Keys never change.
+* **Layout**: one order over all of them (`position`); `enabled` hides an attribute
+  everywhere; platform attributes may also be hidden per channel
+  (`attribute_channel_disabled`).
+* **Values** (`attribute_values`): one current value per (contact, attribute) with its
+  source, actor, channel and time, and a `normalized` form for matching. Every write
+  goes through attributes/values.py (the rules: who may write what, validation) and
+  attributes/writes.py (upsert + a history row per change in `attribute_history`).
+* **Definition life**: renaming and adding options are plain updates; removing an option
+  that contacts use is refused (409 `option_in_use`) unless forced, which clears those
+  values with history; a format change re-checks every value in a job
+  (attributes/jobs.py) that re-normalises the valid ones and marks (never drops) the
+  ones that no longer validate (`invalid_values` on GET /attributes/{key}).
+* **Contact tab** (attributes/contact_tab.py): the enabled attributes for a
+  conversation's channel, in order, each with its value and `editable` computed by the
+  same rule as the write path.
+Every admin change writes an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import options, repository
+from rolodex.attributes.formats import Format
+from rolodex.attributes.schemas import (
+    VIP_KEY,
+    AttributeCreate,
+    AttributeDetail,
+    AttributeKind,
+    AttributeOrder,
+    AttributeRead,
+    AttributeType,
+    AttributeUpdate,
+    CustomType,
+    InvalidValueRead,
+)
+from rolodex.audit import service as audit
+from rolodex.auth.principals import Principal
+from rolodex.channels import service as channels
+from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
+from rolodex.jobs import service as jobs
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+from rolodex.models import AttributeDefinition
+from rolodex.workspaces.plans import Feature
+
+RENORMALIZE_JOB = "attributes.renormalize"
+MAX_KEY_LENGTH = 60  # derived keys, leaving room for a _<n> suffix
+INVALID_SAMPLES = 20
+
+
+def _read(definition: AttributeDefinition, disabled: list[str]) -> AttributeRead:
+    return AttributeRead(
+        key=definition.key,
+        label=definition.label,
+        kind=AttributeKind(definition.kind),
+        type=AttributeType(definition.type),
+        format=Format(definition.format) if definition.format else None,
+        options=list(definition.options) if definition.options is not None else None,
+        medium=definition.medium,
+        enabled=definition.enabled,
+        disabled_channel_ids=disabled,
+        position=definition.position,
+        crm_managed=definition.crm_managed,
+        lookup=definition.lookup,
+    )
+
+
+def _snapshot(read: AttributeRead) -> dict[str, Any]:
+    return read.model_dump(mode="json", exclude={"position"})
+
+
+def _problem(errors: list[dict[str, Any]], code: str | None = None) -> InvalidInput:
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return InvalidInput(detail, errors=errors, code=code)
+
+
+async def create_standard_attributes(session: AsyncSession, workspace_id: str) -> None:
+    """Create the standard attributes a workspace lacks: `vip`, enabled (R4.1)."""
+    position = await repository.next_position(session, workspace_id)
+    await repository.insert_definitions_if_missing(
+        session,
+        [
+            {
+                "id": new_id("attr"),
+                "workspace_id": workspace_id,
+                "key": VIP_KEY,
+                "label": "VIP",
+                "kind": AttributeKind.STANDARD.value,
+                "type": AttributeType.BOOLEAN.value,
+                "format": None,
+                "options": None,
+                "medium": None,
+                "enabled": True,
+                "position": position,
+                "crm_managed": False,
+                "lookup": False,
+                "created_at": utcnow(),
+            }
+        ],
+    )
+
+
+async def access_attribute_by_key(
+    session: AsyncSession, principal: Principal, key: str
+) -> AttributeDefinition:
+    """A definition of the caller's workspace; 404 for missing and foreign alike."""
+    definition = await repository.get_definition(session, principal.workspace_id, key)
+    if definition is None:
+        raise NotFound("Attribute not found.")
+    return definition
+
+
+async def list_attributes(session: AsyncSession, principal: Principal) -> list[AttributeRead]:
+    """Every attribute of the workspace in the admin's order (agents read it too)."""
+    definitions = await repository.list_definitions(session, principal.workspace_id)
+    disabled = await repository.disabled_channels(session, principal.workspace_id)
+    return [_read(d, disabled.get(d.id, [])) for d in definitions]
+
+
+async def read_attribute(
+    session: AsyncSession, principal: Principal, definition: AttributeDefinition
+) -> AttributeRead:
+    """One definition as SPEC lists it."""
+    disabled = await repository.disabled_channels(session, principal.workspace_id, [definition.id])
+    return _read(definition, disabled.get(definition.id, []))
+
+
+async def get_attribute(session: AsyncSession, principal: Principal, key: str) -> AttributeDetail:
+    """One attribute with the values a format change left invalid."""
+    definition = await access_attribute_by_key(session, principal, key)
+    read = await read_attribute(session, principal, definition)
+    ws = principal.workspace_id
+    samples = await repository.invalid_samples(session, ws, definition.id, INVALID_SAMPLES)
+    return AttributeDetail(
+        **read.model_dump(),
+        invalid_values=await repository.count_invalid(session, ws, definition.id),
+        invalid_samples=[InvalidValueRead(contact_id=c, value=v) for c, v in samples],
+    )
+
+
+def slugify(label: str) -> str:
+    """A key from a label: ASCII, lower case, words joined by underscores."""
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_label.lower()).strip("_")
+    return slug[:MAX_KEY_LENGTH].strip("_") or "attribute"
+
+
+async def _free_key(session: AsyncSession, workspace_id: str, label: str) -> str:
+    base = slugify(label)
+    taken = await repository.existing_keys(session, workspace_id, base)
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _check_create(data: AttributeCreate) -> tuple[str | None, list[str] | None]:
+    if data.type is CustomType.DROPDOWN:
+        if data.format is not None:
+            raise InvalidInput.for_field("format", "Only text fields have a format.")
+        if data.options is None:
+            raise InvalidInput.for_field("options", "A dropdown needs at least two options.")
+        return None, options.check_options(data.options)
+    if data.options is not None:
+        raise InvalidInput.for_field("options", "Only dropdowns have options.")
+    return (data.format or Format.TEXT).value, None
+
+
+async def create_attribute(
+    session: AsyncSession, principal: Principal, data: AttributeCreate
+) -> AttributeRead:
+    """An admin creates a custom attribute; it joins the end of the order (R2.5)."""
+    principal.require_admin()
+    fmt, options = _check_create(data)
+    ws = principal.workspace_id
+    if data.key is not None and await repository.get_definition(session, ws, data.key):
+        raise _key_taken(data.key)
+    definition = AttributeDefinition(
+        id=new_id("attr"),
+        workspace_id=ws,
+        key=data.key or await _free_key(session, ws, data.label),
+        label=data.label,
+        kind=AttributeKind.CUSTOM.value,
+        type=data.type.value,
+        format=fmt,
+        options=options,
+        medium=None,
+        enabled=True,
+        position=await repository.next_position(session, ws),
+        crm_managed=False,
+        lookup=False,
+    )
+    session.add(definition)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent create took the key
+        raise _key_taken(definition.key) from exc
+    read = _read(definition, [])
+    await audit.record(
+        session,
+        principal,
+        "attribute.created",
+        target_type="attribute",
+        target_id=definition.key,
+        after=_snapshot(read),
+    )
+    return read
+
+
+def _key_taken(key: str) -> Conflict:
+    return Conflict(
+        f"The key {key!r} is already used by another attribute.",
+        code="attribute_key_taken",
+        errors=[field_error("key", "Already used by another attribute.", "duplicate")],
+    )
+
+
+async def delete_attribute(session: AsyncSession, principal: Principal, key: str) -> None:
+    """An admin deletes a custom attribute with its values (the audit log keeps the deletion)."""
+    principal.require_admin()
+    definition = await access_attribute_by_key(session, principal, key)
+    if definition.kind != AttributeKind.CUSTOM:
+        raise Conflict(
+            f"Only custom attributes can be deleted; {key!r} is a {definition.kind} attribute.",
+            code="attribute_not_deletable",
+        )
+    before = _snapshot(await read_attribute(session, principal, definition))
+    removed = await repository.delete_definition(session, principal.workspace_id, definition.id)
+    session.expunge(definition)
+    await audit.record(
+        session,
+        principal,
+        "attribute.deleted",
+        target_type="attribute",
+        target_id=key,
+        before={**before, "values_deleted": removed},
+    )
+
+
+async def reorder_attributes(
+    session: AsyncSession, principal: Principal, data: AttributeOrder
+) -> list[AttributeRead]:
+    """An admin sets the order of every attribute; the list must name each key once."""
+    principal.require_admin()
+    definitions = await repository.list_definitions(session, principal.workspace_id)
+    by_key = {d.key: d for d in definitions}
+    errors = [
+        field_error("keys", f"Missing key {k!r}: list every attribute.", "missing")
+        for k in by_key
+        if k not in data.keys
+    ]
+    seen: set[str] = set()
+    for i, key in enumerate(data.keys):
+        if key not in by_key:
+            errors.append(field_error(f"keys.{i}", f"Unknown key {key!r}.", "unknown"))
+        elif key in seen:
+            errors.append(field_error(f"keys.{i}", f"Key {key!r} is listed twice.", "duplicate"))
+        seen.add(key)
+    if errors:
+        raise _problem(errors, code="attribute_order_invalid")
+    before = [d.key for d in definitions]
+    await repository.set_positions(
+        session, principal.workspace_id, [by_key[k].id for k in data.keys]
+    )
+    for position, key in enumerate(data.keys):
+        by_key[key].position = position  # keep the loaded rows in step with the UPDATE
+    await audit.record(
+        session,
+        principal,
+        "attribute.reordered",
+        target_type="attribute_order",
+        target_id=None,
+        before={"keys": before},
+        after={"keys": list(data.keys)},
+    )
+    return await list_attributes(session, principal)
+
+
+async def update_attribute(
+    session: AsyncSession,
+    principal: Principal,
+    key: str,
+    data: AttributeUpdate,
+    *,
+    force: bool = False,
+) -> AttributeRead:
+    """An admin renames, toggles or re-options an attribute, or changes its format."""
+    principal.require_admin()
+    definition = await access_attribute_by_key(session, principal, key)
+    before = await read_attribute(session, principal, definition)
+    fields = data.model_fields_set
+    _check_update(definition, data, fields)
+    if ("crm_managed" in fields and data.crm_managed) or ("lookup" in fields and data.lookup):
+        principal.require_feature(Feature.CRM_INTEGRATION)
+    cleared = 0
+    if data.options is not None:
+        cleared = await options.change_options(
+            session, principal, definition, data.options, force=force
+        )
+    if data.disabled_channel_ids is not None:
+        await _set_disabled_channels(session, principal, definition, data.disabled_channel_ids)
+    format_changed = data.format is not None and data.format.value != definition.format
+    for name in ("label", "enabled", "crm_managed", "lookup", "format"):
+        value = getattr(data, name)
+        if name in fields and value is not None:
+            setattr(definition, name, value.value if isinstance(value, Format) else value)
+    await session.flush()
+    if format_changed:
+        await jobs.enqueue(
+            session,
+            RENORMALIZE_JOB,
+            {"definition_id": definition.id, "format": definition.format},
+            workspace_id=principal.workspace_id,
+            ref=f"attribute:{definition.id}",
+        )
+    after = await read_attribute(session, principal, definition)
+    if after != before:
+        extra = {"values_cleared": cleared} if cleared else {}
+        await audit.record(
+            session,
+            principal,
+            "attribute.updated",
+            target_type="attribute",
+            target_id=definition.key,
+            before=_snapshot(before),
+            after={**_snapshot(after), **extra},
+        )
+    return after
+
+
+def _check_update(definition: AttributeDefinition, data: AttributeUpdate, fields: set[str]) -> None:
+    errors = []
+    for name in ("label", "enabled", "crm_managed", "lookup"):
+        if name in fields and getattr(data, name) is None:
+            errors.append(field_error(name, "Cannot be null.", "null"))
+    kind = definition.kind
+    if data.crm_managed and kind == AttributeKind.PLATFORM:
+        raise InvalidInput.for_field(
+            "crm_managed",
+            "Platform attributes can never be CRM-managed.",
+            code="platform_not_crm_managed",
+        )
+    if data.options is not None and definition.type != AttributeType.DROPDOWN:
+        errors.append(field_error("options", "Only dropdowns have options."))
+    if (
+        data.disabled_channel_ids is not None
+        and kind != AttributeKind.PLATFORM
+        and (data.disabled_channel_ids)
+    ):
+        errors.append(
+            field_error(
+                "disabled_channel_ids",
+                "Only platform attributes are toggled per channel; use `enabled`.",
+                "not_platform",
+            )
+        )
+    if data.format is not None and (
+        kind != AttributeKind.CUSTOM or definition.type != AttributeType.TEXT
+    ):
+        errors.append(field_error("format", "Only custom text fields have a changeable format."))
+    if errors:
+        raise _problem(errors)
+
+
+async def _set_disabled_channels(
+    session: AsyncSession,
+    principal: Principal,
+    definition: AttributeDefinition,
+    channel_ids: list[str],
+) -> None:
+    ids = list(dict.fromkeys(channel_ids))
+    errors = []
+    for i, channel_id in enumerate(ids):
+        try:
+            channel = await channels.access_channel_by_id(session, principal, channel_id)
+        except NotFound:
+            errors.append(
+                field_error(f"disabled_channel_ids.{i}", "No such channel.", "unknown_channel")
+            )
+            continue
+        if channel.medium != definition.medium:
+            errors.append(
+                field_error(
+                    f"disabled_channel_ids.{i}",
+                    f"Not a {definition.medium} channel: this attribute never shows there.",
+                    "wrong_medium",
+                )
+            )
+    if errors:
+        raise _problem(errors)
+    await repository.replace_disabled_channels(
+        session, principal.workspace_id, definition.id, sorted(ids)
+    )

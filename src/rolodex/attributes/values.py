@@ -1,0 +1,172 @@
+"""Writing a contact's attribute values: who may write what, validation, provenance (B1).
+
+The rule, enforced here for every caller (API, pages, bots, the CRM):
+* platform attributes: only ingestion writes them (attributes/platform.py), never a caller;
+* CRM-managed attributes: the CRM token; admins and agents too when the workspace's
+  `agents_can_edit_crm_managed` is on (and the plan has the feature, R5.1); never bots;
+* every other custom or standard attribute: admins, agents, bots and the CRM.
+A write names its source by the caller: users -> `agent` (or `api`/`import` when they
+say so), bot tokens -> `bot`, CRM tokens -> `crm`. A write is all-or-nothing: 403
+listing every key the caller may not write, else 422 listing every bad value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import formats, repository, writes
+from rolodex.attributes.formats import Format, Normalized, fold
+from rolodex.attributes.platform import Provenance
+from rolodex.attributes.schemas import (
+    VIP_KEY,
+    AttributeKind,
+    AttributeType,
+    ContactAttributesUpdate,
+    ValueSource,
+)
+from rolodex.auth.principals import Principal, TokenKind
+from rolodex.contacts import service as contacts
+from rolodex.contacts.schemas import ContactRead
+from rolodex.errors import Forbidden, InvalidInput, field_error
+from rolodex.kit.clock import utcnow
+from rolodex.models import AttributeDefinition, Workspace
+from rolodex.workspaces import service as workspaces
+from rolodex.workspaces.plans import Feature, has_feature
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+def crm_editing_allowed(workspace: Workspace) -> bool:
+    """Whether agents and admins may edit CRM-managed attributes in this workspace (R5.1)."""
+    return workspace.agents_can_edit_crm_managed and has_feature(
+        workspace.plan, Feature.CRM_MANAGED_EDITING
+    )
+
+
+def refusal(
+    principal: Principal, definition: AttributeDefinition, *, crm_editing: bool
+) -> str | None:
+    """Why the caller may not write this attribute's values, or None when they may."""
+    if definition.kind == AttributeKind.PLATFORM:
+        return "Platform attributes are filled by the channel; nobody can edit them."
+    if definition.crm_managed:
+        if principal.kind is TokenKind.CRM:
+            return None
+        if principal.is_user and crm_editing:
+            return None
+        return "This attribute is managed by the CRM."
+    if principal.is_user or principal.kind in (TokenKind.BOT, TokenKind.CRM):
+        return None
+    return "This caller cannot write contact attributes."
+
+
+def source_of(principal: Principal, requested: str | None) -> ValueSource:
+    """The source a caller's writes are recorded with."""
+    if principal.kind is TokenKind.BOT:
+        return ValueSource.BOT
+    if principal.kind is TokenKind.CRM:
+        return ValueSource.CRM
+    return ValueSource(requested) if requested else ValueSource.AGENT
+
+
+def _boolean(raw: Any) -> Normalized:
+    if isinstance(raw, bool):
+        text = "true" if raw else "false"
+    elif isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        text = "true" if raw.strip().lower() in _TRUE else "false"
+    else:
+        raise ValueError("must be true or false")
+    return Normalized(text, text)
+
+
+def _option(definition: AttributeDefinition, raw: Any) -> Normalized:
+    text = formats.as_text(raw)
+    for option in definition.options or []:
+        if fold(option) == fold(text):
+            return Normalized(option, fold(option))
+    raise ValueError(f"must be one of the options: {', '.join(definition.options or [])}")
+
+
+def check(definition: AttributeDefinition, raw: Any, region: str) -> Normalized | None:
+    """A raw value checked against its definition; None clears (null or empty text)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if definition.type == AttributeType.BOOLEAN:
+        return _boolean(raw)
+    if definition.type == AttributeType.DROPDOWN:
+        return _option(definition, raw)
+    return formats.normalize(Format(definition.format or Format.TEXT), raw, region)
+
+
+def _refuse_forbidden(
+    principal: Principal, definitions: Mapping[str, AttributeDefinition], crm_editing: bool
+) -> None:
+    errors = []
+    for key, definition in definitions.items():
+        reason = refusal(principal, definition, crm_editing=crm_editing)
+        if reason:
+            errors.append(field_error(f"attributes.{key}", reason, "forbidden"))
+    if errors:
+        keys = ", ".join(e["field"].removeprefix("attributes.") for e in errors)
+        raise Forbidden(
+            f"You may not write: {keys}.", errors=errors, code="attribute_write_forbidden"
+        )
+
+
+def _checked(
+    raw: Mapping[str, Any], definitions: Mapping[str, AttributeDefinition], region: str
+) -> dict[str, Normalized | None]:
+    values: dict[str, Normalized | None] = {}
+    errors = []
+    for key, item in raw.items():
+        definition = definitions.get(key)
+        if definition is None:
+            errors.append(field_error(f"attributes.{key}", "No such attribute.", "unknown"))
+            continue
+        try:
+            values[key] = check(definition, item, region)
+        except ValueError as exc:
+            errors.append(field_error(f"attributes.{key}", str(exc), "invalid_value"))
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidInput(detail, errors=errors, code="invalid_attribute_values")
+    return values
+
+
+async def write_contact_attributes(
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: str,
+    data: ContactAttributesUpdate,
+    *,
+    channel_id: str | None = None,
+) -> ContactRead:
+    """Set or clear (null) a contact's values by key, all or nothing; the contact after."""
+    contact = await contacts.access_contact_by_id(session, principal, contact_id)
+    if data.source is not None and not principal.is_user:
+        raise InvalidInput.for_field("source", "Integrations write with their token's source.")
+    if VIP_KEY in data.attributes:
+        principal.require_feature(Feature.VIP)
+    workspace = await workspaces.get_workspace(session, principal)
+    ws = principal.workspace_id
+    definitions = await repository.definitions_by_key(session, ws, data.attributes)
+    _refuse_forbidden(principal, definitions, crm_editing_allowed(workspace))
+    values = _checked(data.attributes, definitions, workspace.default_phone_region)
+    ids = {key: definitions[key].id for key in values}
+    current = await repository.current_rows(session, ws, contact.id, ids.values())
+    changes = []
+    for key, new in values.items():
+        row = current.get(ids[key])
+        old = row.value if row is not None else None
+        if old != (new.value if new else None):
+            changes.append(writes.Change(contact.id, ids[key], old, new))
+    source = source_of(principal, data.source)
+    provenance = Provenance(
+        source.value, principal.actor_kind, principal.actor_id, channel_id, utcnow()
+    )
+    await writes.apply(session, ws, changes, provenance)
+    return await contacts.read_contact(session, principal, contact.id)

@@ -1,0 +1,308 @@
+// The Contact tab beside a conversation: attribute values, inline editing, value history.
+// Reads GET /api/v1/conversations/{id}/contact-tab and writes PATCH /api/v1/contacts/{id}/attributes,
+// the same service calls as the API; the server decides what is editable.
+"use strict";
+(() => {
+  const SOURCES = {
+    platform: "Platform", agent: "Agent", bot: "Bot", crm: "CRM", import: "Import", api: "API",
+  };
+  const HINTS = {
+    email: "name@example.com", phone: "+1 555 0100", url: "https://…", date: "YYYY-MM-DD", number: "",
+  };
+
+  const aside = document.querySelector("aside.contact-tab[data-conversation-id]");
+  if (!aside) return;
+  const conversationId = aside.dataset.conversationId;
+  let contactId = aside.dataset.contactId;
+  const me = aside.dataset.userId;
+  let attributes = [];
+
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else if (name in node && typeof value !== "string") node[name] = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child);
+    }
+    return node;
+  }
+
+  const hidden = (text) => h("span", { class: "visually-hidden", text });
+  const part = (selector) => aside.querySelector(selector);
+
+  function when(iso) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    const options = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    if (date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+    return date.toLocaleString(undefined, options);
+  }
+
+  function shown(value) {
+    if (value === null || value === undefined || value === "") return "";
+    if (value === true) return "Yes";
+    if (value === false) return "No";
+    return String(value);
+  }
+
+  function provenance(attr) {
+    if (attr.value === null || attr.value === undefined || attr.value === "") return "";
+    const source = SOURCES[attr.source] || attr.source || "";
+    return [source, when(attr.updated_at)].filter(Boolean).join(" · ");
+  }
+
+  function setStatus(text) {
+    part(".contact-tab-status").textContent = text;
+  }
+
+  // --- one attribute ---------------------------------------------------------------
+
+  function control(attr, id) {
+    const value = attr.value;
+    if (attr.type === "boolean") {
+      return h("input", {
+        id, type: "checkbox", name: "value", checked: value === true || value === "true",
+        onchange: (event) => save(attr, event.target.checked),
+      });
+    }
+    if (attr.type === "dropdown") {
+      const options = (attr.options || []).map((option) =>
+        h("option", { value: option, selected: option === value, text: option }));
+      return h("select", { id, name: "value" }, h("option", { value: "", text: "Not set" }), options);
+    }
+    const inputmode = { number: "decimal", email: "email", phone: "tel", url: "url" }[attr.format];
+    return h("input", {
+      id, name: "value", value: shown(value), autocomplete: "off", inputmode,
+      placeholder: HINTS[attr.format] || "", maxlength: "2000",
+    });
+  }
+
+  function editableRow(attr, labelId, meta) {
+    const id = `ct-${attr.key}`;
+    const errorId = `${id}-error`;
+    const input = control(attr, id);
+    input.setAttribute("aria-describedby", `${errorId} ${id}-meta`);
+    const boolean = attr.type === "boolean";
+    const form = h(
+      "form",
+      {
+        class: `value-form${boolean ? " is-boolean" : ""}`,
+        novalidate: true,
+        onsubmit: (event) => {
+          event.preventDefault();
+          const raw = event.currentTarget.elements.value.value;
+          save(attr, attr.type === "dropdown" ? raw || null : raw.trim() || null);
+        },
+      },
+      boolean
+        ? h("div", { class: "value-line" }, input, h("label", { id: labelId, for: id, text: attr.label }))
+        : [
+          h("label", { id: labelId, for: id, class: "attr-name", text: attr.label }),
+          h(
+            "div",
+            { class: "value-line" },
+            input,
+            h("button", { type: "submit", class: "small" }, "Save", hidden(` ${attr.label}`)),
+          ),
+        ],
+      h("p", { class: "field-error", id: errorId, hidden: true }),
+      meta,
+    );
+    return form;
+  }
+
+  function readOnlyRow(attr, labelId, meta) {
+    const text = shown(attr.value);
+    return [
+      h("span", { class: "attr-name", id: labelId, text: attr.label }),
+      h("p", { class: `attr-value${text ? "" : " unset"}`, text: text || "Not set" }),
+      meta,
+    ];
+  }
+
+  function row(attr) {
+    const labelId = `ct-${attr.key}-label`;
+    const origin = provenance(attr);
+    let why = "";
+    if (!attr.editable) why = "Read-only";
+    let reason = "";
+    if (!attr.editable) {
+      reason = attr.kind === "platform" ? "Filled from the channel; agents cannot edit it."
+        : attr.crm_managed ? "Managed by the CRM; agents cannot edit it." : "You cannot edit this attribute.";
+    }
+    const meta = h(
+      "p",
+      { class: "meta", id: `ct-${attr.key}-meta` },
+      origin,
+      origin && why ? " · " : "",
+      why ? h("span", { class: "readonly", text: why }) : null,
+    );
+    const pending = attr.pending_value !== null && attr.pending_value !== undefined
+      ? h("p", { class: "meta pending", text: `CRM value awaiting confirmation: ${shown(attr.pending_value)}` })
+      : null;
+    const title = [origin ? `Source: ${origin}` : "No value yet", reason].filter(Boolean).join(". ");
+    return h(
+      "li",
+      {
+        // Not named after the attribute: the control inside carries that name (getByLabel finds it once).
+        class: `attr-value-row${attr.editable ? " is-editable" : " is-readonly"}`,
+        "data-key": attr.key,
+        title,
+      },
+      attr.editable ? editableRow(attr, labelId, meta) : readOnlyRow(attr, labelId, meta),
+      pending,
+    );
+  }
+
+  // --- the tab -----------------------------------------------------------------------
+
+  async function fetchTab() {
+    return window.rolodex.api("GET", `/api/v1/conversations/${encodeURIComponent(conversationId)}/contact-tab`);
+  }
+
+  function render(data) {
+    attributes = data.attributes || [];
+    const contact = data.contact || {};
+    contactId = contact.id || contactId;
+    part(".contact-name").textContent = contact.display_name || "Unknown contact";
+    part(".contact-vip").hidden = !(data.vip && data.vip.shown && data.vip.value);
+    const list = attributes.length
+      ? h("ul", { class: "attr-values", "aria-label": "Contact attributes" }, attributes.map(row))
+      : h("p", { class: "empty", text: "No contact attributes are shown on this channel." });
+    part(".contact-tab-body").replaceChildren(list);
+  }
+
+  async function load() {
+    const body = part(".contact-tab-body");
+    try {
+      render(await fetchTab());
+    } catch (error) {
+      body.replaceChildren(h("p", { class: "alert", role: "alert", text: `The contact could not be loaded: ${error.message}` }));
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+
+  function showRowError(key, message) {
+    const slot = document.getElementById(`ct-${key}-error`);
+    const input = document.getElementById(`ct-${key}`);
+    if (!slot) {
+      setStatus(message);
+      return;
+    }
+    slot.textContent = message;
+    slot.hidden = !message;
+    if (message) slot.setAttribute("role", "alert");
+    else slot.removeAttribute("role");
+    if (input) {
+      if (message) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+  }
+
+  async function save(attr, value) {
+    showRowError(attr.key, "");
+    try {
+      await window.rolodex.api(
+        "PATCH",
+        `/api/v1/contacts/${encodeURIComponent(contactId)}/attributes`,
+        { attributes: { [attr.key]: value } },
+      );
+    } catch (error) {
+      const problem = error.problem || {};
+      const mine = (problem.errors || []).filter((e) => e.field === `attributes.${attr.key}`);
+      const message = mine.length ? mine.map((e) => e.message).join("; ") : problem.detail || error.message;
+      showRowError(attr.key, message);
+      const input = document.getElementById(`ct-${attr.key}`);
+      if (input) input.focus();
+      return;
+    }
+    const data = await fetchTab();
+    const fresh = (data.attributes || []).find((a) => a.key === attr.key);
+    const old = part(`li[data-key="${CSS.escape(attr.key)}"]`);
+    if (fresh && old) {
+      attributes = attributes.map((a) => (a.key === attr.key ? fresh : a));
+      old.replaceWith(row(fresh));
+      const again = document.getElementById(`ct-${attr.key}`);
+      if (again) again.focus();
+    } else {
+      render(data);
+    }
+    setStatus(`${attr.label} saved.`);
+    if (part(".contact-history").open) loadHistory(null);
+  }
+
+  // --- history -----------------------------------------------------------------------
+
+  function historyEntry(entry) {
+    const key = entry.key;
+    const known = attributes.find((a) => a.key === key);
+    const label = entry.label || (known && known.label) || key;
+    const before = shown(entry.old_value);
+    const after = shown(entry.new_value);
+    const actor = me && entry.actor_id === me ? "by you" : "";
+    const source = SOURCES[entry.source] || entry.source;
+    const at = entry.at;
+    return h(
+      "li",
+      { tabindex: "-1" },
+      h("strong", { text: label }), " ",
+      before ? h("del", { text: before }) : null, before ? " → " : null,
+      after ? h("ins", { text: after }) : h("em", { text: "cleared" }),
+      h("span", { class: "meta", text: [source, actor, when(at)].filter(Boolean).join(" · ") }),
+    );
+  }
+
+  // Newest first, a page at a time; "Older changes" appends the next page.
+  async function loadHistory(cursor) {
+    const body = part(".history-body");
+    body.setAttribute("aria-busy", "true");
+    try {
+      const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+      const path = `/api/v1/contacts/${encodeURIComponent(contactId)}/history${query}`;
+      const data = await window.rolodex.api("GET", path);
+      const items = data.items || [];
+      const more = data.next_cursor
+        ? h("button", {
+          type: "button", class: "secondary small older",
+          onclick: (event) => { event.currentTarget.remove(); loadHistory(data.next_cursor); },
+        }, "Older changes")
+        : null;
+      const list = body.querySelector("ol.history");
+      if (cursor && list) {
+        list.append(...items.map(historyEntry));
+        if (more) body.append(more);
+        const first = list.children[list.children.length - items.length];
+        if (first) first.focus();
+      } else {
+        body.replaceChildren(items.length
+          ? h("ol", { class: "history", "aria-label": "Value history" }, items.map(historyEntry))
+          : h("p", { class: "empty", text: "No changes yet." }));
+        if (more) body.append(more);
+      }
+    } catch (error) {
+      body.replaceChildren(h("p", { class: "alert", role: "alert", text: `The history could not be loaded: ${error.message}` }));
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+
+  function start() {
+    part(".contact-history").addEventListener("toggle", (event) => {
+      if (event.currentTarget.open) loadHistory(null);
+    });
+    load();
+  }
+
+  // Deferred scripts run before DOMContentLoaded, and rolodex.js (window.rolodex) comes after this one.
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();
