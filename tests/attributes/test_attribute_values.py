@@ -288,7 +288,8 @@ async def test_history_is_newest_first_and_paginated(
     for name in ("A", "B", "C"):
         assert (await _write(client, agent, contact, {"company": name})).status_code == 200
     url = f"/api/v1/contacts/{contact}/history"
-    first = (await client.get(url, params={"limit": 2}, headers=agent.headers)).json()
+    params = {"limit": 2, "key": "company"}
+    first = (await client.get(url, params=params, headers=agent.headers)).json()
     assert [h["new_value"] for h in first["items"]] == ["C", "B"]
     assert set(first["items"][0]) == {
         "id",
@@ -303,10 +304,10 @@ async def test_history_is_newest_first_and_paginated(
     }
     rest = (
         await client.get(
-            url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=agent.headers
+            url, params={**params, "cursor": first["next_cursor"]}, headers=agent.headers
         )
     ).json()
-    assert [h["new_value"] for h in rest["items"]] == ["A", "a@x.test"]
+    assert [h["new_value"] for h in rest["items"]] == ["A"]
     assert rest["next_cursor"] is None
     bad = await client.get(url, params={"cursor": "!!"}, headers=agent.headers)
     assert bad.status_code == 422

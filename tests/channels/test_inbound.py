@@ -200,6 +200,7 @@ async def test_platform_values_carry_provenance_and_changes_are_history(
     contact_id = first["contact_id"]
     contact = (await client.get(f"/api/v1/contacts/{contact_id}", headers=admin.headers)).json()
     assert contact["attributes"] == {
+        "twitter-user-id": "tw-1",
         "twitter-handle": "ada",
         "twitter-name": "Ada",
         "twitter-followers": "11",
@@ -219,7 +220,8 @@ async def test_platform_values_carry_provenance_and_changes_are_history(
     ]
     assert followers == [("10", "11"), (None, "10")]  # newest first
     assert all(h["source"] == "platform" and h["channel_id"] == channel for h in history)
-    assert len(history) == 4  # handle and name did not change the second time
+    # user id, handle, name, followers twice: the user id, handle and name did not change
+    assert len(history) == 5
 
 
 async def test_unknown_attributes_are_ignored_and_listed(
@@ -262,3 +264,19 @@ async def test_status_change_events_record_the_actor(
         [event] = (await session.execute(select(ConversationEvent))).scalars()
     assert (event.actor_kind, event.actor_id) == ("user", admin.user_id)
     assert event.at is not None
+
+
+async def test_platform_user_id_fills_the_user_id_attribute(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await make_workspace(db)
+    channel = await make_channel(db, admin, "webchat")
+    body = {"external_message_id": "uid-1", "sender": {"id": "visitor-42"}, "text": "hi"}
+    sent = await client.post(
+        f"/api/v1/channels/{channel}/inbound", json=body, headers=admin.headers
+    )
+    assert sent.status_code == 201
+    contact = await client.get(
+        f"/api/v1/contacts/{sent.json()['contact_id']}", headers=admin.headers
+    )
+    assert contact.json()["attributes"]["webchat-user-id"] == "visitor-42"

@@ -24,13 +24,15 @@ from rolodex.attributes import platform
 from rolodex.auth.principals import Principal
 from rolodex.channels import attachments
 from rolodex.channels import service as channels
-from rolodex.channels.catalogue import Medium, display_name
+from rolodex.channels.catalogue import Medium, attributes_of, display_name
 from rolodex.channels.schemas import InboundMessage, InboundResult
 from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations
 from rolodex.errors import Forbidden
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
+
+USER_ID = "user-id"
 
 
 def require_inbound_caller(principal: Principal) -> None:
@@ -55,7 +57,7 @@ async def receive(
     require_inbound_caller(principal)
     channel, medium, region = await channels.inbound_channel(session, principal, channel_id)
     ws, channel_id = principal.workspace_id, channel.id
-    values, ignored = platform.check_sender_attributes(medium, data.sender.attributes, region)
+    values, ignored = platform.check_sender_attributes(medium, _sent(medium, data), region)
     files = attachments.decode_all(data.attachments, max_attachment_bytes)
     now = utcnow()
     identity = await _contact_with_values(session, principal, medium, channel_id, data, values, now)
@@ -80,6 +82,14 @@ async def receive(
         duplicate=False,
         ignored_attributes=ignored,
     )
+
+
+def _sent(medium: Medium, data: InboundMessage) -> dict[str, object]:
+    # The platform user id is itself a platform attribute where the medium lists one
+    # (twitter, instagram, facebook, webchat): fill it from sender.id unless sent.
+    if USER_ID in attributes_of(medium):
+        return {USER_ID: data.sender.id, **data.sender.attributes}
+    return dict(data.sender.attributes)
 
 
 async def _contact_with_values(
