@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+T = TypeVar("T")
 
 
 def async_url(url: str) -> str:
@@ -171,12 +173,38 @@ def request_session(request: Request) -> AsyncSession:
 SessionDep = Annotated[AsyncSession, Depends(request_session)]
 
 
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that supports ON CONFLICT on the session's database (SQLite or PostgreSQL)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on the named dialect (sqlite or postgresql)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on the session's database (SQLite or PostgreSQL)."""
+    return insert_for(_dialect_name(session), table)
+
+
+def _dialect_name(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def prepared(build: Callable[[str], T]) -> Callable[[AsyncSession], T]:
+    """A statement built once per dialect, for hot paths; it takes its values as parameters.
+
+    Building an upsert (its `excluded` alias above all) and compiling its cache key
+    costs more than executing it, so hot-path statements are built once and reused.
+    """
+    built: dict[str, T] = {}
+
+    def for_session(session: AsyncSession) -> T:
+        name = _dialect_name(session)
+        if name not in built:
+            built[name] = build(name)
+        return built[name]
+
+    return for_session

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.models import Channel, Workspace
@@ -23,17 +23,21 @@ async def get_with_region(
     session: AsyncSession, workspace_id: str, channel_id: str
 ) -> tuple[Channel, str] | None:
     """One channel and its workspace's default phone region, in one query."""
-    stmt = (
-        select(Channel, Workspace.default_phone_region)
-        .join(Workspace, Workspace.id == Channel.workspace_id)
-        .where(
-            Channel.workspace_id == workspace_id,
-            Channel.id == channel_id,
-            Channel.deleted_at.is_(None),
-        )
-    )
-    row = (await session.execute(stmt)).first()
+    params = {"workspace_id": workspace_id, "channel_id": channel_id}
+    row = (await session.execute(_WITH_REGION, params)).first()
     return None if row is None else (row[0], row[1])
+
+
+# Built once: the inbound hot path runs it for every message.
+_WITH_REGION = (
+    select(Channel, Workspace.default_phone_region)
+    .join(Workspace, Workspace.id == Channel.workspace_id)
+    .where(
+        Channel.workspace_id == bindparam("workspace_id"),
+        Channel.id == bindparam("channel_id"),
+        Channel.deleted_at.is_(None),
+    )
+)
 
 
 async def names(session: AsyncSession, workspace_id: str) -> dict[str, str]:

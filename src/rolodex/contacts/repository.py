@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Select, Table, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.db import dialect_insert
+from rolodex.db import insert_for, prepared
 from rolodex.models import AttributeValue, Contact, Conversation
 
 _contacts = cast(Table, Contact.__table__)
@@ -36,23 +36,28 @@ async def upsert_identity(
     ON CONFLICT DO UPDATE (rather than DO NOTHING then SELECT) returns the row either
     way, and its row lock serialises concurrent messages of one contact on PostgreSQL.
     """
-    stmt = dialect_insert(session, _contacts).values(
-        id=new_id,
-        workspace_id=workspace_id,
-        medium=medium,
-        scope=scope,
-        platform_user_id=platform_user_id,
-        channel_id=channel_id,
-        display_name=display_name,
-        created_at=at,
-        last_seen_at=at,
-    )
-    stmt = stmt.on_conflict_do_update(
+    params = {
+        "id": new_id,
+        "workspace_id": workspace_id,
+        "medium": medium,
+        "scope": scope,
+        "platform_user_id": platform_user_id,
+        "channel_id": channel_id,
+        "display_name": display_name,
+        "created_at": at,
+        "last_seen_at": at,
+    }
+    row = (await session.execute(_upsert_identity(session), params)).one()
+    return str(row[0]), str(row[1])
+
+
+@prepared
+def _upsert_identity(dialect: str) -> Any:
+    stmt = insert_for(dialect, _contacts)
+    return stmt.on_conflict_do_update(
         index_elements=["workspace_id", "medium", "scope", "platform_user_id"],
         set_={"last_seen_at": stmt.excluded.last_seen_at},
     ).returning(_contacts.c.id, _contacts.c.display_name)
-    row = (await session.execute(stmt)).one()
-    return str(row[0]), str(row[1])
 
 
 async def set_display_name(

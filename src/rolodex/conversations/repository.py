@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.db import dialect_insert
+from rolodex.db import insert_for, prepared
 from rolodex.models import Attachment, Conversation, ConversationEvent, Message
 from rolodex.models.conversations import OPEN
 
@@ -36,23 +36,28 @@ async def open_conversation(
     One statement on the partial unique index of open conversations, so concurrent
     first messages all land in one conversation. Returns (id, status).
     """
-    stmt = dialect_insert(session, _conversations).values(
-        id=new_id,
-        workspace_id=workspace_id,
-        channel_id=channel_id,
-        contact_id=contact_id,
-        status="new",
-        priority_score=0,
-        last_message_at=at,
-        created_at=at,
-    )
-    stmt = stmt.on_conflict_do_update(
+    params = {
+        "id": new_id,
+        "workspace_id": workspace_id,
+        "channel_id": channel_id,
+        "contact_id": contact_id,
+        "status": "new",
+        "priority_score": 0,
+        "last_message_at": at,
+        "created_at": at,
+    }
+    row = (await session.execute(_open_conversation(session), params)).one()
+    return str(row[0]), str(row[1])
+
+
+@prepared
+def _open_conversation(dialect: str) -> Any:
+    stmt = insert_for(dialect, _conversations)
+    return stmt.on_conflict_do_update(
         index_elements=["contact_id", "channel_id"],
         index_where=OPEN,
         set_={"last_message_at": stmt.excluded.last_message_at},
     ).returning(_conversations.c.id, _conversations.c.status)
-    row = (await session.execute(stmt)).one()
-    return str(row[0]), str(row[1])
 
 
 async def change_status_if(
@@ -79,13 +84,16 @@ async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
 
 async def insert_inbound_message(session: AsyncSession, row: dict[str, Any]) -> bool:
     """Insert a message unless its (channel, external id) exists; whether it was inserted."""
-    stmt = (
-        dialect_insert(session, _messages)
-        .values(**row)
+    return (await session.execute(_insert_inbound_message(session), row)).first() is not None
+
+
+@prepared
+def _insert_inbound_message(dialect: str) -> Any:
+    return (
+        insert_for(dialect, _messages)
         .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
         .returning(_messages.c.id)
     )
-    return (await session.execute(stmt)).first() is not None
 
 
 async def find_inbound_message(

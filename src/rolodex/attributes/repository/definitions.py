@@ -50,11 +50,15 @@ async def definition_ids(
     session: AsyncSession, workspace_id: str, keys: Iterable[str]
 ) -> dict[str, str]:
     """The ids of these definition keys of the workspace, by key (missing keys left out)."""
-    stmt = select(AttributeDefinition.key, AttributeDefinition.id).where(
-        AttributeDefinition.workspace_id == workspace_id,
-        AttributeDefinition.key.in_(list(keys)),
-    )
-    return dict((await session.execute(stmt)).all())
+    params = {"workspace_id": workspace_id, "keys": list(keys)}
+    return dict((await session.execute(_DEFINITION_IDS, params)).all())
+
+
+# Built once: the inbound hot path runs it for every message.
+_DEFINITION_IDS = select(AttributeDefinition.key, AttributeDefinition.id).where(
+    AttributeDefinition.workspace_id == bindparam("workspace_id"),
+    AttributeDefinition.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 def definitions_of(workspace_id: str) -> Select[AttributeDefinition]:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.db import dialect_insert
+from rolodex.db import insert_for, prepared
 from rolodex.errors import InvalidInput
 from rolodex.kit.pagination import decode_cursor, encode_cursor
 from rolodex.models import (
@@ -47,24 +47,26 @@ async def current_values(
 
 async def upsert_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Write values with their provenance, replacing the contact's current ones (one statement)."""
-    stmt = dialect_insert(session, _values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["contact_id", "definition_id"],
-        set_={
-            name: stmt.excluded[name]
-            for name in (
-                "value",
-                "normalized",
-                "source",
-                "actor_kind",
-                "actor_id",
-                "channel_id",
-                "updated_at",
-                "invalid",
-            )
-        },
+    await session.execute(_upsert_values(session), list(rows))
+
+
+@prepared
+def _upsert_values(dialect: str) -> Any:
+    stmt = insert_for(dialect, _values)
+    replaced = (
+        "value",
+        "normalized",
+        "source",
+        "actor_kind",
+        "actor_id",
+        "channel_id",
+        "updated_at",
+        "invalid",
     )
-    await session.execute(stmt, list(rows))
+    return stmt.on_conflict_do_update(
+        index_elements=["contact_id", "definition_id"],
+        set_={name: stmt.excluded[name] for name in replaced},
+    )
 
 
 async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
