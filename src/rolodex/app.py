@@ -23,8 +23,11 @@ from rolodex.contacts import api as contacts_api
 from rolodex.conversations import api as conversations_api
 from rolodex.conversations import pages as conversations_pages
 from rolodex.db import open_database
+from rolodex.groups import api as groups_api
 from rolodex.jobs import api as jobs_api
 from rolodex.jobs.registry import load_job_modules
+from rolodex.linking import api as linking_api
+from rolodex.routing import api as routing_api
 from rolodex.users import api as users_api
 from rolodex.users import pages as users_pages
 from rolodex.web import PACKAGE_DIR
@@ -42,6 +45,9 @@ API_ROUTERS = (
     contacts_api.router,
     conversations_api.router,
     attributes_api.router,
+    linking_api.router,
+    groups_api.router,
+    routing_api.router,
 )
 PAGE_ROUTERS = (
     auth_pages.router,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from rolodex.auth.deps import SignedIn
+from rolodex.channels.catalogue import CATALOGUE
 from rolodex.db import TransactionalRoute
 from rolodex.web import page
 
@@ -37,4 +38,6 @@ async def contact_attributes(request: Request, principal: SignedIn) -> HTMLRespo
         principal,
         section="admin",
         formats=TEXT_FORMATS,
+        # For the platform-to-custom mappings of "Attribute used for matching" (linking).
+        platform_attributes=[(a.key, a.label) for m in CATALOGUE.values() for a in m.values()],
     )

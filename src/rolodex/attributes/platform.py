@@ -21,8 +21,10 @@ from rolodex.attributes import formats, repository
 from rolodex.attributes.formats import Format
 from rolodex.channels.catalogue import Medium, PlatformAttribute, attributes_of
 from rolodex.errors import InvalidInput, field_error
+from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
+from rolodex.linking import repository as links
 
 
 @dataclass(frozen=True)
@@ -141,22 +143,43 @@ async def write_values(
     changed = [(n, v) for n, v in values.items() if n in ids and current.get(ids[n]) != v.value]
     if not changed:
         return None
-    await _write(session, workspace_id, contact_id, changed, ids, current, provenance)
+    rows = [(ids[n], v, current.get(ids[n])) for n, v in changed]
+    rows += await _mapped(session, workspace_id, contact_id, rows)
+    await _write(session, workspace_id, contact_id, rows, provenance)
+    await groups.contact_values_changed(session, workspace_id, contact_id, [d for d, _, _ in rows])
     names = {definition_id: name for name, definition_id in definitions.items()}
     after = {names[d]: value for d, value in current.items() if value is not None}
     after.update({n: v.value for n, v in changed})
     return after
 
 
+async def _mapped(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    rows: list[tuple[str, PlatformValue, str | None]],
+) -> list[tuple[str, PlatformValue, str | None]]:
+    # Custom values that the admin's mappings (linking service) fill from the changed
+    # platform values: one look-up; the writes ride on the platform upsert. A custom
+    # value set by anyone but the platform is left alone (a cleared one may be filled).
+    by_id = {definition_id: value for definition_id, value, _ in rows}
+    targets = await links.mapped_targets(session, workspace_id, contact_id, list(by_id))
+    out: dict[str, tuple[str, PlatformValue, str | None]] = {}
+    for from_id, to_id, old, source in targets:
+        new = by_id[from_id]
+        if (old is None or source == "platform") and old != new.value and to_id not in out:
+            out[to_id] = (to_id, new, old)
+    return list(out.values())
+
+
 async def _write(
     session: AsyncSession,
     workspace_id: str,
     contact_id: str,
-    changed: list[tuple[str, PlatformValue]],
-    ids: Mapping[str, str],
-    current: Mapping[str, str | None],
+    rows: list[tuple[str, PlatformValue, str | None]],
     provenance: Provenance,
 ) -> None:
+    # rows: (definition id, new value, old value).
     stamp = {
         "workspace_id": workspace_id,
         "contact_id": contact_id,
@@ -165,18 +188,18 @@ async def _write(
         "actor_id": provenance.actor_id,
         "channel_id": provenance.channel_id,
     }
-    await repository.upsert_values(
+    await repository.upsert_platform_values(
         session,
         [
             {
                 **stamp,
-                "definition_id": ids[n],
+                "definition_id": d,
                 "value": v.value,
                 "normalized": v.normalized,
                 "updated_at": provenance.at,
                 "pending_value": None,
             }
-            for n, v in changed
+            for d, v, _ in rows
         ],
     )
     await repository.insert_history(
@@ -185,11 +208,11 @@ async def _write(
             {
                 **stamp,
                 "id": new_id("ahist"),
-                "definition_id": ids[n],
-                "old_value": current.get(ids[n]),
+                "definition_id": d,
+                "old_value": old,
                 "new_value": v.value,
                 "at": provenance.at,
             }
-            for n, v in changed
+            for d, v, old in rows
         ],
     )

@@ -57,6 +57,7 @@ from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.models import AttributeDefinition
+from rolodex.routing import service as routing
 from rolodex.workspaces.plans import Feature
 
 RENORMALIZE_JOB = "attributes.renormalize"
@@ -307,7 +308,7 @@ async def update_attribute(
     definition = await access_attribute_by_key(session, principal, key)
     before = await read_attribute(session, principal, definition)
     fields = data.model_fields_set
-    _check_update(definition, data, fields)
+    _check_update(principal, definition, data, fields)
     if ("crm_managed" in fields and data.crm_managed) or ("lookup" in fields and data.lookup):
         principal.require_feature(Feature.CRM_INTEGRATION)
     cleared = 0
@@ -332,6 +333,7 @@ async def update_attribute(
             ref=f"attribute:{definition.id}",
         )
     after = await read_attribute(session, principal, definition)
+    await _after_vip_toggle(session, principal, definition, before.enabled, after.enabled)
     if after != before:
         extra = {"values_cleared": cleared} if cleared else {}
         await audit.record(
@@ -346,7 +348,27 @@ async def update_attribute(
     return after
 
 
-def _check_update(definition: AttributeDefinition, data: AttributeUpdate, fields: set[str]) -> None:
+def _is_vip(definition: AttributeDefinition) -> bool:
+    return definition.key == VIP_KEY and definition.kind == AttributeKind.STANDARD
+
+
+async def _after_vip_toggle(
+    session: AsyncSession,
+    principal: Principal,
+    definition: AttributeDefinition,
+    was: bool,
+    now: bool,
+) -> None:
+    # VIP off: priority ignores it; on again: the VIP contacts (kept) count again.
+    if _is_vip(definition) and was != now:
+        await routing.rescore_workspace(session, principal.workspace_id)
+
+
+def _check_update(
+    principal: Principal, definition: AttributeDefinition, data: AttributeUpdate, fields: set[str]
+) -> None:
+    if _is_vip(definition):
+        principal.require_feature(Feature.VIP)
     errors = []
     for name in ("label", "enabled", "crm_managed", "lookup"):
         if name in fields and getattr(data, name) is None:

@@ -30,7 +30,8 @@ from rolodex.attributes.schemas import (
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.contacts import service as contacts
 from rolodex.contacts.schemas import ContactRead
-from rolodex.errors import Forbidden, InvalidInput, field_error
+from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
+from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition, Workspace
 from rolodex.workspaces import service as workspaces
@@ -155,6 +156,8 @@ async def write_contact_attributes(
     ws = principal.workspace_id
     definitions = await repository.definitions_by_key(session, ws, data.attributes)
     _refuse_forbidden(principal, definitions, crm_editing_allowed(workspace))
+    if VIP_KEY in definitions and not definitions[VIP_KEY].enabled:
+        raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
     values = _checked(data.attributes, definitions, workspace.default_phone_region)
     ids = {key: definitions[key].id for key in values}
     current = await repository.current_rows(session, ws, contact.id, ids.values())
@@ -169,4 +172,10 @@ async def write_contact_attributes(
         source.value, principal.actor_kind, principal.actor_id, channel_id, utcnow()
     )
     await writes.apply(session, ws, changes, provenance)
+    if changes:
+        vip_changed = VIP_KEY in values and any(c.definition_id == ids[VIP_KEY] for c in changes)
+        changed_ids = [c.definition_id for c in changes]
+        await groups.contact_values_changed(
+            session, ws, contact.id, changed_ids, vip_changed=vip_changed
+        )
     return await contacts.read_contact(session, principal, contact.id)

@@ -26,12 +26,21 @@ async def list_contacts(
     principal: CurrentPrincipal,
     q: Search = None,
     channel_id: ChannelFilter = None,
+    group: Annotated[str | None, Query(max_length=80, description="A contact group key.")] = None,
+    vip: Annotated[bool | None, Query(description="Only VIP (or non-VIP) contacts.")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ContactRead]:
-    """Contacts, newest first, searched by display name and attribute values."""
+    """Contacts, newest first, searched by display name and values, or by group or VIP."""
     items, next_cursor = await service.list_contacts(
-        session, principal, q=q, channel_id=channel_id, cursor=cursor, limit=limit
+        session,
+        principal,
+        q=q,
+        channel_id=channel_id,
+        cursor=cursor,
+        limit=limit,
+        group=group,
+        vip=vip,
     )
     return Page(items=items, next_cursor=next_cursor)
 

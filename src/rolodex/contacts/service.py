@@ -15,9 +15,14 @@ from rolodex.channels.catalogue import Medium, identity_scope
 from rolodex.contacts import repository
 from rolodex.contacts.schemas import AttributeChangeRead, ContactRead
 from rolodex.errors import NotFound
+from rolodex.groups import service as groups
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
+from rolodex.linking import repository as links
 from rolodex.models import Contact
+
+# A value shared by very many contacts (a switchboard number) lists only this many links.
+LINKS_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,11 @@ async def _read_many(
 async def read_contact(session: AsyncSession, principal: Principal, contact_id: str) -> ContactRead:
     """One contact with its attribute values."""
     contact = await access_contact_by_id(session, principal, contact_id)
-    return (await _read_many(session, principal.workspace_id, [contact]))[0]
+    read = (await _read_many(session, principal.workspace_id, [contact]))[0]
+    # One index look-up (R3): links are computed at read time, never stored.
+    peers = await links.linked(session, principal.workspace_id, contact.id, limit=LINKS_SHOWN)
+    read.linked_contact_ids = [c for c, _, _ in peers]
+    return read
 
 
 async def list_contacts(
@@ -107,9 +116,15 @@ async def list_contacts(
     channel_id: str | None,
     cursor: str | None,
     limit: int,
+    group: str | None = None,
+    vip: bool | None = None,
 ) -> tuple[list[ContactRead], str | None]:
-    """Contacts matching a search, newest first, with their attribute values."""
+    """Contacts matching a search, a group or VIP, newest first, with their attribute values."""
     stmt = repository.search(principal.workspace_id, q=q, channel_id=channel_id)
+    for condition in await groups.contact_filters(
+        session, principal, Contact.id, group=group, vip=vip
+    ):
+        stmt = stmt.where(condition)
     rows, next_cursor = await id_page(
         session, stmt, Contact.id, cursor=cursor, limit=limit, newest_first=True
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -34,11 +34,16 @@ async def list_conversations(
     team_id: IdFilter = None,
     assignee_id: IdFilter = None,
     contact_id: IdFilter = None,
+    group: Annotated[str | None, Query(max_length=80, description="A contact group key.")] = None,
+    vip: Annotated[bool | None, Query(description="Only VIP (or non-VIP) contacts'.")] = None,
+    sort: Annotated[Literal["priority"] | None, Query(description="priority: queue order.")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ConversationRead]:
-    """Conversations, newest first, filtered by status, channel, team, assignee or contact."""
-    filters = ConversationFilters(status, channel_id, team_id, assignee_id, contact_id)
+    """Conversations, newest first (or by priority), filtered by status, team, group, VIP…."""
+    filters = ConversationFilters(
+        status, channel_id, team_id, assignee_id, contact_id, group, vip, sort
+    )
     items, next_cursor = await service.list_conversations(
         session, principal, filters, cursor=cursor, limit=limit
     )

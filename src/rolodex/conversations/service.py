@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +29,13 @@ from rolodex.conversations.schemas import (
     Status,
 )
 from rolodex.errors import Conflict, NotFound
+from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Conversation, Message
+from rolodex.routing import scoring
+from rolodex.routing import service as routing
 from rolodex.users import service as users
 
 
@@ -103,9 +107,10 @@ async def receive_message(
     external id the channel already has is not inserted (message_id None); the caller
     then discards the transaction, so a replay changes nothing.
     """
+    candidate = new_id("cv")
     conversation_id, status = await repository.open_conversation(
         session,
-        new_id=new_id("cv"),
+        new_id=candidate,
         workspace_id=workspace_id,
         channel_id=channel_id,
         contact_id=contact_id,
@@ -127,7 +132,9 @@ async def receive_message(
     }
     if not await repository.insert_inbound_message(session, row):
         return Received(conversation_id, None)
-    if status == Status.PENDING:
+    if conversation_id == candidate:
+        await routing.route_new(session, workspace_id, conversation_id)
+    elif status == Status.PENDING:
         await _back_to_new(session, workspace_id, conversation_id, contact_id)
     return Received(conversation_id, message_id)
 
@@ -148,6 +155,7 @@ async def _back_to_new(
             Status.NEW,
             reason="contact_replied",
         )
+        await routing.rescore_conversation(session, workspace_id, conversation_id)
 
 
 async def find_received(
@@ -215,6 +223,22 @@ class ConversationFilters:
     team_id: str | None = None
     assignee_id: str | None = None
     contact_id: str | None = None
+    group: str | None = None
+    vip: bool | None = None
+    sort: str | None = None  # None: newest first; "priority": the queue order
+
+
+def conversations_statement(workspace_id: str) -> Select[Conversation]:
+    """The workspace-scoped statement conversation lists start from."""
+    return repository.conversations_of(workspace_id)
+
+
+async def read_many(
+    session: AsyncSession, principal: Principal, rows: Sequence[Conversation]
+) -> list[ConversationRead]:
+    """Conversations as read, with their contacts' display names (one query)."""
+    names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
+    return [_read(r, names) for r in rows]
 
 
 async def list_conversations(
@@ -236,11 +260,17 @@ async def list_conversations(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    rows, next_cursor = await id_page(
-        session, stmt, Conversation.id, cursor=cursor, limit=limit, newest_first=True
-    )
-    names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
-    return [_read(r, names) for r in rows], next_cursor
+    for condition in await groups.contact_filters(
+        session, principal, Conversation.contact_id, group=filters.group, vip=filters.vip
+    ):
+        stmt = stmt.where(condition)
+    if filters.sort == "priority":
+        rows, next_cursor = await scoring.priority_page(session, stmt, cursor=cursor, limit=limit)
+    else:
+        rows, next_cursor = await id_page(
+            session, stmt, Conversation.id, cursor=cursor, limit=limit, newest_first=True
+        )
+    return await read_many(session, principal, rows), next_cursor
 
 
 async def read_conversation(
@@ -294,7 +324,12 @@ async def update_conversation(
             reason=data.reason,
             comment=data.comment,
         )
+        back_to_new = conversation.status == Status.PENDING and data.status is Status.NEW
         conversation.status = data.status.value
+        await _flush_reopen(session)
+        if back_to_new:
+            await routing.rescore_conversation(session, ws, conversation.id)
+            await session.refresh(conversation, ["priority_score"])
     await _flush_reopen(session)
     return await read_conversation(session, principal, conversation.id)
 

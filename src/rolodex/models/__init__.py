@@ -11,7 +11,9 @@ from rolodex.models.base import Base
 from rolodex.models.channels import Channel
 from rolodex.models.contacts import Contact
 from rolodex.models.conversations import Attachment, Conversation, ConversationEvent, Message
+from rolodex.models.groups import ContactGroup, ContactGroupMember, RoutingSettings
 from rolodex.models.jobs import Job
+from rolodex.models.linking import AttributeMapping, ContactSettings
 from rolodex.models.users import ApiToken, Team, TeamMember, User
 from rolodex.models.workspaces import Workspace
 
@@ -21,15 +23,20 @@ __all__ = [
     "AttributeChannelDisabled",
     "AttributeDefinition",
     "AttributeHistory",
+    "AttributeMapping",
     "AttributeValue",
     "AuditEvent",
     "Base",
     "Channel",
     "Contact",
+    "ContactGroup",
+    "ContactGroupMember",
+    "ContactSettings",
     "Conversation",
     "ConversationEvent",
     "Job",
     "Message",
+    "RoutingSettings",
     "Team",
     "TeamMember",
     "User",

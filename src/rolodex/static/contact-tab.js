@@ -238,6 +238,7 @@
     }
     setStatus(`${attr.label} saved.`);
     if (part(".contact-history").open) loadHistory(null);
+    loadLinked(null); // a new value may link or unlink contacts
   }
 
   // --- history -----------------------------------------------------------------------
@@ -295,11 +296,71 @@
     }
   }
 
+  // --- cross-channel history (R3) ------------------------------------------------------
+
+  const MEDIUMS = {
+    twitter: "Twitter", instagram: "Instagram", facebook: "Facebook", whatsapp: "WhatsApp",
+    sms: "SMS", email: "Email", webchat: "Web chat",
+  };
+  const STATUSES = { new: "New", pending: "Pending", resolved: "Resolved" };
+
+  function linkedEntry(item) {
+    const medium = MEDIUMS[item.medium] || item.medium;
+    const current = item.id === conversationId;
+    const reason = item.linked_because;
+    let why = "This contact";
+    if (reason) {
+      const known = attributes.find((a) => a.key === reason.attribute);
+      why = `Linked because ${(known && known.label) || reason.attribute} matches (${reason.value})`;
+    }
+    return h(
+      "li",
+      { class: `linked-conversation medium-${item.medium}`, "data-conversation-id": item.id },
+      h("span", { class: `badge medium medium-${item.medium}`, text: medium }), " ",
+      h("a", {
+        href: `/conversations/${encodeURIComponent(item.id)}`,
+        "aria-current": current ? "true" : null,
+        text: `${item.channel_name} · ${medium}`,
+      }),
+      h("span", { class: `badge status-${item.status}`, text: STATUSES[item.status] || item.status }),
+      h("p", { class: "last-message", text: item.last_message_text || "No messages" }),
+      h("p", { class: "meta", text: [item.contact_display_name, when(item.last_message_at)].filter(Boolean).join(" · ") }),
+      h("p", { class: "meta linked-because", text: why }),
+    );
+  }
+
+  // Newest first, a page at a time, like the value history.
+  async function loadLinked(cursor) {
+    const body = part(".linked-body");
+    body.setAttribute("aria-busy", "true");
+    try {
+      const query = `?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const data = await window.rolodex.api("GET", `/api/v1/contacts/${encodeURIComponent(contactId)}/conversations${query}`);
+      const items = data.items || [];
+      const more = data.next_cursor
+        ? h("button", {
+          type: "button", class: "secondary small older",
+          onclick: (event) => { event.currentTarget.remove(); loadLinked(data.next_cursor); },
+        }, "Older conversations")
+        : null;
+      const list = body.querySelector("ol.linked");
+      if (cursor && list) list.append(...items.map(linkedEntry));
+      else {
+        body.replaceChildren(h("ol", { class: "linked", "aria-label": "Cross-channel conversations" }, items.map(linkedEntry)));
+      }
+      if (more) body.append(more);
+    } catch (error) {
+      body.replaceChildren(h("p", { class: "alert", role: "alert", text: `The conversations could not be loaded: ${error.message}` }));
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+
   function start() {
     part(".contact-history").addEventListener("toggle", (event) => {
       if (event.currentTarget.open) loadHistory(null);
     });
-    load();
+    load().then(() => loadLinked(null));
   }
 
   // Deferred scripts run before DOMContentLoaded, and rolodex.js (window.rolodex) comes after this one.

@@ -69,6 +69,26 @@ def _upsert_values(dialect: str) -> Any:
     )
 
 
+async def upsert_platform_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write inbound values (one statement), never over a set value of another source.
+
+    Platform attributes only ever hold platform values; custom ones filled by an admin's
+    mapping keep an agent's, bot's or CRM's value, even one written concurrently.
+    """
+    await session.execute(_upsert_platform_values(session), list(rows))
+
+
+@prepared
+def _upsert_platform_values(dialect: str) -> Any:
+    stmt = insert_for(dialect, _values)
+    replaced = ("value", "normalized", "source", "actor_kind", "actor_id", "channel_id")
+    return stmt.on_conflict_do_update(
+        index_elements=["contact_id", "definition_id"],
+        set_={name: stmt.excluded[name] for name in (*replaced, "updated_at", "invalid")},
+        where=or_(_values.c.source == "platform", _values.c.value.is_(None)),
+    )
+
+
 async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Append change-history rows."""
     await session.execute(insert(cast(Table, AttributeHistory.__table__)), list(rows))

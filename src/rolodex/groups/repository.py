@@ -1,0 +1,199 @@
+"""Contact group rows and members, always scoped by workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.db import insert_for, prepared
+from rolodex.models import (
+    AttributeDefinition,
+    AttributeValue,
+    Contact,
+    ContactGroup,
+    ContactGroupMember,
+    Workspace,
+)
+from rolodex.workspaces.plans import FEATURE_PLANS, Feature
+
+VIP_KEY = "vip"
+_members = cast(Table, ContactGroupMember.__table__)
+
+
+async def phone_region(session: AsyncSession, workspace_id: str) -> str:
+    """The workspace's default phone region (rule values of phone attributes)."""
+    stmt = select(Workspace.default_phone_region).where(Workspace.id == workspace_id)
+    return str((await session.execute(stmt)).scalar_one())
+
+
+async def list_groups(session: AsyncSession, workspace_id: str) -> list[ContactGroup]:
+    """The workspace's admin-defined groups, by key."""
+    stmt = (
+        select(ContactGroup)
+        .where(ContactGroup.workspace_id == workspace_id)
+        .order_by(ContactGroup.key)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_group(session: AsyncSession, workspace_id: str, key: str) -> ContactGroup | None:
+    """One group of the workspace by key."""
+    stmt = select(ContactGroup).where(
+        ContactGroup.workspace_id == workspace_id, ContactGroup.key == key
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def groups_by_key(
+    session: AsyncSession, workspace_id: str, keys: Iterable[str]
+) -> dict[str, ContactGroup]:
+    """Groups of the workspace by key, of the keys that exist."""
+    stmt = select(ContactGroup).where(
+        ContactGroup.workspace_id == workspace_id, ContactGroup.key.in_(list(keys))
+    )
+    return {g.key: g for g in (await session.execute(stmt)).scalars()}
+
+
+def member_condition(workspace_id: str, group_id: str, contact_id: Any) -> ColumnElement[bool]:
+    """Whether the contact (a column or value) is a member of the group."""
+    return exists().where(
+        ContactGroupMember.group_id == group_id,
+        ContactGroupMember.contact_id == contact_id,
+        ContactGroupMember.workspace_id == workspace_id,
+    )
+
+
+def vip_condition(workspace_id: str, contact_id: Any, *, gated: bool) -> ColumnElement[bool]:
+    """Whether the contact's `vip` value is true; gated: only while VIP is on and in the plan."""
+    conditions = [
+        AttributeValue.contact_id == contact_id,
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.value == "true",
+        AttributeDefinition.id == AttributeValue.definition_id,
+        AttributeDefinition.workspace_id == workspace_id,
+        AttributeDefinition.key == VIP_KEY,
+    ]
+    if gated:
+        plans = [p.value for p in FEATURE_PLANS[Feature.VIP]]
+        in_plan = exists().where(Workspace.id == workspace_id, Workspace.plan.in_(plans))
+        conditions += [AttributeDefinition.enabled.is_(True), in_plan]
+    return exists().where(and_(*conditions))
+
+
+async def member_group_ids(
+    session: AsyncSession, workspace_id: str, contact_id: str, group_ids: Sequence[str]
+) -> set[str]:
+    """Which of these groups the contact is a member of."""
+    stmt = select(ContactGroupMember.group_id).where(
+        ContactGroupMember.workspace_id == workspace_id,
+        ContactGroupMember.contact_id == contact_id,
+        ContactGroupMember.group_id.in_(list(group_ids)),
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def add_members(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert member rows; a row a concurrent write already added is left alone."""
+    if rows:
+        await session.execute(_add_members(session), list(rows))
+
+
+@prepared
+def _add_members(dialect: str) -> Any:
+    return insert_for(dialect, _members).on_conflict_do_nothing(
+        index_elements=["group_id", "contact_id"]
+    )
+
+
+async def remove_members(
+    session: AsyncSession, workspace_id: str, contact_id: str, group_ids: Sequence[str]
+) -> None:
+    """Take a contact out of these groups."""
+    if group_ids:
+        await session.execute(
+            delete(_members).where(
+                _members.c.workspace_id == workspace_id,
+                _members.c.contact_id == contact_id,
+                _members.c.group_id.in_(list(group_ids)),
+            )
+        )
+
+
+async def clear_members(session: AsyncSession, workspace_id: str, group_id: str) -> None:
+    """Empty a group (before its members are recomputed)."""
+    await session.execute(
+        delete(_members).where(
+            _members.c.workspace_id == workspace_id, _members.c.group_id == group_id
+        )
+    )
+
+
+async def candidate_batch(
+    session: AsyncSession,
+    workspace_id: str,
+    definition_ids: Sequence[str],
+    *,
+    after: str,
+    limit: int,
+) -> list[str]:
+    """Contacts (by id, ascending after `after`) with a value of any of these definitions."""
+    stmt = (
+        select(AttributeValue.contact_id)
+        .where(
+            AttributeValue.workspace_id == workspace_id,
+            AttributeValue.definition_id.in_(list(definition_ids)),
+            AttributeValue.value.is_not(None),
+            AttributeValue.contact_id > after,
+        )
+        .distinct()
+        .order_by(AttributeValue.contact_id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def values_of(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_ids: Sequence[str],
+    definition_ids: Sequence[str],
+) -> dict[str, dict[str, str]]:
+    """The contacts' non-null values of these definitions: {contact: {definition: value}}."""
+    out: dict[str, dict[str, str]] = {c: {} for c in contact_ids}
+    stmt = select(
+        AttributeValue.contact_id, AttributeValue.definition_id, AttributeValue.value
+    ).where(
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.contact_id.in_(list(contact_ids)),
+        AttributeValue.definition_id.in_(list(definition_ids)),
+        AttributeValue.value.is_not(None),
+    )
+    for contact_id, definition_id, value in (await session.execute(stmt)).all():
+        out[contact_id][definition_id] = str(value)
+    return out
+
+
+async def memberships(
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
+) -> dict[str, set[str]]:
+    """The group ids of each of these contacts, plus `vip` for the VIP ones (VIP gated)."""
+    out: dict[str, set[str]] = {c: set() for c in contact_ids}
+    if not contact_ids:
+        return out
+    ids = list(contact_ids)
+    stmt = select(ContactGroupMember.contact_id, ContactGroupMember.group_id).where(
+        ContactGroupMember.workspace_id == workspace_id, ContactGroupMember.contact_id.in_(ids)
+    )
+    for contact_id, group_id in (await session.execute(stmt)).all():
+        out[contact_id].add(group_id)
+    vip = select(Contact.id).where(
+        Contact.workspace_id == workspace_id,
+        Contact.id.in_(ids),
+        vip_condition(workspace_id, Contact.id, gated=True),
+    )
+    for contact_id in (await session.execute(vip)).scalars():
+        out[contact_id].add(VIP_KEY)
+    return out

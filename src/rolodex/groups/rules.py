@@ -1,0 +1,112 @@
+"""Checking group rules against attribute definitions, and evaluating them on one contact.
+
+Values are compared in their matching form: text case-folded (`is`, `contains`,
+`any_of`), numbers as numbers and dates as ISO text (`gt`, `gte`, `lt`, `lte`, only for
+the number and date formats). A rule over a value the contact does not have never
+matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rolodex.attributes.formats import Format, fold, normalize
+from rolodex.errors import InvalidInput, field_error
+from rolodex.groups.schemas import Match, Operator, Rule
+from rolodex.models import AttributeDefinition
+
+ORDERED = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
+ORDERED_FORMATS = frozenset({Format.NUMBER.value, Format.DATE.value})
+
+
+def _check_rule(
+    i: int, rule: Rule, definition: AttributeDefinition | None, region: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    field = f"rules.{i}"
+    if definition is None or not definition.enabled:
+        return None, field_error(f"{field}.attribute", "No such enabled attribute.", "unknown")
+    if rule.operator in ORDERED and definition.format not in ORDERED_FORMATS:
+        message = f"{rule.operator.value} is only for number and date attributes."
+        return None, field_error(f"{field}.operator", message, "operator_not_allowed")
+    value: Any = rule.value
+    if rule.operator is Operator.NOT_EMPTY:
+        value = None
+    elif rule.operator is Operator.ANY_OF:
+        if not isinstance(value, list) or not value:
+            return None, field_error(f"{field}.value", "any_of needs a list of values.")
+    elif value is None or isinstance(value, list) or str(value).strip() == "":
+        return None, field_error(f"{field}.value", "Needs one value.")
+    elif rule.operator in ORDERED:
+        try:
+            value = normalize(Format(definition.format or Format.TEXT), value, region).value
+        except ValueError as exc:
+            return None, field_error(f"{field}.value", str(exc))
+    stored = {
+        "attribute": rule.attribute,
+        "definition_id": definition.id,
+        "operator": rule.operator.value,
+        "value": value,
+    }
+    return stored, None
+
+
+def check_rules(
+    rules: Sequence[Rule], definitions: Mapping[str, AttributeDefinition], region: str
+) -> list[dict[str, Any]]:
+    """The rules as stored (with their definition ids); 422 naming every bad rule."""
+    stored, errors = [], []
+    for i, rule in enumerate(rules):
+        row, error = _check_rule(i, rule, definitions.get(rule.attribute), region)
+        if error is not None:
+            errors.append(error)
+        elif row is not None:
+            stored.append(row)
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidInput(detail, errors=errors, code="invalid_group_rules")
+    return stored
+
+
+def _ordered(value: str, target: Any, operator: str) -> bool:
+    try:
+        left: Any = float(value)
+        right: Any = float(target)
+    except (TypeError, ValueError):
+        left, right = value, str(target)
+    if operator == Operator.GT:
+        return bool(left > right)
+    if operator == Operator.GTE:
+        return bool(left >= right)
+    if operator == Operator.LT:
+        return bool(left < right)
+    return bool(left <= right)
+
+
+def rule_matches(rule: Mapping[str, Any], value: str | None) -> bool:
+    """Whether one stored rule matches a contact's value (None: the contact has none)."""
+    if value is None or not value.strip():
+        return False
+    operator, target = rule["operator"], rule["value"]
+    if operator == Operator.NOT_EMPTY:
+        return True
+    if operator == Operator.IS:
+        return fold(value) == fold(str(target))
+    if operator == Operator.CONTAINS:
+        return fold(str(target)) in fold(value)
+    if operator == Operator.ANY_OF:
+        return fold(value) in {fold(str(t)) for t in target}
+    return _ordered(value, target, operator)
+
+
+def group_matches(
+    match: str, rules: Sequence[Mapping[str, Any]], values: Mapping[str, str]
+) -> bool:
+    """Whether a contact with these values (by definition id) is in a group."""
+    results = (rule_matches(r, values.get(r["definition_id"])) for r in rules)
+    return all(results) if match == Match.ALL else any(results)
+
+
+def definition_ids(rules: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The attribute definitions a group's rules read."""
+    return {str(r["definition_id"]) for r in rules}

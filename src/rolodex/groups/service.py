@@ -1,0 +1,316 @@
+"""Contact groups: the built-in `vip` group and admin-defined ones, with kept-current members.
+
+Members of admin-defined groups are materialised in `contact_group_members`:
+* when a contact's values change (attributes/values.py, attributes/platform.py), only
+  that contact's groups that read a changed attribute are re-evaluated, on its values;
+* when a group is created or its rules change, its members are recomputed in batches
+  of contacts that have a value of an attribute the rules read.
+The `vip` group is not materialised: its members are the contacts whose `vip` value is
+true, so turning VIP off and on again loses nobody.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import ColumnElement, not_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import repository as attributes
+from rolodex.audit import service as audit
+from rolodex.auth.principals import Principal
+from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
+from rolodex.groups import repository, rules
+from rolodex.groups.repository import VIP_KEY
+from rolodex.groups.schemas import (
+    ContactGroupCreate,
+    ContactGroupRead,
+    ContactGroupUpdate,
+    Match,
+    RuleRead,
+)
+from rolodex.kit.ids import new_id
+from rolodex.models import ContactGroup
+from rolodex.routing import service as routing
+from rolodex.workspaces.plans import Feature, has_feature
+
+BATCH = 500
+
+
+def _slug(name: str) -> str:
+    # Not attributes.service.slugify: importing that module here would close an import
+    # cycle through channels (a channel creates its platform attributes).
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:60] or "group"
+
+
+def _read(group: ContactGroup) -> ContactGroupRead:
+    return ContactGroupRead(
+        key=group.key,
+        name=group.name,
+        match=Match(group.match),
+        rules=[RuleRead.model_validate(r) for r in group.rules],
+    )
+
+
+def _vip_read(enabled: bool) -> ContactGroupRead:
+    return ContactGroupRead(
+        key=VIP_KEY, name="VIP", match=Match.ALL, rules=[], builtin=True, enabled=enabled
+    )
+
+
+async def vip_enabled(session: AsyncSession, workspace_id: str) -> bool:
+    """Whether the workspace's `vip` attribute is on (R4.1)."""
+    definition = await attributes.get_definition(session, workspace_id, VIP_KEY)
+    return definition is not None and definition.enabled
+
+
+async def require_vip(session: AsyncSession, principal: Principal) -> None:
+    """Refuse VIP outside the plan (403 plan_required) and while it is off (409 vip_disabled)."""
+    principal.require_feature(Feature.VIP)
+    if not await vip_enabled(session, principal.workspace_id):
+        raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
+
+
+async def list_groups(session: AsyncSession, principal: Principal) -> list[ContactGroupRead]:
+    """The built-in `vip` group (enterprise) and the admin-defined groups, by key."""
+    out = []
+    if has_feature(principal.plan, Feature.VIP):
+        out.append(_vip_read(await vip_enabled(session, principal.workspace_id)))
+    out += [_read(g) for g in await repository.list_groups(session, principal.workspace_id)]
+    return out
+
+
+async def access_group_by_key(
+    session: AsyncSession, principal: Principal, key: str
+) -> ContactGroup:
+    """An admin-defined group of the caller's workspace; 404 for missing and foreign alike."""
+    group = await repository.get_group(session, principal.workspace_id, key)
+    if group is None:
+        raise NotFound("Contact group not found.")
+    return group
+
+
+async def get_group(session: AsyncSession, principal: Principal, key: str) -> ContactGroupRead:
+    """One group; `vip` is the built-in one (enterprise)."""
+    if key == VIP_KEY:
+        principal.require_feature(Feature.VIP)
+        return _vip_read(await vip_enabled(session, principal.workspace_id))
+    return _read(await access_group_by_key(session, principal, key))
+
+
+async def _checked_rules(
+    session: AsyncSession, principal: Principal, data: ContactGroupCreate | ContactGroupUpdate
+) -> list[dict[str, Any]]:
+    assert data.rules is not None
+    ws = principal.workspace_id
+    region = await repository.phone_region(session, ws)
+    definitions = await attributes.definitions_by_key(
+        session, ws, [r.attribute for r in data.rules]
+    )
+    return rules.check_rules(data.rules, definitions, region)
+
+
+def _builtin() -> Conflict:
+    return Conflict(
+        "The vip group is built in: it is the contacts marked VIP.", code="group_builtin"
+    )
+
+
+async def create_group(
+    session: AsyncSession, principal: Principal, data: ContactGroupCreate
+) -> ContactGroupRead:
+    """An admin defines a group; its members are computed at once."""
+    principal.require_admin()
+    if data.key == VIP_KEY:
+        raise _builtin()
+    stored = await _checked_rules(session, principal, data)
+    key = data.key or _slug(data.name)
+    if key == VIP_KEY or await repository.get_group(session, principal.workspace_id, key):
+        raise _key_taken(key)
+    group = ContactGroup(
+        id=new_id("grp"),
+        workspace_id=principal.workspace_id,
+        key=key,
+        name=data.name,
+        match=data.match.value,
+        rules=stored,
+    )
+    session.add(group)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _key_taken(key) from exc
+    await recompute_members(session, group)
+    read = _read(group)
+    await audit.record(
+        session,
+        principal,
+        "contact_group.created",
+        target_type="contact_group",
+        target_id=key,
+        after=read.model_dump(mode="json"),
+    )
+    return read
+
+
+def _key_taken(key: str) -> Conflict:
+    return Conflict(
+        f"The key {key!r} is already used by another group.",
+        code="group_key_taken",
+        errors=[field_error("key", "Already used by another group.", "duplicate")],
+    )
+
+
+async def update_group(
+    session: AsyncSession, principal: Principal, key: str, data: ContactGroupUpdate
+) -> ContactGroupRead:
+    """An admin renames a group or changes its rules; members and scores follow."""
+    principal.require_admin()
+    if key == VIP_KEY:
+        raise _builtin()
+    group = await access_group_by_key(session, principal, key)
+    before = _read(group)
+    if data.name is not None:
+        group.name = data.name
+    if data.match is not None:
+        group.match = data.match.value
+    if data.rules is not None:
+        group.rules = await _checked_rules(session, principal, data)
+    await session.flush()
+    after = _read(group)
+    if (after.match, after.rules) != (before.match, before.rules):
+        await recompute_members(session, group)
+        await routing.rescore_workspace(session, principal.workspace_id)
+    if after != before:
+        await audit.record(
+            session,
+            principal,
+            "contact_group.updated",
+            target_type="contact_group",
+            target_id=key,
+            before=before.model_dump(mode="json"),
+            after=after.model_dump(mode="json"),
+        )
+    return after
+
+
+async def delete_group(session: AsyncSession, principal: Principal, key: str) -> None:
+    """An admin deletes a group that routing does not use (409 group_in_use otherwise)."""
+    principal.require_admin()
+    if key == VIP_KEY:
+        raise _builtin()
+    group = await access_group_by_key(session, principal, key)
+    if await routing.uses_group(session, principal.workspace_id, group.key):
+        raise Conflict(
+            f"Routing or prioritisation uses the group {key!r}; remove it there first.",
+            code="group_in_use",
+        )
+    before = _read(group).model_dump(mode="json")
+    await session.delete(group)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "contact_group.deleted",
+        target_type="contact_group",
+        target_id=key,
+        before=before,
+    )
+
+
+async def recompute_members(session: AsyncSession, group: ContactGroup) -> None:
+    """Recompute a group's members, in batches of the contacts that have a value it reads."""
+    ws = group.workspace_id
+    await repository.clear_members(session, ws, group.id)
+    definition_ids = sorted(rules.definition_ids(group.rules))
+    after = ""
+    while True:
+        batch = await repository.candidate_batch(
+            session, ws, definition_ids, after=after, limit=BATCH
+        )
+        if not batch:
+            return
+        values = await repository.values_of(session, ws, batch, definition_ids)
+        await repository.add_members(
+            session,
+            [
+                {"workspace_id": ws, "group_id": group.id, "contact_id": c}
+                for c in batch
+                if rules.group_matches(group.match, group.rules, values[c])
+            ],
+        )
+        after = batch[-1]
+
+
+async def contact_values_changed(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    definition_ids: Collection[str],
+    *,
+    vip_changed: bool = False,
+) -> None:
+    """Keep one contact's groups current after its values changed; re-score and re-route it.
+
+    One statement when no group reads a changed attribute (and VIP did not change).
+    """
+    changed = set(definition_ids)
+    groups = [
+        g
+        for g in await repository.list_groups(session, workspace_id)
+        if rules.definition_ids(g.rules) & changed
+    ]
+    moved = False
+    if groups:
+        moved = await _reevaluate(session, workspace_id, contact_id, groups)
+    if moved or vip_changed:
+        await routing.contact_changed(session, workspace_id, contact_id, vip_changed=vip_changed)
+
+
+async def _reevaluate(
+    session: AsyncSession, workspace_id: str, contact_id: str, groups: list[ContactGroup]
+) -> bool:
+    read = sorted(set().union(*(rules.definition_ids(g.rules) for g in groups)))
+    values = (await repository.values_of(session, workspace_id, [contact_id], read))[contact_id]
+    ids = [g.id for g in groups]
+    current = await repository.member_group_ids(session, workspace_id, contact_id, ids)
+    should = {g.id for g in groups if rules.group_matches(g.match, g.rules, values)}
+    await repository.remove_members(session, workspace_id, contact_id, sorted(current - should))
+    await repository.add_members(
+        session,
+        [
+            {"workspace_id": workspace_id, "group_id": g, "contact_id": contact_id}
+            for g in sorted(should - current)
+        ],
+    )
+    return should != current
+
+
+async def contact_filters(
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: Any,
+    *,
+    group: str | None,
+    vip: bool | None,
+) -> list[ColumnElement[bool]]:
+    """Conditions narrowing a list to a group's contacts and/or VIP (or non-VIP) ones."""
+    ws = principal.workspace_id
+    out: list[ColumnElement[bool]] = []
+    if vip is not None or group == VIP_KEY:
+        await require_vip(session, principal)
+        is_vip = repository.vip_condition(ws, contact_id, gated=False)
+        out.append(is_vip if vip is not False else not_(is_vip))
+        if group == VIP_KEY and vip is False:
+            out.append(is_vip)
+    if group is not None and group != VIP_KEY:
+        found = await repository.get_group(session, ws, group)
+        if found is None:
+            raise InvalidInput.for_field("query.group", "No such contact group.")
+        out.append(repository.member_condition(ws, found.id, contact_id))
+    return out

@@ -1,0 +1,239 @@
+"""Contact settings, mappings and link look-ups, always scoped by workspace.
+
+A link is never stored: the peers of a contact are the rows of the matching attribute
+that share its `normalized` value, one range scan of ix_attribute_values_lookup
+(workspace_id, definition_id, normalized).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, and_, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from rolodex.db import dialect_insert
+from rolodex.errors import InvalidInput
+from rolodex.kit.pagination import decode_cursor, encode_cursor
+from rolodex.models import (
+    AttributeDefinition,
+    AttributeMapping,
+    AttributeValue,
+    Channel,
+    Contact,
+    ContactSettings,
+    Conversation,
+    Message,
+)
+
+_settings = cast(Table, ContactSettings.__table__)
+
+
+async def matching_definition_id(session: AsyncSession, workspace_id: str) -> str | None:
+    """The definition id of the workspace's attribute used for matching, if any."""
+    stmt = select(ContactSettings.matching_definition_id).where(
+        ContactSettings.workspace_id == workspace_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def set_matching(
+    session: AsyncSession, workspace_id: str, definition_id: str | None, at: datetime
+) -> None:
+    """Store the attribute used for matching (one upsert of the workspace's row)."""
+    stmt = dialect_insert(session, _settings).values(
+        workspace_id=workspace_id, matching_definition_id=definition_id, updated_at=at
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id"],
+        set_={"matching_definition_id": definition_id, "updated_at": at},
+    )
+    await session.execute(stmt)
+
+
+async def mappings(session: AsyncSession, workspace_id: str) -> list[tuple[str, str]]:
+    """The workspace's mappings as (from key, to key), in the admin's order."""
+    source = aliased(AttributeDefinition)
+    target = aliased(AttributeDefinition)
+    stmt = (
+        select(source.key, target.key)
+        .select_from(AttributeMapping)
+        .join(source, source.id == AttributeMapping.from_definition_id)
+        .join(target, target.id == AttributeMapping.to_definition_id)
+        .where(AttributeMapping.workspace_id == workspace_id)
+        .order_by(AttributeMapping.position, source.key, target.key)
+    )
+    return [(f, t) for f, t in await session.execute(stmt)]
+
+
+async def replace_mappings(
+    session: AsyncSession, workspace_id: str, pairs: Sequence[tuple[str, str]], at: datetime
+) -> None:
+    """Make these (from definition id, to definition id) pairs the workspace's mappings."""
+    await session.execute(
+        delete(AttributeMapping).where(AttributeMapping.workspace_id == workspace_id)
+    )
+    if pairs:
+        await session.execute(
+            insert(cast(Table, AttributeMapping.__table__)),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "from_definition_id": f,
+                    "to_definition_id": t,
+                    "position": n,
+                    "created_at": at,
+                }
+                for n, (f, t) in enumerate(pairs)
+            ],
+        )
+
+
+async def mapped_targets(
+    session: AsyncSession, workspace_id: str, contact_id: str, from_ids: Sequence[str]
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(from id, to id, current value, current source) of the mappings of these platform ids.
+
+    One statement: the mappings by their primary key, each joined to the contact's
+    current value of the target (primary key probe), so the inbound path decides
+    whether the mapping may write without a second read.
+    """
+    stmt = (
+        select(
+            AttributeMapping.from_definition_id,
+            AttributeMapping.to_definition_id,
+            AttributeValue.value,
+            AttributeValue.source,
+        )
+        .outerjoin(
+            AttributeValue,
+            and_(
+                AttributeValue.contact_id == contact_id,
+                AttributeValue.definition_id == AttributeMapping.to_definition_id,
+            ),
+        )
+        .where(
+            AttributeMapping.workspace_id == workspace_id,
+            AttributeMapping.from_definition_id.in_(list(from_ids)),
+        )
+        .order_by(AttributeMapping.position)
+    )
+    return [(f, t, v, s) for f, t, v, s in await session.execute(stmt)]
+
+
+def _peers(workspace_id: str, contact_id: str) -> Select[str, str | None, str]:
+    """(peer contact id, peer value, matching definition key) of a contact's links."""
+    mine = aliased(AttributeValue)
+    peer = aliased(AttributeValue)
+    return (
+        select(peer.contact_id, peer.value, AttributeDefinition.key)
+        .select_from(ContactSettings)
+        .join(AttributeDefinition, AttributeDefinition.id == ContactSettings.matching_definition_id)
+        .join(
+            mine,
+            and_(
+                mine.contact_id == contact_id,
+                mine.definition_id == ContactSettings.matching_definition_id,
+                mine.workspace_id == workspace_id,
+            ),
+        )
+        .join(
+            peer,
+            and_(
+                peer.workspace_id == workspace_id,
+                peer.definition_id == ContactSettings.matching_definition_id,
+                peer.normalized == mine.normalized,
+            ),
+        )
+        .where(
+            ContactSettings.workspace_id == workspace_id,
+            mine.normalized.is_not(None),
+            mine.normalized != "",
+            mine.value.is_not(None),
+            mine.invalid.is_(False),
+            peer.value.is_not(None),
+            peer.invalid.is_(False),
+            peer.contact_id != contact_id,
+        )
+    )
+
+
+async def linked(
+    session: AsyncSession, workspace_id: str, contact_id: str, *, limit: int
+) -> list[tuple[str, str, str]]:
+    """(contact id, its value, attribute key) of up to `limit` contacts linked to this one."""
+    stmt = _peers(workspace_id, contact_id)
+    stmt = stmt.order_by(stmt.selected_columns[0]).limit(limit)
+    return [(str(c), str(v), str(k)) for c, v, k in await session.execute(stmt)]
+
+
+async def link_details(
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
+) -> dict[str, tuple[str, str, str]]:
+    """(medium, channel id, display name) of these contacts, by id."""
+    if not contact_ids:
+        return {}
+    stmt = select(Contact.id, Contact.medium, Contact.channel_id, Contact.display_name).where(
+        Contact.workspace_id == workspace_id, Contact.id.in_(list(contact_ids))
+    )
+    return {i: (m, c, n) for i, m, c, n in await session.execute(stmt)}
+
+
+def _last_text(workspace_id: str) -> Any:
+    # The newest message of the conversation: one probe of ix_messages_conversation_id_id.
+    return (
+        select(Message.text)
+        .where(Message.workspace_id == workspace_id, Message.conversation_id == Conversation.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+async def history_page(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_ids: Sequence[str],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """The conversations of these contacts, newest message first, keyset on (time, id)."""
+    stmt = (
+        select(
+            Conversation,
+            Channel.name,
+            Channel.medium,
+            Contact.display_name,
+            _last_text(workspace_id).label("last_text"),
+        )
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.contact_id.in_(list(contact_ids)),
+            Channel.workspace_id == workspace_id,
+        )
+    )
+    if cursor:
+        at, last_id = decode_cursor(cursor, 2)
+        try:
+            after = datetime.fromisoformat(str(at))
+        except ValueError as exc:
+            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from exc
+        stmt = stmt.where(
+            or_(
+                Conversation.last_message_at < after,
+                and_(Conversation.last_message_at == after, Conversation.id < str(last_id)),
+            )
+        )
+    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    rows = list((await session.execute(stmt.limit(limit + 1))).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1][0]
+    return rows, encode_cursor([last.last_message_at.isoformat(), last.id])

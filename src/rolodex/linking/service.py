@@ -1,0 +1,200 @@
+"""Linking contacts across channels (R3, B3): the settings, the links and the shared history.
+
+Links are never merges and never stored. Two contacts are linked when both hold a
+non-empty, valid value of the workspace's attribute used for matching with the same
+`normalized` form (attributes/formats.py: emails lower-cased, phones E.164, text
+case-folded), so a link is one index look-up at read time, and changing or clearing the
+setting (R3.4) re-links the whole workspace by writing one row. Twitter and Instagram
+need none of this: their contacts are one per platform user already (R3.2).
+
+Mappings let platform values (e.g. `whatsapp-phone`) fill a custom attribute (`phone`)
+on inbound messages, with source `platform`, never over an agent's, bot's or CRM's
+value (attributes/platform.py applies them in the inbound upsert).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import platform
+from rolodex.attributes import repository as attributes
+from rolodex.attributes.schemas import AttributeKind, AttributeType
+from rolodex.audit import service as audit
+from rolodex.auth.principals import Principal
+from rolodex.channels.catalogue import CATALOGUE, Medium
+from rolodex.contacts import service as contacts
+from rolodex.conversations.schemas import Status
+from rolodex.errors import InvalidInput, field_error
+from rolodex.kit.clock import utcnow
+from rolodex.linking import repository
+from rolodex.linking.schemas import (
+    AttributeMappingItem,
+    ContactSettingsRead,
+    ContactSettingsUpdate,
+    HistoryConversationRead,
+    LinkRead,
+    LinkReason,
+)
+from rolodex.models import AttributeDefinition
+
+MAX_LINKS = contacts.LINKS_SHOWN
+
+
+async def get_settings(session: AsyncSession, principal: Principal) -> ContactSettingsRead:
+    """The attribute used for matching and the platform-to-custom mappings."""
+    ws = principal.workspace_id
+    definition_id = await repository.matching_definition_id(session, ws)
+    key = None
+    if definition_id is not None:
+        definition = await attributes.get_definition_by_id(session, ws, definition_id)
+        key = definition.key if definition is not None else None
+    pairs = await repository.mappings(session, ws)
+    return ContactSettingsRead(
+        matching_attribute=key,
+        mappings=[AttributeMappingItem(from_=f, to=t) for f, t in pairs],
+    )
+
+
+async def _matching_id(session: AsyncSession, workspace_id: str, key: str | None) -> str | None:
+    if key is None:
+        return None
+    definition = await attributes.get_definition(session, workspace_id, key)
+    if definition is None or definition.kind != AttributeKind.CUSTOM:
+        raise InvalidInput.for_field(
+            "matching_attribute",
+            f"{key!r} is not a custom attribute of this workspace.",
+            code="matching_attribute_invalid",
+        )
+    return definition.id
+
+
+async def _platform_id(session: AsyncSession, workspace_id: str, key: str) -> tuple[str, str]:
+    medium_name, _, name = key.partition("-")
+    if medium_name not in Medium.__members__.values() or name not in CATALOGUE[Medium(medium_name)]:
+        raise ValueError(f"{key!r} is not a platform attribute.")
+    medium = Medium(medium_name)
+    # Mapping a medium before its first channel exists creates its definitions (idempotent).
+    ids = await platform.ensure_definitions(session, workspace_id, medium)
+    return ids[name], CATALOGUE[medium][name].value_type.value
+
+
+def _check_target(definition: AttributeDefinition | None, key: str, fmt: str) -> str:
+    if definition is None or definition.kind != AttributeKind.CUSTOM:
+        raise ValueError(f"{key!r} is not a custom attribute.")
+    if definition.type != AttributeType.TEXT or (definition.format or "text") != fmt:
+        raise ValueError(f"{key!r} must be a text attribute of format {fmt} to take these values.")
+    return definition.id
+
+
+async def _mapping_ids(
+    session: AsyncSession, workspace_id: str, items: list[AttributeMappingItem]
+) -> list[tuple[str, str]]:
+    targets = await attributes.definitions_by_key(session, workspace_id, [m.to for m in items])
+    pairs: list[tuple[str, str]] = []
+    errors = []
+    for i, item in enumerate(items):
+        try:
+            from_id, fmt = await _platform_id(session, workspace_id, item.from_)
+        except ValueError as exc:
+            errors.append(field_error(f"mappings.{i}.from", str(exc), "not_platform"))
+            continue
+        try:
+            to_id = _check_target(targets.get(item.to), item.to, fmt)
+        except ValueError as exc:
+            errors.append(field_error(f"mappings.{i}.to", str(exc), "incompatible"))
+            continue
+        if (from_id, to_id) in pairs:
+            errors.append(field_error(f"mappings.{i}", "Listed twice.", "duplicate"))
+        pairs.append((from_id, to_id))
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidInput(detail, errors=errors, code="mapping_invalid")
+    return pairs
+
+
+def _snapshot(read: ContactSettingsRead) -> dict[str, Any]:
+    return read.model_dump(mode="json")
+
+
+async def update_settings(
+    session: AsyncSession, principal: Principal, data: ContactSettingsUpdate
+) -> ContactSettingsRead:
+    """An admin picks (or clears) the attribute used for matching and/or the mappings."""
+    principal.require_admin()
+    ws, now = principal.workspace_id, utcnow()
+    before = await get_settings(session, principal)
+    fields = data.model_fields_set
+    if "matching_attribute" in fields:
+        matching = await _matching_id(session, ws, data.matching_attribute)
+        await repository.set_matching(session, ws, matching, now)
+    if "mappings" in fields:
+        pairs = await _mapping_ids(session, ws, data.mappings or [])
+        await repository.replace_mappings(session, ws, pairs, now)
+    after = await get_settings(session, principal)
+    if after != before:
+        await audit.record(
+            session,
+            principal,
+            "contact_settings.updated",
+            target_type="contact_settings",
+            target_id=ws,
+            before=_snapshot(before),
+            after=_snapshot(after),
+        )
+    return after
+
+
+async def contact_links(
+    session: AsyncSession, principal: Principal, contact_id: str
+) -> list[LinkRead]:
+    """The contacts linked to this one, each with the reason (attribute and value)."""
+    contact = await contacts.access_contact_by_id(session, principal, contact_id)
+    ws = principal.workspace_id
+    rows = await repository.linked(session, ws, contact.id, limit=MAX_LINKS)
+    details = await repository.link_details(session, ws, [c for c, _, _ in rows])
+    return [
+        LinkRead(
+            contact_id=c,
+            medium=Medium(details[c][0]),
+            channel_id=details[c][1],
+            display_name=details[c][2],
+            reason=LinkReason(attribute=key, value=value),
+        )
+        for c, value, key in rows
+        if c in details
+    ]
+
+
+async def cross_channel_history(
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: str,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[HistoryConversationRead], str | None]:
+    """The conversations of the contact and of every linked contact, newest first."""
+    contact = await contacts.access_contact_by_id(session, principal, contact_id)
+    ws = principal.workspace_id
+    links = await repository.linked(session, ws, contact.id, limit=MAX_LINKS)
+    reasons = {c: LinkReason(attribute=key, value=value) for c, value, key in links}
+    ids = [contact.id, *reasons]
+    rows, next_cursor = await repository.history_page(session, ws, ids, cursor=cursor, limit=limit)
+    return [
+        HistoryConversationRead(
+            id=conversation.id,
+            contact_id=conversation.contact_id,
+            contact_display_name=display_name,
+            channel_id=conversation.channel_id,
+            channel_name=channel_name,
+            medium=Medium(medium),
+            status=Status(conversation.status),
+            last_message_text=last_text,
+            last_message_at=conversation.last_message_at,
+            created_at=conversation.created_at,
+            linked_because=reasons.get(conversation.contact_id),
+        )
+        for conversation, channel_name, medium, display_name, last_text in rows
+    ], next_cursor

@@ -1,0 +1,45 @@
+"""The queue: open `new` conversations by priority score, then oldest first, with breakdowns."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.auth.principals import Principal
+from rolodex.conversations import service as conversations
+from rolodex.conversations.schemas import Status
+from rolodex.groups import repository as groups
+from rolodex.models import Conversation
+from rolodex.routing import repository, scoring
+from rolodex.routing.schemas import QueueItem
+from rolodex.users import service as users
+
+
+async def queue(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    team_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[QueueItem], str | None]:
+    """One page of the queue (of a team, or the whole workspace's), each with its breakdown."""
+    ws = principal.workspace_id
+    stmt = conversations.conversations_statement(ws).where(Conversation.status == Status.NEW)
+    if team_id is not None:
+        await users.access_team_by_id(session, principal, team_id)
+        stmt = stmt.where(Conversation.team_id == team_id)
+    rows, next_cursor = await scoring.priority_page(session, stmt, cursor=cursor, limit=limit)
+    settings = await repository.get(session, ws)
+    contact_ids = list(dict.fromkeys(r.contact_id for r in rows))
+    member_of = await groups.memberships(session, ws, contact_ids) if settings else {}
+    reads = await conversations.read_many(session, principal, rows)
+    items = [
+        QueueItem(
+            **read.model_dump(),
+            priority_breakdown=scoring.breakdown(
+                settings, member_of.get(read.contact_id, set()), read.channel_id
+            ),
+        )
+        for read in reads
+    ]
+    return items, next_cursor

@@ -1,0 +1,133 @@
+// Admin settings > Agent workspace > Contact attributes: "Attribute used for matching" and the
+// platform-to-custom mappings. Reads and writes GET|PATCH /api/v1/settings/contacts.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  let settings = { matching_attribute: null, mappings: [] };
+  let custom = [];
+  const labels = {};
+
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
+    return node;
+  }
+
+  const label = (key) => labels[key] || key;
+
+  function showError(id, error) {
+    const slot = $(id);
+    const problem = (error && error.problem) || {};
+    const messages = (problem.errors || []).map((e) => e.message).filter(Boolean);
+    const text = error ? (messages.length ? messages.join("; ") : problem.detail || error.message) : "";
+    slot.textContent = text;
+    slot.hidden = !text;
+    if (text) slot.setAttribute("role", "alert");
+    else slot.removeAttribute("role");
+  }
+
+  function render() {
+    const key = settings.matching_attribute;
+    $("matching-current").textContent = key ? `${label(key)} (${key})` : "None: contacts are not linked across channels";
+    const select = $("matching-select");
+    select.replaceChildren(
+      h("option", { value: "", text: "None (do not link)" }),
+      ...custom.map((a) => h("option", { value: a.key, text: `${a.label} (${a.key})`, selected: a.key === key })),
+    );
+    $("mapping-to").replaceChildren(
+      ...custom.filter((a) => a.type === "text").map((a) => h("option", { value: a.key, text: `${a.label} (${a.key})` })),
+    );
+    const list = $("mapping-list");
+    list.replaceChildren(...settings.mappings.map((m, index) => h(
+      "li",
+      {},
+      h("span", { text: `${label(m.from)} fills ${label(m.to)}` }), " ",
+      h("button", { type: "button", class: "secondary small", onclick: () => removeMapping(index) },
+        "Remove", h("span", { class: "visually-hidden", text: ` mapping ${m.from} to ${m.to}` })),
+    )));
+    if (!settings.mappings.length) list.replaceChildren(h("li", { class: "empty", text: "No mappings yet." }));
+  }
+
+  async function save(body, errorId, message) {
+    try {
+      settings = await window.rolodex.api("PATCH", "/api/v1/settings/contacts", body);
+      showError(errorId, null);
+      render();
+      $("attr-status").textContent = message; // the page's one status region
+      return true;
+    } catch (error) {
+      showError(errorId, error);
+      return false;
+    }
+  }
+
+  async function saveMatching(event) {
+    event.preventDefault();
+    const value = $("matching-select").value || null;
+    const done = await save({ matching_attribute: value }, "matching-error",
+      value ? `Contacts are now linked by ${label(value)}.` : "Contacts are no longer linked across channels.");
+    if (done) {
+      $("matching-form").hidden = true;
+      $("matching-change").focus();
+    }
+  }
+
+  function addMapping(event) {
+    event.preventDefault();
+    const entry = { from: $("mapping-from").value, to: $("mapping-to").value };
+    save({ mappings: [...settings.mappings, entry] }, "mapping-error",
+      `${label(entry.from)} now fills ${label(entry.to)}.`);
+  }
+
+  function removeMapping(index) {
+    const gone = settings.mappings[index];
+    const rest = settings.mappings.filter((_, i) => i !== index);
+    save({ mappings: rest }, "mapping-error", `${label(gone.from)} no longer fills ${label(gone.to)}.`)
+      .then(() => $("mappings-heading").focus());
+  }
+
+  async function load() {
+    try {
+      const [data, attributes] = await Promise.all([
+        window.rolodex.api("GET", "/api/v1/settings/contacts"),
+        window.rolodex.api("GET", "/api/v1/attributes"),
+      ]);
+      const items = Array.isArray(attributes) ? attributes : attributes.items || [];
+      for (const a of items) labels[a.key] = a.label;
+      custom = items.filter((a) => a.kind === "custom");
+      settings = data;
+      render();
+    } catch (error) {
+      showError("matching-error", error);
+    }
+  }
+
+  function start() {
+    $("matching-change").addEventListener("click", () => {
+      load().then(() => {
+        $("matching-form").hidden = false;
+        $("matching-select").focus();
+      });
+    });
+    $("matching-cancel").addEventListener("click", () => {
+      $("matching-form").hidden = true;
+      $("matching-change").focus();
+    });
+    $("matching-form").addEventListener("submit", saveMatching);
+    $("mapping-form").addEventListener("submit", addMapping);
+    $("mappings-heading").tabIndex = -1;
+    // Platform attributes are named before any channel of their medium exists.
+    for (const option of $("mapping-from").options) labels[option.value] = option.dataset.label;
+    load();
+  }
+
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();

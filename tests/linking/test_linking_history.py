@@ -1,0 +1,160 @@
+"""Platform-to-custom mappings on inbound, and the cross-channel conversation history (R3.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from builders import (
+    Actor,
+    inbound_body,
+    make_attribute,
+    make_channel,
+    make_conversation,
+    make_user,
+    make_workspace,
+)
+from rolodex.auth.principals import Role
+from rolodex.db import Database
+
+PHONE_MAPPINGS = [{"from": "whatsapp-phone", "to": "phone"}, {"from": "sms-phone", "to": "phone"}]
+
+
+async def _patch(client: httpx.AsyncClient, actor: Actor, **body: Any) -> None:
+    response = await client.patch("/api/v1/settings/contacts", json=body, headers=actor.headers)
+    assert response.status_code == 200, response.text
+
+
+async def _phone_workspace(client: httpx.AsyncClient, db: Database) -> tuple[Actor, str, str]:
+    admin = await make_workspace(db)
+    whatsapp = await make_channel(db, admin, "whatsapp", "WhatsApp Support")
+    sms = await make_channel(db, admin, "sms", "SMS Support")
+    await make_attribute(client, admin, label="Phone", key="phone", format="phone")
+    await _patch(client, admin, matching_attribute="phone", mappings=PHONE_MAPPINGS)
+    return admin, whatsapp, sms
+
+
+async def _history(client: httpx.AsyncClient, actor: Actor, contact: str, **query: Any) -> Any:
+    response = await client.get(
+        f"/api/v1/contacts/{contact}/conversations", params=query, headers=actor.headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_mapping_links_whatsapp_and_sms_contacts_with_no_manual_step(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, whatsapp, sms = await _phone_workspace(client, db)
+    wa = await make_conversation(client, admin, whatsapp, "wa-1", phone="+1 415 555 0100")
+    tx = await make_conversation(client, admin, sms, "sms-1", phone="(415) 555-0100")
+    contact = await client.get(f"/api/v1/contacts/{wa['contact_id']}", headers=admin.headers)
+    body = contact.json()
+    assert body["attributes"]["phone"] == "+14155550100"
+    assert body["linked_contact_ids"] == [tx["contact_id"]]
+    tab = await client.get(
+        f"/api/v1/conversations/{wa['conversation_id']}/contact-tab", headers=admin.headers
+    )
+    (phone,) = [a for a in tab.json()["attributes"] if a["key"] == "phone"]
+    assert phone["source"] == "platform"
+
+
+async def test_an_agents_value_is_not_overwritten_by_a_mapping(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, whatsapp, _sms = await _phone_workspace(client, db)
+    agent = await make_user(db, admin.workspace_id, Role.AGENT)
+    first = await make_conversation(client, admin, whatsapp, "wa-2", phone="+14155550111")
+    contact = first["contact_id"]
+    written = await client.patch(
+        f"/api/v1/contacts/{contact}/attributes",
+        json={"attributes": {"phone": "+14155550999"}},
+        headers=agent.headers,
+    )
+    assert written.status_code == 200, written.text
+    again = await client.post(
+        f"/api/v1/channels/{whatsapp}/inbound",
+        json=inbound_body("wa-2", attributes={"phone": "+14155550222"}),
+        headers=admin.headers,
+    )
+    assert again.status_code == 201, again.text
+    read = await client.get(f"/api/v1/contacts/{contact}", headers=admin.headers)
+    assert read.json()["attributes"]["phone"] == "+14155550999"
+    assert read.json()["attributes"]["whatsapp-phone"] == "+14155550222"
+
+
+async def test_a_platform_filled_value_follows_the_platform(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, whatsapp, _sms = await _phone_workspace(client, db)
+    first = await make_conversation(client, admin, whatsapp, "wa-3", phone="+14155550111")
+    await client.post(
+        f"/api/v1/channels/{whatsapp}/inbound",
+        json=inbound_body("wa-3", attributes={"phone": "+14155550333"}),
+        headers=admin.headers,
+    )
+    read = await client.get(f"/api/v1/contacts/{first['contact_id']}", headers=admin.headers)
+    assert read.json()["attributes"]["phone"] == "+14155550333"
+    history = await client.get(
+        f"/api/v1/contacts/{first['contact_id']}/history",
+        params={"key": "phone"},
+        headers=admin.headers,
+    )
+    changes = [(h["old_value"], h["new_value"], h["source"]) for h in history.json()["items"]]
+    assert changes == [
+        ("+14155550111", "+14155550333", "platform"),
+        (None, "+14155550111", "platform"),
+    ]
+
+
+async def test_the_history_has_every_linked_channel_newest_first_and_pages(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, whatsapp, sms = await _phone_workspace(client, db)
+    webchat = await make_channel(db, admin, "webchat", "Web")
+    tx = await make_conversation(client, admin, sms, "sms-4", phone="+14155550144")
+    wa = await make_conversation(client, admin, whatsapp, "wa-4", phone="+14155550144")
+    web = await make_conversation(client, admin, webchat, "web-4")
+    await client.patch(
+        f"/api/v1/contacts/{web['contact_id']}/attributes",
+        json={"attributes": {"phone": "+1 415 555 0144"}},
+        headers=admin.headers,
+    )
+    await make_conversation(client, admin, sms, "sms-other", phone="+14155550999")
+    body = await _history(client, admin, wa["contact_id"])
+    items = body["items"]
+    assert [i["id"] for i in items] == [
+        web["conversation_id"],
+        wa["conversation_id"],
+        tx["conversation_id"],
+    ]
+    assert [i["medium"] for i in items] == ["webchat", "whatsapp", "sms"]
+    assert items[2]["channel_name"] == "SMS Support"
+    assert items[2]["status"] == "new"
+    assert items[2]["last_message_text"] == "Hello"
+    assert items[1]["linked_because"] is None
+    assert items[2]["linked_because"] == {"attribute": "phone", "value": "+14155550144"}
+    first = await _history(client, admin, wa["contact_id"], limit=2)
+    assert first["next_cursor"]
+    rest = await _history(client, admin, wa["contact_id"], limit=2, cursor=first["next_cursor"])
+    assert [i["id"] for i in first["items"] + rest["items"]] == [i["id"] for i in items]
+    assert rest["next_cursor"] is None
+
+
+async def test_the_history_never_shows_another_workspace(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, whatsapp, _sms = await _phone_workspace(client, db)
+    other, other_wa, _ = await _phone_workspace(client, db)
+    mine = await make_conversation(client, admin, whatsapp, "wa-5", phone="+14155550155")
+    theirs = await make_conversation(client, other, other_wa, "wa-5", phone="+14155550155")
+    body = await _history(client, admin, mine["contact_id"])
+    assert [i["id"] for i in body["items"]] == [mine["conversation_id"]]
+    for path in ("conversations", "links"):
+        foreign = await client.get(
+            f"/api/v1/contacts/{theirs['contact_id']}/{path}", headers=admin.headers
+        )
+        assert foreign.status_code == 404
+    read = await client.get(f"/api/v1/contacts/{mine['contact_id']}", headers=admin.headers)
+    assert read.json()["linked_contact_ids"] == []
