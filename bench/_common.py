@@ -64,6 +64,14 @@ class Served:
 
     url: str
     database_url: str
+    pid: int | None = None  # the server process, for CPU accounting
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -89,7 +97,7 @@ def server(database_url: str | None = None) -> Iterator[Served]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("server did not start")
-        yield Served(url, env["ROLODEX_DATABASE_URL"])
+        yield Served(url, env["ROLODEX_DATABASE_URL"], process.pid)
     finally:
         process.terminate()
         process.wait(30)
