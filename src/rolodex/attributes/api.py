@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from rolodex.attributes import contact_tab, service, values
+from rolodex.attributes import contact_tab, service, updates, values
 from rolodex.attributes.schemas import (
     AttributeCreate,
     AttributeDetail,
@@ -68,7 +68,7 @@ async def update_attribute(
     force: Force = False,
 ) -> AttributeRead:
     """Rename, toggle, re-option or re-format an attribute (admins)."""
-    return await service.update_attribute(session, principal, key, data, force=force)
+    return await updates.update_attribute(session, principal, key, data, force=force)
 
 
 @router.delete("/attributes/{key}", status_code=204, tags=["attributes"])

@@ -45,20 +45,15 @@ from rolodex.attributes.schemas import (
     AttributeOrder,
     AttributeRead,
     AttributeType,
-    AttributeUpdate,
     CustomType,
     InvalidValueRead,
 )
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
-from rolodex.channels import service as channels
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
-from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.models import AttributeDefinition
-from rolodex.routing import service as routing
-from rolodex.workspaces.plans import Feature
 
 RENORMALIZE_JOB = "attributes.renormalize"
 MAX_KEY_LENGTH = 60  # derived keys, leaving room for a _<n> suffix
@@ -82,11 +77,11 @@ def _read(definition: AttributeDefinition, disabled: list[str]) -> AttributeRead
     )
 
 
-def _snapshot(read: AttributeRead) -> dict[str, Any]:
+def snapshot(read: AttributeRead) -> dict[str, Any]:
     return read.model_dump(mode="json", exclude={"position"})
 
 
-def _problem(errors: list[dict[str, Any]], code: str | None = None) -> InvalidInput:
+def problem(errors: list[dict[str, Any]], code: str | None = None) -> InvalidInput:
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return InvalidInput(detail, errors=errors, code=code)
 
@@ -221,7 +216,7 @@ async def create_attribute(
         "attribute.created",
         target_type="attribute",
         target_id=definition.key,
-        after=_snapshot(read),
+        after=snapshot(read),
     )
     return read
 
@@ -243,7 +238,7 @@ async def delete_attribute(session: AsyncSession, principal: Principal, key: str
             f"Only custom attributes can be deleted; {key!r} is a {definition.kind} attribute.",
             code="attribute_not_deletable",
         )
-    before = _snapshot(await read_attribute(session, principal, definition))
+    before = snapshot(await read_attribute(session, principal, definition))
     removed = await repository.delete_definition(session, principal.workspace_id, definition.id)
     session.expunge(definition)
     await audit.record(
@@ -276,7 +271,7 @@ async def reorder_attributes(
             errors.append(field_error(f"keys.{i}", f"Key {key!r} is listed twice.", "duplicate"))
         seen.add(key)
     if errors:
-        raise _problem(errors, code="attribute_order_invalid")
+        raise problem(errors, code="attribute_order_invalid")
     before = [d.key for d in definitions]
     await repository.set_positions(
         session, principal.workspace_id, [by_key[k].id for k in data.keys]
@@ -293,141 +288,3 @@ async def reorder_attributes(
         after={"keys": list(data.keys)},
     )
     return await list_attributes(session, principal)
-
-
-async def update_attribute(
-    session: AsyncSession,
-    principal: Principal,
-    key: str,
-    data: AttributeUpdate,
-    *,
-    force: bool = False,
-) -> AttributeRead:
-    """An admin renames, toggles or re-options an attribute, or changes its format."""
-    principal.require_admin()
-    definition = await access_attribute_by_key(session, principal, key)
-    before = await read_attribute(session, principal, definition)
-    fields = data.model_fields_set
-    _check_update(principal, definition, data, fields)
-    if ("crm_managed" in fields and data.crm_managed) or ("lookup" in fields and data.lookup):
-        principal.require_feature(Feature.CRM_INTEGRATION)
-    cleared = 0
-    if data.options is not None:
-        cleared = await options.change_options(
-            session, principal, definition, data.options, force=force
-        )
-    if data.disabled_channel_ids is not None:
-        await _set_disabled_channels(session, principal, definition, data.disabled_channel_ids)
-    format_changed = data.format is not None and data.format.value != definition.format
-    for name in ("label", "enabled", "crm_managed", "lookup", "format"):
-        value = getattr(data, name)
-        if name in fields and value is not None:
-            setattr(definition, name, value.value if isinstance(value, Format) else value)
-    await session.flush()
-    if format_changed:
-        await jobs.enqueue(
-            session,
-            RENORMALIZE_JOB,
-            {"definition_id": definition.id, "format": definition.format},
-            workspace_id=principal.workspace_id,
-            ref=f"attribute:{definition.id}",
-        )
-    after = await read_attribute(session, principal, definition)
-    await _after_vip_toggle(session, principal, definition, before.enabled, after.enabled)
-    if after != before:
-        extra = {"values_cleared": cleared} if cleared else {}
-        await audit.record(
-            session,
-            principal,
-            "attribute.updated",
-            target_type="attribute",
-            target_id=definition.key,
-            before=_snapshot(before),
-            after={**_snapshot(after), **extra},
-        )
-    return after
-
-
-def _is_vip(definition: AttributeDefinition) -> bool:
-    return definition.key == VIP_KEY and definition.kind == AttributeKind.STANDARD
-
-
-async def _after_vip_toggle(
-    session: AsyncSession,
-    principal: Principal,
-    definition: AttributeDefinition,
-    was: bool,
-    now: bool,
-) -> None:
-    # VIP off: priority ignores it; on again: the VIP contacts (kept) count again.
-    if _is_vip(definition) and was != now:
-        await routing.rescore_workspace(session, principal.workspace_id)
-
-
-def _check_update(
-    principal: Principal, definition: AttributeDefinition, data: AttributeUpdate, fields: set[str]
-) -> None:
-    if _is_vip(definition):
-        principal.require_feature(Feature.VIP)
-    errors = []
-    for name in ("label", "enabled", "crm_managed", "lookup"):
-        if name in fields and getattr(data, name) is None:
-            errors.append(field_error(name, "Cannot be null.", "null"))
-    kind = definition.kind
-    if data.crm_managed and kind == AttributeKind.PLATFORM:
-        raise InvalidInput.for_field(
-            "crm_managed",
-            "Platform attributes can never be CRM-managed.",
-            code="platform_not_crm_managed",
-        )
-    if data.options is not None and definition.type != AttributeType.DROPDOWN:
-        errors.append(field_error("options", "Only dropdowns have options."))
-    if (
-        data.disabled_channel_ids is not None
-        and kind != AttributeKind.PLATFORM
-        and (data.disabled_channel_ids)
-    ):
-        errors.append(
-            field_error(
-                "disabled_channel_ids",
-                "Only platform attributes are toggled per channel; use `enabled`.",
-                "not_platform",
-            )
-        )
-    if data.format is not None and (
-        kind != AttributeKind.CUSTOM or definition.type != AttributeType.TEXT
-    ):
-        errors.append(field_error("format", "Only custom text fields have a changeable format."))
-    if errors:
-        raise _problem(errors)
-
-
-async def _set_disabled_channels(
-    session: AsyncSession,
-    principal: Principal,
-    definition: AttributeDefinition,
-    channel_ids: list[str],
-) -> None:
-    ids = list(dict.fromkeys(channel_ids))
-    errors = []
-    for i, channel_id in enumerate(ids):
-        try:
-            channel = await channels.access_channel_by_id(session, principal, channel_id)
-        except NotFound:
-            errors.append(
-                field_error(f"disabled_channel_ids.{i}", "No such channel.", "unknown_channel")
-            )
-            continue
-        if channel.medium != definition.medium:
-            errors.append(
-                field_error(
-                    f"disabled_channel_ids.{i}",
-                    f"Not a {definition.medium} channel: this attribute never shows there.",
-                    "wrong_medium",
-                )
-            )
-    if errors:
-        raise _problem(errors)
-    await repository.replace_disabled_channels(
-        session, principal.workspace_id, definition.id, sorted(ids)
-    )

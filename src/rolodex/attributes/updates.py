@@ -1,0 +1,168 @@
+"""Changing an attribute definition: rename, options, toggles, format, CRM flags, vip on/off."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import options, repository
+from rolodex.attributes.formats import Format
+from rolodex.attributes.schemas import (
+    VIP_KEY,
+    AttributeKind,
+    AttributeRead,
+    AttributeType,
+    AttributeUpdate,
+)
+from rolodex.attributes.service import (
+    RENORMALIZE_JOB,
+    access_attribute_by_key,
+    problem,
+    read_attribute,
+    snapshot,
+)
+from rolodex.audit import service as audit
+from rolodex.auth.principals import Principal
+from rolodex.channels import service as channels
+from rolodex.errors import InvalidInput, NotFound, field_error
+from rolodex.jobs import service as jobs
+from rolodex.models import AttributeDefinition
+from rolodex.routing import service as routing
+from rolodex.workspaces.plans import Feature
+
+
+async def update_attribute(
+    session: AsyncSession,
+    principal: Principal,
+    key: str,
+    data: AttributeUpdate,
+    *,
+    force: bool = False,
+) -> AttributeRead:
+    """An admin renames, toggles or re-options an attribute, or changes its format."""
+    principal.require_admin()
+    definition = await access_attribute_by_key(session, principal, key)
+    before = await read_attribute(session, principal, definition)
+    fields = data.model_fields_set
+    _check_update(principal, definition, data, fields)
+    if ("crm_managed" in fields and data.crm_managed) or ("lookup" in fields and data.lookup):
+        principal.require_feature(Feature.CRM_INTEGRATION)
+    cleared = 0
+    if data.options is not None:
+        cleared = await options.change_options(
+            session, principal, definition, data.options, force=force
+        )
+    if data.disabled_channel_ids is not None:
+        await _set_disabled_channels(session, principal, definition, data.disabled_channel_ids)
+    format_changed = data.format is not None and data.format.value != definition.format
+    for name in ("label", "enabled", "crm_managed", "lookup", "format"):
+        value = getattr(data, name)
+        if name in fields and value is not None:
+            setattr(definition, name, value.value if isinstance(value, Format) else value)
+    await session.flush()
+    if format_changed:
+        await jobs.enqueue(
+            session,
+            RENORMALIZE_JOB,
+            {"definition_id": definition.id, "format": definition.format},
+            workspace_id=principal.workspace_id,
+            ref=f"attribute:{definition.id}",
+        )
+    after = await read_attribute(session, principal, definition)
+    await _after_vip_toggle(session, principal, definition, before.enabled, after.enabled)
+    if after != before:
+        extra = {"values_cleared": cleared} if cleared else {}
+        await audit.record(
+            session,
+            principal,
+            "attribute.updated",
+            target_type="attribute",
+            target_id=definition.key,
+            before=snapshot(before),
+            after={**snapshot(after), **extra},
+        )
+    return after
+
+
+def _is_vip(definition: AttributeDefinition) -> bool:
+    return definition.key == VIP_KEY and definition.kind == AttributeKind.STANDARD
+
+
+async def _after_vip_toggle(
+    session: AsyncSession,
+    principal: Principal,
+    definition: AttributeDefinition,
+    was: bool,
+    now: bool,
+) -> None:
+    # VIP off: priority ignores it; on again: the VIP contacts (kept) count again.
+    if _is_vip(definition) and was != now:
+        await routing.rescore_workspace(session, principal.workspace_id)
+
+
+def _check_update(
+    principal: Principal, definition: AttributeDefinition, data: AttributeUpdate, fields: set[str]
+) -> None:
+    if _is_vip(definition):
+        principal.require_feature(Feature.VIP)
+    errors = []
+    for name in ("label", "enabled", "crm_managed", "lookup"):
+        if name in fields and getattr(data, name) is None:
+            errors.append(field_error(name, "Cannot be null.", "null"))
+    kind = definition.kind
+    if data.crm_managed and kind == AttributeKind.PLATFORM:
+        raise InvalidInput.for_field(
+            "crm_managed",
+            "Platform attributes can never be CRM-managed.",
+            code="platform_not_crm_managed",
+        )
+    if data.options is not None and definition.type != AttributeType.DROPDOWN:
+        errors.append(field_error("options", "Only dropdowns have options."))
+    if (
+        data.disabled_channel_ids is not None
+        and kind != AttributeKind.PLATFORM
+        and (data.disabled_channel_ids)
+    ):
+        errors.append(
+            field_error(
+                "disabled_channel_ids",
+                "Only platform attributes are toggled per channel; use `enabled`.",
+                "not_platform",
+            )
+        )
+    if data.format is not None and (
+        kind != AttributeKind.CUSTOM or definition.type != AttributeType.TEXT
+    ):
+        errors.append(field_error("format", "Only custom text fields have a changeable format."))
+    if errors:
+        raise problem(errors)
+
+
+async def _set_disabled_channels(
+    session: AsyncSession,
+    principal: Principal,
+    definition: AttributeDefinition,
+    channel_ids: list[str],
+) -> None:
+    ids = list(dict.fromkeys(channel_ids))
+    errors = []
+    for i, channel_id in enumerate(ids):
+        try:
+            channel = await channels.access_channel_by_id(session, principal, channel_id)
+        except NotFound:
+            errors.append(
+                field_error(f"disabled_channel_ids.{i}", "No such channel.", "unknown_channel")
+            )
+            continue
+        if channel.medium != definition.medium:
+            errors.append(
+                field_error(
+                    f"disabled_channel_ids.{i}",
+                    f"Not a {definition.medium} channel: this attribute never shows there.",
+                    "wrong_medium",
+                )
+            )
+    if errors:
+        raise problem(errors)
+    await repository.replace_disabled_channels(
+        session, principal.workspace_id, definition.id, sorted(ids)
+    )
