@@ -7,18 +7,8 @@
   let custom = [];
   const labels = {};
 
-  function h(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(props || {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-      else node.setAttribute(name, value === true ? "" : value);
-    }
-    for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
+  // Looked up at call time: rolodex.js may run after this file.
+  const h = (...args) => window.rolodex.h(...args);
 
   const label = (key) => labels[key] || key;
 
