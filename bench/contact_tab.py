@@ -46,7 +46,8 @@ from rolodex.db import is_sqlite, sync_url
 from rolodex.kit.ids import new_id
 from rolodex.models import AttributeDefinition, AttributeValue, Contact, Conversation
 
-SCRIPT = Path(__file__).with_suffix(".lua")
+SCRIPT = Path(__file__).with_name("random_get.lua")
+PATH_TEMPLATE = "/api/v1/conversations/{id}/contact-tab"
 PICKS = 4000  # conversations wrk picks from, spread over the whole data set
 MEDIUM = "webchat"
 CHANNELS = ("Shop chat", "Help centre chat", "App chat")
@@ -758,7 +759,10 @@ def _wrk_rounds(
     served: Served, workspace: Workspace, ids_file: Path, args: argparse.Namespace
 ) -> tuple[Measured, Measured]:
     health_url = f"{served.url}/healthz"
-    tab = {"script": SCRIPT, "env": {"TOKEN": workspace.token, "IDS": str(ids_file)}}
+    tab = {
+        "script": SCRIPT,
+        "env": {"TOKEN": workspace.token, "IDS": str(ids_file), "PATH_TEMPLATE": PATH_TEMPLATE},
+    }
     # Warm-up: every picked conversation read at least once, the health check warmed too.
     wrk(f"{served.url}/", seconds=3, **tab)  # type: ignore[arg-type]
     wrk(health_url, seconds=2)
@@ -869,7 +873,7 @@ def _report(rows: list[Row], args: argparse.Namespace) -> str:
         f"resolved, 20% pending, 10% new); each tab shows {shape.attributes_shown} attributes "
         "plus vip. Rows written straight into the tables (PostgreSQL COPY, SQLite executemany), "
         f"then ANALYZE; load times: {loads}.\n\n"
-        f"wrk -t2 -c50 through `bench/contact_tab.lua` (a random conversation per request out of "
+        f"wrk -t2 -c50 through `bench/random_get.lua` (a random conversation per request out of "
         f"{PICKS:,} spread over the data set, the workspace admin's token); after a warm-up, "
         f"{args.rounds} alternating rounds of {args.seconds} s of `/healthz` and of the contact "
         "tab against the same server; each figure is the median round. Ratio = contact-tab "

@@ -22,7 +22,8 @@ import httpx
 import psycopg
 from _common import WrkResult, cli, fresh_postgres, server, write_section, wrk
 
-SCRIPT = Path(__file__).with_suffix(".lua")
+SCRIPT = Path(__file__).with_name("random_get.lua")
+PATH_TEMPLATE = "/api/v1/contacts/{id}/conversations"
 CONTACTS = int(os.environ.get("ROLODEX_BENCH_CONTACTS", "1000000"))
 SECONDS = 5
 SAMPLES = 2000
@@ -111,7 +112,7 @@ def _relink(url: str, token: str, matching: str | None, expect_peer: bool) -> fl
 
 
 def _rounds(url: str, token: str, ids_file: str) -> tuple[WrkResult, WrkResult]:
-    env = {"TOKEN": token, "IDS": ids_file}
+    env = {"TOKEN": token, "IDS": ids_file, "PATH_TEMPLATE": PATH_TEMPLATE}
     history_url = f"{url}/api/v1/contacts/x/conversations"
     wrk(history_url, seconds=2, script=SCRIPT, env=env)
     histories, healths = [], []
@@ -163,7 +164,7 @@ def main() -> None:
         "`phone` value shared with one contact of the other channel, one conversation and one "
         f"message each, written set-based (generate_series) in {seeded:.0f} s, then ANALYZE. "
         "Re-linking writes one settings row: links are looked up at read time. History: wrk "
-        "-t2 -c50 through `bench/linking.lua` (a random contact of 2,000 per request), 3 "
+        "-t2 -c50 through `bench/random_get.lua` (a random contact of 2,000 per request), 3 "
         f"alternating rounds of {SECONDS} s with /healthz; each figure is the median round."
     )
     print(body)

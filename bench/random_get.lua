@@ -1,6 +1,7 @@
--- wrk script: GET the contact tab of a random conversation, picked per request from the
+-- wrk script: GET PATH (with "{id}" in it) for a random id, picked per request from the
 -- ids listed (one a line) in the file named by IDS; TOKEN is the caller's API token.
 local token = os.getenv("TOKEN")
+local path = os.getenv("PATH_TEMPLATE")
 local ids = {}
 local threads = 0
 
@@ -20,6 +21,5 @@ end
 
 function request()
   local id = ids[math.random(#ids)]
-  return wrk.format("GET", "/api/v1/conversations/" .. id .. "/contact-tab",
-    {["Authorization"] = "Bearer " .. token})
+  return wrk.format("GET", (path:gsub("{id}", id)), {["Authorization"] = "Bearer " .. token})
 end
