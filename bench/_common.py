@@ -7,6 +7,7 @@ each in its own marked section, with the machine and the date.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,6 +133,16 @@ def fresh_postgres() -> str | None:
         print(f"PostgreSQL skipped: {exc}")
         return None
     return POSTGRES_URL
+
+
+def create_workspace(database_url: str) -> dict[str, str]:
+    """An enterprise workspace made the operator's way; its `workspace_id`, `token`…."""
+    created: dict[str, str] = json.loads(
+        cli(database_url, "workspace", "create", "--name", "Bench", "--plan", "enterprise",
+            "--admin-email", f"bench-{uuid.uuid4().hex[:8]}@example.test",
+            "--admin-password", "bench-password", "--json")
+    )  # fmt: skip
+    return created
 
 
 def _ms(value: str) -> float:

@@ -22,7 +22,6 @@ import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,8 @@ import httpx
 from _common import (
     Served,
     WrkResult,
-    cli,
     cpu_seconds,
+    create_workspace,
     fresh_postgres,
     server,
     write_section,
@@ -151,22 +150,7 @@ def _headers(token: str) -> dict[str, str]:
 
 
 def _setup(served: Served) -> Workspace:
-    created = json.loads(
-        cli(
-            served.database_url,
-            "workspace",
-            "create",
-            "--name",
-            "Bench",
-            "--plan",
-            "enterprise",
-            "--admin-email",
-            f"bench-{uuid.uuid4().hex[:8]}@example.test",
-            "--admin-password",
-            "bench-password",
-            "--json",
-        )
-    )
+    created = create_workspace(served.database_url)
     token = created["token"]
     channel_ids = []
     for medium, name in [(MEDIUM, n) for n in CHANNELS] + list(OTHER_CHANNELS):

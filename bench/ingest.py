@@ -7,35 +7,27 @@ SQLite and on PostgreSQL. Goal (issue 3): >= 0.25x the health-check rate, p99 <=
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import WrkResult, cli, cpu_seconds, fresh_postgres, server, write_section, wrk
+from _common import (
+    WrkResult,
+    cpu_seconds,
+    create_workspace,
+    fresh_postgres,
+    server,
+    write_section,
+    wrk,
+)
 
 SCRIPT = Path(__file__).with_suffix(".lua")
 SECONDS = 10
 
 
 def _setup(url: str, database_url: str) -> tuple[str, str]:
-    created = json.loads(
-        cli(
-            database_url,
-            "workspace",
-            "create",
-            "--name",
-            "Bench",
-            "--plan",
-            "enterprise",
-            "--admin-email",
-            f"bench-{uuid.uuid4().hex[:8]}@example.test",
-            "--admin-password",
-            "bench-password",
-            "--json",
-        )
-    )
+    created = create_workspace(database_url)
     token = created["token"]
     channel = httpx.post(
         f"{url}/api/v1/channels",

@@ -10,17 +10,15 @@ cross-channel history read as a ratio to /healthz (goal >= 0.4x).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import psycopg
-from _common import WrkResult, cli, fresh_postgres, server, write_section, wrk
+from _common import WrkResult, create_workspace, fresh_postgres, server, write_section, wrk
 
 SCRIPT = Path(__file__).with_name("random_get.lua")
 PATH_TEMPLATE = "/api/v1/contacts/{id}/conversations"
@@ -64,11 +62,7 @@ def _contact(i: int) -> str:
 
 
 def _setup(url: str, database_url: str) -> tuple[str, float]:
-    created = json.loads(
-        cli(database_url, "workspace", "create", "--name", "Bench", "--plan", "enterprise",
-            "--admin-email", f"bench-{uuid.uuid4().hex[:8]}@example.test",
-            "--admin-password", "bench-password", "--json")
-    )  # fmt: skip
+    created = create_workspace(database_url)
     token = created["token"]
     headers = {"Authorization": f"Bearer {token}"}
     ids = {}
