@@ -119,11 +119,13 @@ def cli(database_url: str, *args: str) -> str:
 
 
 def fresh_postgres() -> str | None:
-    """Drop and re-create the benchmark PostgreSQL database; None if PostgreSQL does not answer."""
+    """Drop and re-create this script's PostgreSQL database; None if PostgreSQL does not answer."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    url = make_url(POSTGRES_URL)
+    # One database per script (rolodex_bench_<script>), so that two benchmarks can run at once.
+    base = make_url(POSTGRES_URL)
+    url = base.set(database=f"{base.database}_{Path(sys.argv[0]).stem}")
     admin = url.set(database="postgres").render_as_string(hide_password=False)
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -132,7 +134,7 @@ def fresh_postgres() -> str | None:
     except psycopg.OperationalError as exc:
         print(f"PostgreSQL skipped: {exc}")
         return None
-    return POSTGRES_URL
+    return url.render_as_string(hide_password=False)
 
 
 def create_workspace(database_url: str) -> dict[str, str]:
