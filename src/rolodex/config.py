@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     job_modules: list[str] = Field(default_factory=list)
     max_attachment_bytes: int = 25 * 1024 * 1024
     session_days: int = Field(default=14, ge=1)
+    # How long a checked token is trusted without a look-up (0: check every request). A token
+    # revoked on another process stops working within this time; on this one at once.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:

@@ -206,6 +206,7 @@ async def test_the_tab_takes_a_fixed_number_of_queries(
     admin = await make_workspace(db)
     chat = await make_channel(db, admin, "webchat")
     small = (await make_conversation(client, admin, chat, "v1"))["conversation_id"]
+    await _tab(client, admin, small)  # the token's look-up is cached from here on
     with _counting() as before:
         await _tab(client, admin, small)
     for n in range(8):
@@ -224,4 +225,5 @@ async def test_the_tab_takes_a_fixed_number_of_queries(
     assert len([a for a in tab["attributes"] if a["value"]]) == 11
     selects = lambda s: [q for q in s if q.lstrip().upper().startswith("SELECT")]  # noqa: E731
     assert len(selects(after)) == len(selects(before))
-    assert 3 <= len(selects(after)) <= 7
+    # The tab with every value, and the linked contacts.
+    assert len(selects(after)) == 2

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+from sqlalchemy import update
 
 from builders import PASSWORD, make_user, make_workspace
 from rolodex.auth.principals import Role
+from rolodex.config import Settings
 from rolodex.db import Database
+from rolodex.kit.clock import utcnow
+from rolodex.models import ApiToken
 from rolodex.workspaces.plans import Plan
 
 
@@ -76,6 +82,30 @@ async def test_revoked_token_stops_working(client: httpx.AsyncClient, db: Databa
     revoke = await client.delete(f"/api/v1/tokens/{created.json()['id']}", headers=admin.headers)
     assert revoke.status_code == 204
     assert (await client.get("/api/v1/me", headers=bot)).status_code == 401
+
+
+async def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    settings.auth_cache_seconds = 0.3
+    admin = await make_workspace(db)
+    assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 200
+    async with db.transaction() as session:  # as another server process would
+        await session.execute(
+            update(ApiToken).where(ApiToken.user_id == admin.user_id).values(revoked_at=utcnow())
+        )
+    # Trusted from the cache for a moment, then looked up again and refused.
+    assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 200
+    await asyncio.sleep(0.35)
+    assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 401
+    settings.auth_cache_seconds = 0
+    other = await make_workspace(db, name="Other")
+    assert (await client.get("/api/v1/me", headers=other.headers)).status_code == 200
+    async with db.transaction() as session:
+        await session.execute(
+            update(ApiToken).where(ApiToken.user_id == other.user_id).values(revoked_at=utcnow())
+        )
+    assert (await client.get("/api/v1/me", headers=other.headers)).status_code == 401
 
 
 async def test_objects_of_another_workspace_answer_404(

@@ -1,13 +1,12 @@
 """The Contact tab of a conversation (R1.3): what agents see beside the conversation.
 
-A fixed number of index lookups whatever the workspace's size: the conversation, the
-contact with its values (two), the workspace's flags, and one statement for the shown
-definitions joined to the contact's values.
+Two index look-ups whatever the workspace's size: one statement for the conversation's
+contact with every definition and value, and one for the linked contacts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,33 +21,32 @@ from rolodex.attributes.schemas import (
     ValueSource,
     VipRead,
 )
-from rolodex.attributes.values import crm_editing_allowed, refusal
+from rolodex.attributes.values import refusal_of
 from rolodex.auth.principals import Principal
-from rolodex.contacts import service as contacts
-from rolodex.conversations import service as conversations
-from rolodex.models import AttributeDefinition, AttributeValue
-from rolodex.workspaces import service as workspaces
+from rolodex.channels.catalogue import Medium
+from rolodex.contacts.schemas import ContactRead
+from rolodex.contacts.service import LINKS_SHOWN
+from rolodex.errors import NotFound
+from rolodex.linking import repository as links
 from rolodex.workspaces.plans import Feature, has_feature
 
 
-def _entry(
-    definition: AttributeDefinition, value: AttributeValue | None, *, editable: bool
-) -> ContactTabAttribute:
-    updated_at: datetime | None = value.updated_at if value is not None else None
+def _entry(row: Any, *, editable: bool) -> ContactTabAttribute:
+    has_value = row.source is not None
     return ContactTabAttribute(
-        key=definition.key,
-        label=definition.label,
-        kind=AttributeKind(definition.kind),
-        type=AttributeType(definition.type),
-        format=Format(definition.format) if definition.format else None,
-        options=list(definition.options) if definition.options is not None else None,
-        value=value.value if value is not None else None,
-        source=ValueSource(value.source) if value is not None else None,
-        updated_at=updated_at,
+        key=row.key,
+        label=row.label,
+        kind=AttributeKind(row.kind),
+        type=AttributeType(row.type),
+        format=Format(row.format) if row.format else None,
+        options=list(row.options) if row.options is not None else None,
+        value=row.value,
+        source=ValueSource(row.source) if has_value else None,
+        updated_at=row.updated_at,
         editable=editable,
-        crm_managed=definition.crm_managed,
-        lookup=definition.lookup,
-        pending_value=value.pending_value if value is not None else None,
+        crm_managed=row.crm_managed,
+        lookup=row.lookup,
+        pending_value=row.pending_value,
     )
 
 
@@ -56,22 +54,42 @@ async def contact_tab(
     session: AsyncSession, principal: Principal, conversation_id: str
 ) -> ContactTabRead:
     """The enabled attributes for the conversation's channel, in order, with editability."""
-    conversation = await conversations.access_conversation_by_id(
-        session, principal, conversation_id
-    )
-    contact = await contacts.read_contact(session, principal, conversation.contact_id)
-    workspace = await workspaces.get_workspace(session, principal)
-    crm_editing = crm_editing_allowed(workspace)
-    # A contact's medium is its channel's (identities are scoped per medium or channel).
-    rows = await repository.contact_tab_rows(
-        session, principal.workspace_id, contact.id, contact.medium.value, conversation.channel_id
-    )
-    vip = VipRead(shown=False, value=contact.vip)
+    rows = await repository.contact_tab_rows(session, principal.workspace_id, conversation_id)
+    if not rows:
+        raise NotFound("Conversation not found.")
+    first = rows[0]
+    values: dict[str, str] = {}
+    vip_shown = False
     attributes = []
-    for definition, value in rows:
-        if definition.key == VIP_KEY and definition.kind == AttributeKind.STANDARD:
-            vip = VipRead(shown=has_feature(principal.plan, Feature.VIP), value=contact.vip)
+    for row in rows:
+        if row.key is None:
             continue
-        editable = refusal(principal, definition, crm_editing=crm_editing) is None
-        attributes.append(_entry(definition, value, editable=editable))
-    return ContactTabRead(contact=contact, vip=vip, attributes=attributes)
+        if row.value is not None:
+            values[row.key] = row.value
+        if not row.shown:
+            continue
+        if row.key == VIP_KEY and row.kind == AttributeKind.STANDARD:
+            vip_shown = has_feature(principal.plan, Feature.VIP)
+            continue
+        editable = (
+            refusal_of(principal, row.kind, row.crm_managed, crm_editing=principal.crm_editing)
+            is None
+        )
+        attributes.append(_entry(row, editable=editable))
+    # The standard vip attribute is stored as text "true"/"false" and read as `vip`.
+    is_vip = values.pop(VIP_KEY, None) == "true"
+    peers = await links.linked(session, principal.workspace_id, first.contact_id, limit=LINKS_SHOWN)
+    contact = ContactRead(
+        id=first.contact_id,
+        medium=Medium(first.medium),
+        channel_id=first.channel_id,
+        platform_user_id=first.platform_user_id,
+        display_name=first.display_name,
+        created_at=first.created_at,
+        vip=is_vip,
+        attributes=values,
+        linked_contact_ids=[c for c, _, _ in peers],
+    )
+    return ContactTabRead(
+        contact=contact, vip=VipRead(shown=vip_shown, value=is_vip), attributes=attributes
+    )

@@ -52,9 +52,16 @@ def refusal(
     principal: Principal, definition: AttributeDefinition, *, crm_editing: bool
 ) -> str | None:
     """Why the caller may not write this attribute's values, or None when they may."""
-    if definition.kind == AttributeKind.PLATFORM:
+    return refusal_of(principal, definition.kind, definition.crm_managed, crm_editing=crm_editing)
+
+
+def refusal_of(
+    principal: Principal, kind: str, crm_managed: bool, *, crm_editing: bool
+) -> str | None:
+    """Why the caller may not write values of an attribute of this kind, or None when they may."""
+    if kind == AttributeKind.PLATFORM:
         return "Platform attributes are filled by the channel; nobody can edit them."
-    if definition.crm_managed:
+    if crm_managed:
         if principal.kind is TokenKind.CRM:
             return None
         if principal.is_user and crm_editing:

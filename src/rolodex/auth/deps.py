@@ -39,15 +39,18 @@ async def _principal_or_none(
     session: SessionDep,
     credentials: HTTPAuthorizationCredentials | None,
 ) -> Principal | None:
+    cache_seconds = request.app.state.settings.auth_cache_seconds
     if credentials is not None:
-        principal = await service.authenticate(session, credentials.credentials)
+        principal = await service.authenticate(
+            session, credentials.credentials, cache_seconds=cache_seconds
+        )
         if principal is None or principal.kind is TokenKind.SESSION:
             raise Unauthorized("The token is invalid, expired or revoked.", code="invalid_token")
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    principal = await service.authenticate(session, cookie)
+    principal = await service.authenticate(session, cookie, cache_seconds=cache_seconds)
     if principal is None or principal.kind is not TokenKind.SESSION:
         return None
     # Pages' scripts may call the API with the session cookie; unsafe calls need the CSRF header.

@@ -37,6 +37,8 @@ class Principal:
     role: Role | None = None
     name: str = ""
     email: str = ""
+    # Whether users may edit CRM-managed values here (the workspace flag and the plan, R5.1).
+    crm_editing: bool = False
 
     @property
     def is_admin(self) -> bool:

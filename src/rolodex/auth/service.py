@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,18 @@ from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.secrets import new_token, token_hash
 from rolodex.models import ApiToken, User
+from rolodex.workspaces.plans import Feature, has_feature
+
+# Principals checked in the last few seconds, by token hash: every request authenticates, and
+# the look-up costs more than most reads. This process forgets them at once on a revocation
+# or a change of what a principal carries; other processes within `cache_seconds`.
+_PRINCIPALS: dict[str, tuple[float, datetime | None, Principal]] = {}
+_PRINCIPALS_MAX = 10_000
+
+
+def forget_principals() -> None:
+    """Drop every cached principal (a token was revoked or a workspace flag changed)."""
+    _PRINCIPALS.clear()
 
 
 async def issue_token(
@@ -42,18 +55,27 @@ async def issue_token(
     return row, token
 
 
-async def authenticate(session: AsyncSession, token: str) -> Principal | None:
+async def authenticate(
+    session: AsyncSession, token: str, *, cache_seconds: float = 0.0
+) -> Principal | None:
     """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
-    found = await repository.find_token(session, token_hash(token))
+    digest = token_hash(token)
+    now = utcnow()
+    cached = _PRINCIPALS.get(digest)
+    if cached is not None:
+        deadline, expires_at, principal = cached
+        if time.monotonic() < deadline and (expires_at is None or now < expires_at):
+            return principal
+        del _PRINCIPALS[digest]
+    found = await repository.find_token(session, digest)
     if found is None:
         return None
     row, user, workspace = found
-    now = utcnow()
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
     if user is not None and not user.active:
         return None
-    return Principal(
+    principal = Principal(
         workspace_id=workspace.id,
         plan=workspace.plan,
         kind=TokenKind(row.kind),
@@ -62,7 +84,14 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
         role=Role(user.role) if user else None,
         name=user.name if user else row.name,
         email=user.email if user else "",
+        crm_editing=workspace.agents_can_edit_crm_managed
+        and has_feature(workspace.plan, Feature.CRM_MANAGED_EDITING),
     )
+    if cache_seconds > 0:
+        if len(_PRINCIPALS) >= _PRINCIPALS_MAX:
+            _PRINCIPALS.clear()
+        _PRINCIPALS[digest] = (time.monotonic() + cache_seconds, row.expires_at, principal)
+    return principal
 
 
 async def check_password(session: AsyncSession, email: str, password: str) -> User:
@@ -94,6 +123,7 @@ async def login(
 async def revoke(session: AsyncSession, token: str) -> None:
     """Revoke a token (logout)."""
     await repository.revoke_by_hash(session, token_hash(token), utcnow())
+    forget_principals()
 
 
 async def create_api_token(
@@ -133,6 +163,7 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
         raise NotFound("Token not found.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        forget_principals()
         await audit.record(
             session, principal, "token.revoked", target_type="api_token", target_id=row.id
         )

@@ -85,6 +85,7 @@ async def set_agents_can_edit_crm_managed(
     if before != enabled:
         workspace.agents_can_edit_crm_managed = enabled
         await session.flush()
+        auth.forget_principals()  # principals carry the flag
         await audit.record(
             session,
             principal,

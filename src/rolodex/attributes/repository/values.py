@@ -8,8 +8,10 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Table,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -28,6 +30,8 @@ from rolodex.models import (
     AttributeDefinition,
     AttributeHistory,
     AttributeValue,
+    Contact,
+    Conversation,
 )
 
 _values = cast(Table, AttributeValue.__table__)
@@ -294,35 +298,76 @@ async def current_rows(
     return {v.definition_id: v for v in (await session.execute(stmt)).scalars()}
 
 
-async def contact_tab_rows(
-    session: AsyncSession, workspace_id: str, contact_id: str, medium: str, channel_id: str
-) -> list[tuple[AttributeDefinition, AttributeValue | None]]:
-    """The enabled definitions shown on a channel, in order, each with the contact's value.
-
-    One statement: definitions of the workspace (a handful, by the (workspace, key)
-    index), platform ones only of the medium and not disabled on the channel (primary
-    key probe), each joined to the contact's value (primary key probe).
-    """
+def _build_contact_tab() -> Any:
+    # The conversation, its contact, every definition that can hold the contact's values
+    # (custom, standard, platform of its medium) and each value: primary-key and index
+    # probes only. `shown` says whether the Contact tab lists it on the conversation's channel.
+    conv, contact = Conversation, Contact
     hidden = exists().where(
         AttributeChannelDisabled.definition_id == AttributeDefinition.id,
-        AttributeChannelDisabled.channel_id == channel_id,
+        AttributeChannelDisabled.channel_id == conv.channel_id,
     )
-    stmt = (
-        select(AttributeDefinition, AttributeValue)
+    return (
+        select(
+            contact.id.label("contact_id"),
+            contact.medium,
+            contact.channel_id,
+            contact.platform_user_id,
+            contact.display_name,
+            contact.created_at,
+            AttributeDefinition.key,
+            AttributeDefinition.label,
+            AttributeDefinition.kind,
+            AttributeDefinition.type,
+            AttributeDefinition.format,
+            AttributeDefinition.options,
+            AttributeDefinition.crm_managed,
+            AttributeDefinition.lookup,
+            and_(AttributeDefinition.enabled.is_(True), ~hidden).label("shown"),
+            AttributeValue.value,
+            AttributeValue.source,
+            AttributeValue.updated_at,
+            AttributeValue.pending_value,
+        )
+        .select_from(conv)
+        .join(
+            contact, and_(contact.workspace_id == conv.workspace_id, contact.id == conv.contact_id)
+        )
+        .outerjoin(
+            AttributeDefinition,
+            and_(
+                AttributeDefinition.workspace_id == conv.workspace_id,
+                or_(
+                    AttributeDefinition.medium.is_(None),
+                    AttributeDefinition.medium == contact.medium,
+                ),
+            ),
+        )
         .outerjoin(
             AttributeValue,
             and_(
-                AttributeValue.contact_id == contact_id,
+                AttributeValue.workspace_id == conv.workspace_id,
+                AttributeValue.contact_id == contact.id,
                 AttributeValue.definition_id == AttributeDefinition.id,
-                AttributeValue.workspace_id == workspace_id,
             ),
         )
         .where(
-            AttributeDefinition.workspace_id == workspace_id,
-            AttributeDefinition.enabled.is_(True),
-            or_(AttributeDefinition.medium.is_(None), AttributeDefinition.medium == medium),
-            ~hidden,
+            conv.workspace_id == bindparam("workspace_id"), conv.id == bindparam("conversation_id")
         )
         .order_by(AttributeDefinition.position, AttributeDefinition.key)
     )
-    return [(d, v) for d, v in await session.execute(stmt)]
+
+
+# Built once: the Contact tab is read on every conversation an agent opens.
+_CONTACT_TAB = _build_contact_tab()
+
+
+async def contact_tab_rows(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> Sequence[Row[Any]]:
+    """The conversation's contact with every definition it may have a value of, in order.
+
+    No rows: no such conversation in the workspace. One row with a NULL key: no definitions.
+    """
+    params = {"workspace_id": workspace_id, "conversation_id": conversation_id}
+    return (await session.execute(_CONTACT_TAB, params)).all()
