@@ -76,9 +76,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if immediate:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -123,8 +125,15 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         write = _sqlite_engine(url, immediate=True)
         read = _sqlite_engine(url, immediate=False)
     else:
-        write = read = create_async_engine(
+        write = create_async_engine(
             async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+        read = create_async_engine(
+            async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            isolation_level="AUTOCOMMIT",
         )
     return Database(
         url=url,
@@ -164,8 +173,9 @@ class TransactionalRoute(APIRoute):
         return run_in_transaction
 
 
-def request_session(request: Request) -> AsyncSession:
+async def request_session(request: Request) -> AsyncSession:
     """The session that the request's route opened (see TransactionalRoute)."""
+    # async: FastAPI would run a plain def dependency in a thread, a hop on every request.
     session: AsyncSession = request.state.db
     return session
 

@@ -175,7 +175,9 @@ async def linked(
 ) -> list[tuple[str, str, str]]:
     """(contact id, its value, attribute key) of up to `limit` contacts linked to this one."""
     params = {"workspace_id": workspace_id, "contact_id": contact_id, "limit": limit}
-    return [(str(c), str(v), str(k)) for c, v, k in await session.execute(_LINKED, params)]
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    rows = await (await session.connection()).execute(_LINKED, params)
+    return [(str(c), str(v), str(k)) for c, v, k in rows]
 
 
 async def link_details(

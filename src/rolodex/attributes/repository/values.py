@@ -370,4 +370,5 @@ async def contact_tab_rows(
     No rows: no such conversation in the workspace. One row with a NULL key: no definitions.
     """
     params = {"workspace_id": workspace_id, "conversation_id": conversation_id}
-    return (await session.execute(_CONTACT_TAB, params)).all()
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    return (await (await session.connection()).execute(_CONTACT_TAB, params)).all()
