@@ -16,7 +16,9 @@ from builders import (
     make_workspace,
 )
 from rolodex.auth.principals import Role
+from rolodex.config import Settings
 from rolodex.db import Database
+from rolodex.worker import Worker
 
 PHONE_MAPPINGS = [{"from": "whatsapp-phone", "to": "phone"}, {"from": "sms-phone", "to": "phone"}]
 
@@ -58,6 +60,38 @@ async def test_a_mapping_links_whatsapp_and_sms_contacts_with_no_manual_step(
     )
     (phone,) = [a for a in tab.json()["attributes"] if a["key"] == "phone"]
     assert phone["source"] == "platform"
+
+
+async def test_a_new_mapping_fills_existing_contacts_in_the_background(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    admin = await make_workspace(db)
+    whatsapp = await make_channel(db, admin, "whatsapp")
+    sms = await make_channel(db, admin, "sms")
+    await make_attribute(client, admin, label="Phone", key="phone", format="phone")
+    await _patch(client, admin, matching_attribute="phone")
+    # Contacts that wrote before any mapping existed; one has an agent's phone already.
+    wa = await make_conversation(client, admin, whatsapp, "wa-old", phone="+1 415 555 0100")
+    tx = await make_conversation(client, admin, sms, "sms-old", phone="(415) 555-0100")
+    kept = await make_conversation(client, admin, sms, "sms-kept", phone="(415) 555-0177")
+    agent_phone = {"attributes": {"phone": "+14155550999"}}
+    path = f"/api/v1/contacts/{kept['contact_id']}/attributes"
+    assert (await client.patch(path, json=agent_phone, headers=admin.headers)).status_code == 200
+    await _patch(client, admin, mappings=PHONE_MAPPINGS)
+    assert await Worker(db, settings).run_until_idle() == 2  # one job per new mapping
+    read = await client.get(f"/api/v1/contacts/{wa['contact_id']}", headers=admin.headers)
+    assert read.json()["attributes"]["phone"] == "+14155550100"
+    assert read.json()["linked_contact_ids"] == [tx["contact_id"]]
+    history = await client.get(
+        f"/api/v1/contacts/{wa['contact_id']}/history", headers=admin.headers
+    )
+    changes = [c for c in history.json()["items"] if c["key"] == "phone"]
+    assert [(c["new_value"], c["source"]) for c in changes] == [("+14155550100", "platform")]
+    kept_read = await client.get(f"/api/v1/contacts/{kept['contact_id']}", headers=admin.headers)
+    assert kept_read.json()["attributes"]["phone"] == "+14155550999"
+    # Saving the same mappings again queues nothing.
+    await _patch(client, admin, mappings=PHONE_MAPPINGS)
+    assert await Worker(db, settings).run_until_idle() == 0
 
 
 async def test_an_agents_value_is_not_overwritten_by_a_mapping(

@@ -69,6 +69,60 @@ async def mappings(session: AsyncSession, workspace_id: str) -> list[tuple[str, 
     return [(f, t) for f, t in await session.execute(stmt)]
 
 
+async def mapping_exists(
+    session: AsyncSession, workspace_id: str, from_id: str, to_id: str
+) -> bool:
+    """Whether this mapping is (still) one of the workspace's."""
+    stmt = select(AttributeMapping.position).where(
+        AttributeMapping.workspace_id == workspace_id,
+        AttributeMapping.from_definition_id == from_id,
+        AttributeMapping.to_definition_id == to_id,
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def backfill_batch(
+    session: AsyncSession,
+    workspace_id: str,
+    from_id: str,
+    to_id: str,
+    after: str | None,
+    limit: int,
+) -> list[Any]:
+    """The next contacts (by id) with a value of `from_id`, each with its `to_id` value and source.
+
+    Walks the primary key of attribute_values (contact_id, definition_id) in contact order.
+    """
+    source = aliased(AttributeValue)
+    target = aliased(AttributeValue)
+    stmt = (
+        select(
+            source.contact_id,
+            source.value,
+            source.normalized,
+            source.actor_kind,
+            source.actor_id,
+            source.channel_id,
+            target.value.label("target_value"),
+            target.source.label("target_source"),
+        )
+        .outerjoin(
+            target,
+            and_(target.contact_id == source.contact_id, target.definition_id == to_id),
+        )
+        .where(
+            source.workspace_id == workspace_id,
+            source.definition_id == from_id,
+            source.value.is_not(None),
+        )
+        .order_by(source.contact_id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(source.contact_id > after)
+    return list((await session.execute(stmt)).all())
+
+
 async def replace_mappings(
     session: AsyncSession, workspace_id: str, pairs: Sequence[tuple[str, str]], at: datetime
 ) -> None:

@@ -27,6 +27,7 @@ from rolodex.channels.catalogue import CATALOGUE, Medium
 from rolodex.contacts import service as contacts
 from rolodex.conversations.schemas import Status
 from rolodex.errors import InvalidInput, field_error
+from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
 from rolodex.linking import repository
 from rolodex.linking.schemas import (
@@ -40,6 +41,7 @@ from rolodex.linking.schemas import (
 from rolodex.models import AttributeDefinition
 
 MAX_LINKS = contacts.LINKS_SHOWN
+BACKFILL_JOB = "linking.backfill_mapping"
 
 
 async def get_settings(session: AsyncSession, principal: Principal) -> ContactSettingsRead:
@@ -132,6 +134,18 @@ async def update_settings(
     if "mappings" in fields:
         pairs = await _mapping_ids(session, ws, data.mappings or [])
         await repository.replace_mappings(session, ws, pairs, now)
+        # Existing contacts get the new mappings' values in the background (linking/jobs.py).
+        old = {(m.from_, m.to) for m in before.mappings}
+        for item, (from_id, to_id) in zip(data.mappings or [], pairs, strict=True):
+            if (item.from_, item.to) in old:
+                continue
+            await jobs.enqueue(
+                session,
+                BACKFILL_JOB,
+                {"from_id": from_id, "to_id": to_id},
+                workspace_id=ws,
+                ref=ws,
+            )
     after = await get_settings(session, principal)
     if after != before:
         await audit.record(
