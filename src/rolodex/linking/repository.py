@@ -246,15 +246,56 @@ async def link_details(
     return {i: (m, c, n) for i, m, c, n in await session.execute(stmt)}
 
 
-def _last_text(workspace_id: str) -> Any:
-    # The newest message of the conversation: one probe of ix_messages_conversation_id_id.
-    return (
+def _build_history(*, after: bool) -> Any:
+    # The newest message of each conversation: one probe of ix_messages_conversation_id_id.
+    last_text = (
         select(Message.text)
-        .where(Message.workspace_id == workspace_id, Message.conversation_id == Conversation.id)
+        .where(
+            Message.workspace_id == bindparam("workspace_id"),
+            Message.conversation_id == Conversation.id,
+        )
         .order_by(Message.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+    stmt = (
+        select(
+            Conversation.id,
+            Conversation.contact_id,
+            Conversation.channel_id,
+            Conversation.status,
+            Conversation.last_message_at,
+            Conversation.created_at,
+            Channel.name.label("channel_name"),
+            Channel.medium,
+            Contact.display_name,
+            last_text.label("last_text"),
+        )
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(
+            Conversation.workspace_id == bindparam("workspace_id"),
+            Conversation.contact_id.in_(bindparam("contact_ids", expanding=True)),
+            Channel.workspace_id == bindparam("workspace_id"),
+        )
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(bindparam("limit"))
+    )
+    if after:
+        at: Any = bindparam("after_at")
+        last_id: Any = bindparam("after_id")
+        stmt = stmt.where(
+            or_(
+                Conversation.last_message_at < at,
+                and_(Conversation.last_message_at == at, Conversation.id < last_id),
+            )
+        )
+    return stmt
+
+
+# Built once: the history is read whenever an agent opens a conversation.
+_HISTORY = _build_history(after=False)
+_HISTORY_AFTER = _build_history(after=True)
 
 
 async def history_page(
@@ -266,38 +307,24 @@ async def history_page(
     limit: int,
 ) -> tuple[list[Any], str | None]:
     """The conversations of these contacts, newest message first, keyset on (time, id)."""
-    stmt = (
-        select(
-            Conversation,
-            Channel.name,
-            Channel.medium,
-            Contact.display_name,
-            _last_text(workspace_id).label("last_text"),
-        )
-        .join(Channel, Channel.id == Conversation.channel_id)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(
-            Conversation.workspace_id == workspace_id,
-            Conversation.contact_id.in_(list(contact_ids)),
-            Channel.workspace_id == workspace_id,
-        )
-    )
+    params: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "contact_ids": list(contact_ids),
+        "limit": limit + 1,
+    }
+    stmt = _HISTORY
     if cursor:
         at, last_id = decode_cursor(cursor, 2)
         try:
-            after = datetime.fromisoformat(str(at))
+            params["after_at"] = datetime.fromisoformat(str(at))
         except ValueError as exc:
             raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from exc
-        stmt = stmt.where(
-            or_(
-                Conversation.last_message_at < after,
-                and_(Conversation.last_message_at == after, Conversation.id < str(last_id)),
-            )
-        )
-    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-    rows = list((await session.execute(stmt.limit(limit + 1))).all())
+        params["after_id"] = str(last_id)
+        stmt = _HISTORY_AFTER
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    rows = list((await (await session.connection()).execute(stmt, params)).all())
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    last = rows[-1][0]
+    last = rows[-1]
     return rows, encode_cursor([last.last_message_at.isoformat(), last.id])

@@ -198,17 +198,17 @@ async def cross_channel_history(
     rows, next_cursor = await repository.history_page(session, ws, ids, cursor=cursor, limit=limit)
     return [
         HistoryConversationRead(
-            id=conversation.id,
-            contact_id=conversation.contact_id,
-            contact_display_name=display_name,
-            channel_id=conversation.channel_id,
-            channel_name=channel_name,
-            medium=Medium(medium),
-            status=Status(conversation.status),
-            last_message_text=last_text,
-            last_message_at=conversation.last_message_at,
-            created_at=conversation.created_at,
-            linked_because=reasons.get(conversation.contact_id),
+            id=row.id,
+            contact_id=row.contact_id,
+            contact_display_name=row.display_name,
+            channel_id=row.channel_id,
+            channel_name=row.channel_name,
+            medium=Medium(row.medium),
+            status=Status(row.status),
+            last_message_text=row.last_text,
+            last_message_at=row.last_message_at,
+            created_at=row.created_at,
+            linked_because=reasons.get(row.contact_id),
         )
-        for conversation, channel_name, medium, display_name, last_text in rows
+        for row in rows
     ], next_cursor
