@@ -674,6 +674,7 @@ class Row:
     contacts: int
     tab_measured: Measured
     health_measured: Measured
+    floor_measured: Measured
     load_seconds: float
     rows: int
     attributes_shown: int
@@ -741,7 +742,7 @@ def _timed(served: Served, seconds: int, url: str, **options: Any) -> tuple[WrkR
 
 def _wrk_rounds(
     served: Served, workspace: Workspace, ids_file: Path, args: argparse.Namespace
-) -> tuple[Measured, Measured]:
+) -> tuple[Measured, Measured, Measured]:
     health_url = f"{served.url}/healthz"
     tab = {
         "script": SCRIPT,
@@ -750,11 +751,14 @@ def _wrk_rounds(
     # Warm-up: every picked conversation read at least once, the health check warmed too.
     wrk(f"{served.url}/", seconds=3, **tab)  # type: ignore[arg-type]
     wrk(health_url, seconds=2)
-    tabs, healths = [], []
+    # The floor of any API read: `/api/v1/me` authenticates and reads one row by key.
+    me = {"script": SCRIPT, "env": {**tab["env"], "PATH_TEMPLATE": "/api/v1/me"}}
+    tabs, healths, floors = [], [], []
     for _ in range(args.rounds):
         healths.append(_timed(served, args.seconds, health_url))
+        floors.append(_timed(served, args.seconds, f"{served.url}/", **me))  # type: ignore[arg-type]
         tabs.append(_timed(served, args.seconds, f"{served.url}/", **tab))
-    return _median(tabs), _median(healths)
+    return _median(tabs), _median(healths), _median(floors)
 
 
 def measure(database: str, contacts: int, args: argparse.Namespace) -> Row | None:
@@ -778,7 +782,7 @@ def measure(database: str, contacts: int, args: argparse.Namespace) -> Row | Non
         with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
             ids.write("\n".join(loaded.conversation_ids) + "\n")
         try:
-            tab, health = _wrk_rounds(served, workspace, Path(ids.name), args)
+            tab, health, floor = _wrk_rounds(served, workspace, Path(ids.name), args)
         finally:
             Path(ids.name).unlink()
     row = Row(
@@ -786,6 +790,7 @@ def measure(database: str, contacts: int, args: argparse.Namespace) -> Row | Non
         contacts,
         tab,
         health,
+        floor,
         loaded.seconds,
         loaded.rows,
         shown,
@@ -796,7 +801,8 @@ def measure(database: str, contacts: int, args: argparse.Namespace) -> Row | Non
         f"  contact tab {row.tab.requests_per_second:,.0f} req/s (p50 {row.tab.p50_ms:.1f} ms, "
         f"p99 {row.tab.p99_ms:.1f} ms, errors {row.tab.errors}, server CPU {tab.cpu_ms:.2f} "
         f"ms/req); /healthz {row.health.requests_per_second:,.0f} req/s (server CPU "
-        f"{health.cpu_ms:.2f} ms/req); ratio {_ratio(row):.3f}x",
+        f"{health.cpu_ms:.2f} ms/req); /me {floor.wrk.requests_per_second:,.0f} req/s "
+        f"(server CPU {floor.cpu_ms:.2f} ms/req); ratio {_ratio(row):.3f}x",
         flush=True,
     )
     return row
@@ -812,8 +818,8 @@ def _report(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
         "| database | contacts | contact-tab req/s | p50 | p99 | /healthz req/s | ratio "
         f"| ratio to {_size(min(r.contacts for r in rows))} | server CPU/req: tab, healthz "
-        "| errors | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| `/me` req/s (ratio) | errors | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -822,6 +828,8 @@ def _report(rows: list[Row], args: argparse.Namespace) -> str:
             f"| {r.health.requests_per_second:,.0f} | {_ratio(r):.3f}x "
             f"| {_ratio(r) / _ratio(smallest[r.database]):.2f}x "
             f"| {r.tab_measured.cpu_ms:.2f} ms, {r.health_measured.cpu_ms:.2f} ms "
+            f"| {r.floor_measured.wrk.requests_per_second:,.0f} "
+            f"({r.floor_measured.wrk.requests_per_second / r.health.requests_per_second:.2f}x) "
             f"| {r.tab.errors} | {r.load_average:.1f} |"
         )
     verdicts = []
@@ -864,7 +872,9 @@ def _report(rows: list[Row], args: argparse.Namespace) -> str:
         "req/s / /healthz req/s; the next column divides it by the smallest size's ratio. "
         "Server CPU/req: CPU time of the `rolodex serve` process (the database's own not "
         "counted) per request, median of the rounds; steadier than rates on a shared "
-        "machine. Load avg: the machine's 1-minute load average after the rounds (2 cores)."
+        "machine. `/me`: the same rounds against `GET /api/v1/me` (authenticate, read the "
+        "workspace row by key), the floor of any authenticated API read on this server. "
+        "Load avg: the machine's 1-minute load average after the rounds (2 cores)."
     )
 
 
