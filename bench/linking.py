@@ -105,20 +105,23 @@ def _relink(url: str, token: str, matching: str | None, expect_peer: bool) -> fl
             return time.perf_counter() - started
 
 
-def _rounds(url: str, token: str, ids_file: str) -> tuple[WrkResult, WrkResult]:
+def _rounds(url: str, token: str, ids_file: str) -> tuple[WrkResult, WrkResult, WrkResult]:
     env = {"TOKEN": token, "IDS": ids_file, "PATH_TEMPLATE": PATH_TEMPLATE}
     history_url = f"{url}/api/v1/contacts/x/conversations"
     wrk(history_url, seconds=2, script=SCRIPT, env=env)
-    histories, healths = [], []
+    # The floor of any API read: `/api/v1/me` authenticates and reads one row by key.
+    me = {**env, "PATH_TEMPLATE": "/api/v1/me"}
+    histories, healths, floors = [], [], []
     for _ in range(3):
         healths.append(wrk(f"{url}/healthz", seconds=SECONDS))
+        floors.append(wrk(f"{url}/", seconds=SECONDS, script=SCRIPT, env=me))
         histories.append(wrk(history_url, seconds=SECONDS, script=SCRIPT, env=env))
 
     def median(results: list[WrkResult]) -> WrkResult:
         rate = statistics.median(r.requests_per_second for r in results)
         return min(results, key=lambda r: abs(r.requests_per_second - rate))
 
-    return median(histories), median(healths)
+    return median(histories), median(healths), median(floors)
 
 
 def main() -> None:
@@ -136,7 +139,7 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
             step = max(1, CONTACTS // SAMPLES)
             ids.write("\n".join(_contact(i) for i in range(0, CONTACTS, step)))
-        history, health = _rounds(served.url, token, ids.name)
+        history, health, floor = _rounds(served.url, token, ids.name)
         os.unlink(ids.name)
     ratio = history.requests_per_second / health.requests_per_second
     lines = ["| PATCH settings/contacts | until links are right |", "|---|---|"]
@@ -148,6 +151,10 @@ def main() -> None:
         f"| `GET /contacts/{{id}}/conversations` | {history.requests_per_second:,.0f} "
         f"| {history.p50_ms:.1f} ms | {history.p99_ms:.1f} ms "
         f"| {health.requests_per_second:,.0f} | {ratio:.2f}x | {history.errors} |",
+        f"| `GET /me` (the floor of an authenticated read) | {floor.requests_per_second:,.0f} "
+        f"| {floor.p50_ms:.1f} ms | {floor.p99_ms:.1f} ms "
+        f"| {health.requests_per_second:,.0f} "
+        f"| {floor.requests_per_second / health.requests_per_second:.2f}x | {floor.errors} |",
     ]
     worst = max(s for _, s in timings)
     body = "\n".join(lines) + (
