@@ -28,6 +28,7 @@ from rolodex.jobs import api as jobs_api
 from rolodex.jobs.registry import load_job_modules
 from rolodex.linking import api as linking_api
 from rolodex.routing import api as routing_api
+from rolodex.routing import pages as routing_pages
 from rolodex.users import api as users_api
 from rolodex.users import pages as users_pages
 from rolodex.web import PACKAGE_DIR
@@ -55,6 +56,7 @@ PAGE_ROUTERS = (
     workspace_pages.router,
     conversations_pages.router,
     attributes_pages.router,
+    routing_pages.router,
 )
 
 

@@ -17,6 +17,7 @@ from rolodex.conversations import service
 from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
 from rolodex.conversations.service import ConversationFilters
 from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.groups import service as groups
 from rolodex.web import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
@@ -38,12 +39,17 @@ async def _workspace(
     status: Status,
     channel_id: str | None,
     cursor: str | None,
+    group: str | None = None,
     conversation_id: str | None = None,
 ) -> HTMLResponse:
-    filters = ConversationFilters(status=status, channel_id=channel_id or None)
+    filters = ConversationFilters(status=status, channel_id=channel_id or None, group=group or None)
     items, next_cursor = await service.list_conversations(
         session, principal, filters, cursor=cursor, limit=50
     )
+    # Filter > Contact groups: VIP (while on, enterprise) and the admins' groups.
+    group_choices = [
+        (g.key, g.name) for g in await groups.list_groups(session, principal) if g.enabled
+    ]
     current = messages = None
     if conversation_id:
         current = await service.read_conversation(session, principal, conversation_id)
@@ -58,6 +64,9 @@ async def _workspace(
         tabs=TABS,
         status=status,
         channel_id=channel_id or "",
+        group=group or "",
+        group_choices=group_choices,
+        vip_ids=await groups.vip_contact_ids(session, principal, {c.contact_id for c in items}),
         channel_names=await channels.channel_names(session, principal),
         conversations=items,
         next_cursor=next_cursor,
@@ -69,6 +78,7 @@ async def _workspace(
 
 StatusQuery = Annotated[Status, Query()]
 IdQuery = Annotated[str | None, Query(max_length=40)]
+GroupQuery = Annotated[str | None, Query(max_length=80)]
 CursorQuery = Annotated[str | None, Query(max_length=500)]
 
 
@@ -80,10 +90,17 @@ async def agent_workspace(
     status: StatusQuery = Status.NEW,
     channel_id: IdQuery = None,
     cursor: CursorQuery = None,
+    group: GroupQuery = None,
 ) -> HTMLResponse:
     """The agent workspace: the conversation list of one status tab."""
     return await _workspace(
-        request, session, principal, status=status, channel_id=channel_id, cursor=cursor
+        request,
+        session,
+        principal,
+        status=status,
+        channel_id=channel_id,
+        cursor=cursor,
+        group=group,
     )
 
 
@@ -95,6 +112,7 @@ async def conversation_view(
     principal: SignedIn,
     status: Annotated[Status | None, Query()] = None,
     channel_id: IdQuery = None,
+    group: GroupQuery = None,
 ) -> HTMLResponse:
     """One conversation beside the list: messages, reply box, status buttons."""
     current = await service.access_conversation_by_id(session, principal, conversation_id)
@@ -105,6 +123,7 @@ async def conversation_view(
         status=status or Status(current.status),
         channel_id=channel_id,
         cursor=None,
+        group=group,
         conversation_id=conversation_id,
     )
 

@@ -83,6 +83,24 @@ def vip_condition(workspace_id: str, contact_id: Any, *, gated: bool) -> ColumnE
     return exists().where(and_(*conditions))
 
 
+async def vip_among(
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
+) -> set[str]:
+    """Which of these contacts are VIP (one index probe each, one statement)."""
+    if not contact_ids:
+        return set()
+    stmt = select(AttributeValue.contact_id).where(
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.contact_id.in_(list(contact_ids)),
+        AttributeValue.value == "true",
+        AttributeValue.definition_id
+        == select(AttributeDefinition.id)
+        .where(AttributeDefinition.workspace_id == workspace_id, AttributeDefinition.key == VIP_KEY)
+        .scalar_subquery(),
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
 async def member_group_ids(
     session: AsyncSession, workspace_id: str, contact_id: str, group_ids: Sequence[str]
 ) -> set[str]:

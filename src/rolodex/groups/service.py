@@ -76,6 +76,17 @@ async def require_vip(session: AsyncSession, principal: Principal) -> None:
         raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
 
 
+async def vip_contact_ids(
+    session: AsyncSession, principal: Principal, contact_ids: Collection[str]
+) -> set[str]:
+    """Which of these contacts carry the VIP badge (none outside the plan or while VIP is off)."""
+    if not has_feature(principal.plan, Feature.VIP):
+        return set()
+    if not await vip_enabled(session, principal.workspace_id):
+        return set()
+    return await repository.vip_among(session, principal.workspace_id, list(contact_ids))
+
+
 async def list_groups(session: AsyncSession, principal: Principal) -> list[ContactGroupRead]:
     """The built-in `vip` group (enterprise) and the admin-defined groups, by key."""
     out = []

@@ -159,11 +159,39 @@
     const contact = data.contact || {};
     contactId = contact.id || contactId;
     part(".contact-name").textContent = contact.display_name || "Unknown contact";
-    part(".contact-vip").hidden = !(data.vip && data.vip.shown && data.vip.value);
+    renderVip(data.vip || { shown: false, value: false });
     const list = attributes.length
       ? h("ul", { class: "attr-values", "aria-label": "Contact attributes" }, attributes.map(row))
       : h("p", { class: "empty", text: "No contact attributes are shown on this channel." });
     part(".contact-tab-body").replaceChildren(list);
+  }
+
+  // The VIP button: shown while VIP is on (enterprise), pressed when the contact is VIP.
+  function renderVip(vip) {
+    const button = part(".vip-toggle");
+    button.hidden = !vip.shown;
+    button.setAttribute("aria-pressed", vip.value ? "true" : "false");
+    button.textContent = vip.value ? "VIP" : "Mark as VIP";
+    button.title = vip.value ? "This contact is VIP; press to unmark" : "Mark this contact as VIP";
+  }
+
+  async function toggleVip() {
+    const button = part(".vip-toggle");
+    const value = button.getAttribute("aria-pressed") !== "true";
+    button.disabled = true;
+    try {
+      await window.rolodex.api(
+        "PATCH",
+        `/api/v1/contacts/${encodeURIComponent(contactId)}/attributes`,
+        { attributes: { vip: value } },
+      );
+      render(await fetchTab());
+      setStatus(value ? "Marked as VIP." : "No longer VIP.");
+    } catch (error) {
+      setStatus(`VIP could not be changed: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   async function load() {
@@ -343,6 +371,7 @@
   }
 
   function start() {
+    part(".vip-toggle").addEventListener("click", toggleVip);
     part(".contact-history").addEventListener("toggle", (event) => {
       if (event.currentTarget.open) loadHistory(null);
     });

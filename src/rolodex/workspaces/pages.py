@@ -22,6 +22,11 @@ ADMIN_SECTIONS = (
         "/admin/contact-attributes",
         "Choose which contact attributes agents see, in what order; add your own.",
     ),
+    (
+        "Agent workspace > Contact groups, routing and prioritization",
+        "/admin/routing",
+        "Group contacts by their attributes, route groups and VIPs to teams, and order the queue.",
+    ),
 )
 
 
