@@ -27,6 +27,8 @@ from rolodex.groups import api as groups_api
 from rolodex.jobs import api as jobs_api
 from rolodex.jobs.registry import load_job_modules
 from rolodex.linking import api as linking_api
+from rolodex.privacy import api as privacy_api
+from rolodex.privacy import pages as privacy_pages
 from rolodex.routing import api as routing_api
 from rolodex.routing import pages as routing_pages
 from rolodex.users import api as users_api
@@ -49,6 +51,7 @@ API_ROUTERS = (
     linking_api.router,
     groups_api.router,
     routing_api.router,
+    privacy_api.router,
 )
 PAGE_ROUTERS = (
     auth_pages.router,
@@ -57,6 +60,7 @@ PAGE_ROUTERS = (
     conversations_pages.router,
     attributes_pages.router,
     routing_pages.router,
+    privacy_pages.router,
 )
 
 

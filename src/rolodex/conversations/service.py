@@ -34,6 +34,7 @@ from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Conversation, Message
+from rolodex.privacy import autoclear
 from rolodex.routing import scoring
 from rolodex.routing import service as routing
 from rolodex.users import service as users
@@ -325,6 +326,15 @@ async def update_conversation(
             comment=data.comment,
         )
         back_to_new = conversation.status == Status.PENDING and data.status is Status.NEW
+        await autoclear.status_changed(
+            session,
+            ws,
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            old=conversation.status,
+            new=data.status.value,
+            at=utcnow(),
+        )
         conversation.status = data.status.value
         await _flush_reopen(session)
         if back_to_new:

@@ -15,7 +15,11 @@ DEFAULT_RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (10, 60, 300, 1800))
 DEFAULT_LEASE = timedelta(minutes=5)
 
 # Every module whose import registers job kinds; each domain adds its jobs module here.
-JOB_MODULES: tuple[str, ...] = ("rolodex.attributes.jobs", "rolodex.linking.jobs")
+JOB_MODULES: tuple[str, ...] = (
+    "rolodex.attributes.jobs",
+    "rolodex.linking.jobs",
+    "rolodex.privacy.jobs",
+)
 
 
 @dataclass

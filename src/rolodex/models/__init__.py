@@ -14,6 +14,7 @@ from rolodex.models.conversations import Attachment, Conversation, ConversationE
 from rolodex.models.groups import ContactGroup, ContactGroupMember, RoutingSettings
 from rolodex.models.jobs import Job
 from rolodex.models.linking import AttributeMapping, ContactSettings
+from rolodex.models.privacy import DeletedContact, PrivacySettings
 from rolodex.models.users import ApiToken, Team, TeamMember, User
 from rolodex.models.workspaces import Workspace
 
@@ -34,8 +35,10 @@ __all__ = [
     "ContactSettings",
     "Conversation",
     "ConversationEvent",
+    "DeletedContact",
     "Job",
     "Message",
+    "PrivacySettings",
     "RoutingSettings",
     "Team",
     "TeamMember",

@@ -370,8 +370,48 @@
     }
   }
 
+  // Delete (admins): asks for the hint, then DELETE /api/v1/contacts/{id}?hint=….
+  function setupDelete() {
+    const button = part(".contact-delete");
+    const dialog = part(".contact-delete-dialog");
+    if (!button || !dialog) return;
+    const hint = dialog.querySelector("#contact-delete-hint");
+    const error = dialog.querySelector("#contact-delete-error");
+    const showError = (message) => {
+      error.textContent = message;
+      error.hidden = !message;
+      if (message) hint.setAttribute("aria-invalid", "true");
+      else hint.removeAttribute("aria-invalid");
+    };
+    button.addEventListener("click", () => {
+      showError("");
+      dialog.showModal();
+      hint.focus();
+    });
+    dialog.querySelector(".contact-delete-cancel").addEventListener("click", () => dialog.close());
+    dialog.querySelector("form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = hint.value.trim();
+      if (!text) {
+        showError("Write a short hint: it is all the log keeps of this contact.");
+        hint.focus();
+        return;
+      }
+      const query = new URLSearchParams({ hint: text });
+      if (dialog.querySelector("#contact-delete-linked").checked) query.set("include_linked", "true");
+      try {
+        await window.rolodex.api("DELETE", `/api/v1/contacts/${encodeURIComponent(contactId)}?${query}`);
+      } catch (failure) {
+        showError(failure.message);
+        return;
+      }
+      window.location.assign("/?deleted=1");
+    });
+  }
+
   function start() {
     part(".vip-toggle").addEventListener("click", toggleVip);
+    setupDelete();
     part(".contact-history").addEventListener("toggle", (event) => {
       if (event.currentTarget.open) loadHistory(null);
     });

@@ -58,17 +58,3 @@ async def exports(request: Request, principal: SignedIn) -> HTMLResponse:
         empty_title="No exports yet",
         empty_text="Generated exports are listed here, ready to download.",
     )
-
-
-@router.get("/privacy", response_class=HTMLResponse)
-async def privacy(request: Request, principal: SignedIn) -> HTMLResponse:
-    """Privacy & security."""
-    return page(
-        request,
-        "shell/section.html",
-        principal,
-        section="privacy",
-        heading="Privacy & security",
-        empty_title="No deleted contacts",
-        empty_text="When an admin deletes a contact, a record of it appears here.",
-    )

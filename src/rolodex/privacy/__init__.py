@@ -1,0 +1,1 @@
+"""Privacy: deleting contacts, the deleted-contacts log, automatic clearing (R8)."""

@@ -1,0 +1,203 @@
+"""Privacy rows, and the erasure of contacts across every table that holds their data.
+
+Every statement is scoped by workspace. `erase` deletes children before parents, so it
+does not depend on the database enforcing ON DELETE CASCADE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.db import dialect_insert
+from rolodex.models import (
+    Attachment,
+    AttributeHistory,
+    AttributeValue,
+    AuditEvent,
+    Contact,
+    ContactGroupMember,
+    Conversation,
+    ConversationEvent,
+    DeletedContact,
+    Job,
+    Message,
+    PrivacySettings,
+)
+
+ERASED = "[deleted contact]"
+
+
+async def conversation_ids(
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
+) -> list[str]:
+    """The ids of these contacts' conversations."""
+    stmt = select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id, Conversation.contact_id.in_(list(contact_ids))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def attachment_hashes(
+    session: AsyncSession, workspace_id: str, conversation_ids: Sequence[str]
+) -> set[str]:
+    """The content hashes of the files attached to these conversations' messages."""
+    messages = select(Message.id).where(
+        Message.workspace_id == workspace_id, Message.conversation_id.in_(list(conversation_ids))
+    )
+    stmt = select(Attachment.sha256).where(
+        Attachment.workspace_id == workspace_id, Attachment.message_id.in_(messages)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def erase(
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str], conversations: list[str]
+) -> None:
+    """Delete the contacts and every row about them, children first, in the caller's transaction."""
+    ws, ids = workspace_id, list(contact_ids)
+    messages = select(Message.id).where(
+        Message.workspace_id == ws, Message.conversation_id.in_(conversations)
+    )
+    await session.execute(
+        delete(Attachment).where(Attachment.workspace_id == ws, Attachment.message_id.in_(messages))
+    )
+    await session.execute(
+        delete(Message).where(
+            Message.workspace_id == ws, Message.conversation_id.in_(conversations)
+        )
+    )
+    await session.execute(
+        delete(ConversationEvent).where(
+            ConversationEvent.workspace_id == ws,
+            ConversationEvent.conversation_id.in_(conversations),
+        )
+    )
+    await session.execute(
+        delete(Conversation).where(
+            Conversation.workspace_id == ws, Conversation.contact_id.in_(ids)
+        )
+    )
+    for model in (AttributeHistory, AttributeValue, ContactGroupMember):
+        await session.execute(
+            delete(model).where(model.workspace_id == ws, model.contact_id.in_(ids))
+        )
+    subjects = [*ids, *conversations]
+    # Jobs about them (lookups, write-backs, bot events, auto-clear timers), whatever their
+    # status: a queued one is cancelled, a finished one forgets its payload.
+    mentions = [cast(Job.payload, Text).contains(s) for s in subjects]
+    await session.execute(
+        delete(Job).where(Job.workspace_id == ws, or_(Job.ref.in_(subjects), *mentions))
+    )
+    await _scrub_audit(session, ws, subjects)
+    await session.execute(delete(Contact).where(Contact.workspace_id == ws, Contact.id.in_(ids)))
+
+
+def _scrubbed(value: Any, subjects: set[str]) -> Any:
+    if isinstance(value, str):
+        return ERASED if value in subjects else value
+    if isinstance(value, list):
+        return [_scrubbed(v, subjects) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, subjects) for k, v in value.items()}
+    return value
+
+
+async def _scrub_audit(session: AsyncSession, workspace_id: str, subjects: list[str]) -> None:
+    # Audit entries about the contacts go; others that name them (a re-check report listing
+    # invalid values) keep their record with the ids replaced.
+    await session.execute(
+        delete(AuditEvent).where(
+            AuditEvent.workspace_id == workspace_id, AuditEvent.target_id.in_(subjects)
+        )
+    )
+    naming = [
+        cast(column, Text).contains(s)
+        for s in subjects
+        for column in (AuditEvent.before, AuditEvent.after)
+    ]
+    stmt = select(AuditEvent.id, AuditEvent.before, AuditEvent.after).where(
+        AuditEvent.workspace_id == workspace_id, or_(*naming)
+    )
+    wanted = set(subjects)
+    for event_id, before, after in (await session.execute(stmt)).all():
+        await session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.id == event_id)
+            .values(before=_scrubbed(before, wanted), after=_scrubbed(after, wanted))
+        )
+
+
+async def hashes_in_use(session: AsyncSession, hashes: Sequence[str]) -> set[str]:
+    """Which of these file hashes some attachment (of any workspace) still points to."""
+    stmt = select(Attachment.sha256).where(Attachment.sha256.in_(list(hashes))).distinct()
+    return set((await session.execute(stmt)).scalars())
+
+
+async def add_record(session: AsyncSession, record: DeletedContact) -> None:
+    """Write one deleted-contacts record."""
+    session.add(record)
+    await session.flush()
+
+
+def deleted_contacts(workspace_id: str, q: str | None) -> Any:
+    """The workspace's deleted-contacts records, optionally those whose hint contains q."""
+    stmt = select(DeletedContact).where(DeletedContact.workspace_id == workspace_id)
+    if q:
+        stmt = stmt.where(DeletedContact.hint.icontains(q, autoescape=True))
+    return stmt
+
+
+async def get_settings(session: AsyncSession, workspace_id: str) -> PrivacySettings | None:
+    """The workspace's privacy settings row, if any."""
+    return await session.get(PrivacySettings, workspace_id)
+
+
+async def set_auto_clear(
+    session: AsyncSession, workspace_id: str, days: int | None, at: Any
+) -> None:
+    """Store the auto-clear period (upsert)."""
+    stmt = dialect_insert(session, PrivacySettings).values(
+        workspace_id=workspace_id, auto_clear_days=days, updated_at=at
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["workspace_id"],
+            set_={"auto_clear_days": days, "updated_at": at},
+        )
+    )
+
+
+async def open_conversations(session: AsyncSession, workspace_id: str, contact_id: str) -> int:
+    """How many of the contact's conversations are not resolved."""
+    stmt = select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id,
+        Conversation.contact_id == contact_id,
+        Conversation.status != "resolved",
+    )
+    return len((await session.execute(stmt)).all())
+
+
+async def clear_values(session: AsyncSession, workspace_id: str, contact_id: str) -> int:
+    """Delete every attribute value of the contact and its history; how many values went."""
+    values = await session.execute(
+        delete(AttributeValue).where(
+            AttributeValue.workspace_id == workspace_id, AttributeValue.contact_id == contact_id
+        )
+    )
+    await session.execute(
+        delete(AttributeHistory).where(
+            AttributeHistory.workspace_id == workspace_id,
+            AttributeHistory.contact_id == contact_id,
+        )
+    )
+    await session.execute(
+        delete(ContactGroupMember).where(
+            ContactGroupMember.workspace_id == workspace_id,
+            ContactGroupMember.contact_id == contact_id,
+        )
+    )
+    return int(getattr(values, "rowcount", 0) or 0)
