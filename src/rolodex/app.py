@@ -23,6 +23,8 @@ from rolodex.contacts import api as contacts_api
 from rolodex.conversations import api as conversations_api
 from rolodex.conversations import pages as conversations_pages
 from rolodex.db import open_database
+from rolodex.exports import api as exports_api
+from rolodex.exports import pages as exports_pages
 from rolodex.groups import api as groups_api
 from rolodex.jobs import api as jobs_api
 from rolodex.jobs.registry import load_job_modules
@@ -52,6 +54,7 @@ API_ROUTERS = (
     groups_api.router,
     routing_api.router,
     privacy_api.router,
+    exports_api.router,
 )
 PAGE_ROUTERS = (
     auth_pages.router,
@@ -61,6 +64,7 @@ PAGE_ROUTERS = (
     attributes_pages.router,
     routing_pages.router,
     privacy_pages.router,
+    exports_pages.router,
 )
 
 

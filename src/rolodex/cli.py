@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -28,11 +29,15 @@ workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Exports (the same code path as the web page's).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(export_app, name="export")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -299,6 +304,82 @@ def jobs_list(
             (r["last_error"] or "")[-80:],
         )
     console.print(table if rows else "no jobs")
+
+
+@export_app.command("contact-attributes")
+def export_contact_attributes(
+    workspace: Annotated[str, typer.Option(help="The workspace id.")],
+    out: Annotated[Path, typer.Option(help="The CSV file to write.")],
+    channel_id: Annotated[
+        list[str] | None, typer.Option(help="Only this channel (repeat).")
+    ] = None,
+    medium: Annotated[list[str] | None, typer.Option(help="Only this platform (repeat).")] = None,
+    vip: Annotated[
+        bool | None, typer.Option("--vip/--not-vip", help="Only VIPs / non-VIPs.")
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="Only this contact group's members.")] = None,
+    updated_from: Annotated[
+        str | None, typer.Option(help="Updated at or after (ISO 8601).")
+    ] = None,
+    updated_to: Annotated[str | None, typer.Option(help="Updated before (ISO 8601).")] = None,
+    attributes: Annotated[
+        str | None, typer.Option(help="Comma-separated keys (default: all, in order).")
+    ] = None,
+) -> None:
+    """Export a workspace's contact attributes to a CSV file, with a progress bar."""
+    from pydantic import ValidationError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from rolodex.errors import AppError
+    from rolodex.exports import writer
+    from rolodex.exports.schemas import ExportFilters
+    from rolodex.models import Workspace
+    from rolodex.workspaces.plans import Feature, has_feature
+
+    try:
+        filters = ExportFilters.model_validate(
+            {
+                "channel_ids": channel_id or None,
+                "mediums": medium or None,
+                "vip": vip,
+                "group": group,
+                "updated_from": updated_from,
+                "updated_to": updated_to,
+            }
+        )
+    except ValidationError as exc:
+        raise _fail(str(exc)) from None
+    keys = [k.strip() for k in attributes.split(",") if k.strip()] if attributes else None
+
+    async def work(database: Database) -> int:
+        async with database.reader() as session:
+            found = await session.get(Workspace, workspace)
+            if found is None:
+                raise _fail(f"no workspace {workspace}")
+            if not has_feature(found.plan, Feature.CONTACT_ATTRIBUTE_EXPORTS):
+                raise _fail("contact-attribute exports need the enterprise plan")
+            plan = await writer.plan(session, workspace, filters, keys)
+        partial = out.with_name(out.name + ".part")
+        columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with (
+            Progress(*columns, console=err_console) as bar,
+            partial.open("w", encoding="utf-8", newline="") as handle,
+        ):
+            task = bar.add_task("contacts", total=None)
+
+            async def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            rows = await writer.write(database, plan, handle, progress)
+        partial.replace(out)
+        return rows
+
+    try:
+        rows = _run(work)
+    except AppError as exc:
+        details = "".join(f"\n  {e['field']}: {e['message']}" for e in exc.errors)
+        raise _fail(exc.detail + details) from None
+    err_console.print(f"{rows:,} contacts written to {out}")
 
 
 @app.command()

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     session_days: int = Field(default=14, ge=1)
     # How long a checked token is trusted without a look-up (0: check every request). A token
     # revoked on another process stops working within this time; on this one at once.
+    # Export files are downloadable this long, then removed.
+    export_retention_days: int = Field(default=7, ge=1, le=365)
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "info"
 

@@ -19,6 +19,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rolodex.attributes.jobs",
     "rolodex.linking.jobs",
     "rolodex.privacy.jobs",
+    "rolodex.exports.jobs",
 )
 
 

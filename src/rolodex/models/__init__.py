@@ -11,6 +11,7 @@ from rolodex.models.base import Base
 from rolodex.models.channels import Channel
 from rolodex.models.contacts import Contact
 from rolodex.models.conversations import Attachment, Conversation, ConversationEvent, Message
+from rolodex.models.exports import Export
 from rolodex.models.groups import ContactGroup, ContactGroupMember, RoutingSettings
 from rolodex.models.jobs import Job
 from rolodex.models.linking import AttributeMapping, ContactSettings
@@ -36,6 +37,7 @@ __all__ = [
     "Conversation",
     "ConversationEvent",
     "DeletedContact",
+    "Export",
     "Job",
     "Message",
     "PrivacySettings",

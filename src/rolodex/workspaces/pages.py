@@ -44,17 +44,3 @@ async def admin_settings(request: Request, principal: SignedIn) -> HTMLResponse:
         empty_title="",
         empty_text="",
     )
-
-
-@router.get("/exports", response_class=HTMLResponse)
-async def exports(request: Request, principal: SignedIn) -> HTMLResponse:
-    """Exports > On-demand exports."""
-    return page(
-        request,
-        "shell/section.html",
-        principal,
-        section="exports",
-        heading="On-demand exports",
-        empty_title="No exports yet",
-        empty_text="Generated exports are listed here, ready to download.",
-    )

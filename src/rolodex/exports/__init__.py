@@ -1,0 +1,1 @@
+"""On-demand exports of contact attributes (R7, B6)."""

@@ -1,0 +1,291 @@
+"""The contact-attributes CSV, written in keyset batches: memory does not grow with the workspace.
+
+One code path for the background job and the `rolodex export` command. Each batch is
+three indexed reads on the read engine (the contacts after the last id, their values,
+their links) and one `writerows`. Cells that a spreadsheet would run as a formula
+(starting with = + - @ tab or carriage return) are prefixed with a single quote.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from rolodex.attributes.schemas import VIP_KEY
+from rolodex.db import Database
+from rolodex.errors import Conflict, InvalidInput, field_error
+from rolodex.exports.schemas import ExportFilters
+from rolodex.groups import repository as groups
+from rolodex.models import (
+    AttributeDefinition,
+    AttributeValue,
+    Channel,
+    Contact,
+    ContactSettings,
+)
+
+BATCH = 2000
+COLUMNS = (
+    "contact_id",
+    "medium",
+    "channel_id",
+    "channel_name",
+    "platform_user_id",
+    "display_name",
+    "created_at",
+    "updated_at",
+    "vip",
+    "linked_contact_ids",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+def neutralised(cell: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to export, resolved against the workspace: columns in order, contact conditions."""
+
+    workspace_id: str
+    keys: list[str]
+    definition_ids: list[str]
+    vip_id: str | None
+    matching_id: str | None
+    conditions: list[ColumnElement[bool]]
+
+
+async def plan(
+    session: AsyncSession, workspace_id: str, filters: ExportFilters, keys: Sequence[str] | None
+) -> Plan:
+    """Check the filters and attribute keys (422 naming each bad one) and resolve them."""
+    ws = workspace_id
+    rows = (
+        await session.execute(
+            select(AttributeDefinition.key, AttributeDefinition.id, AttributeDefinition.enabled)
+            .where(AttributeDefinition.workspace_id == ws)
+            .order_by(AttributeDefinition.position, AttributeDefinition.key)
+        )
+    ).all()
+    by_key = {k: (i, enabled) for k, i, enabled in rows}
+    errors = []
+    if keys is None:
+        # Every attribute in the admin's order; vip has its own column.
+        chosen = [k for k, _, _ in rows if k != VIP_KEY]
+    else:
+        chosen = list(dict.fromkeys(keys))
+        errors += [
+            field_error(f"attributes.{n}", f"No attribute `{k}` in this workspace.", "unknown")
+            for n, k in enumerate(keys)
+            if k not in by_key
+        ]
+    conditions: list[ColumnElement[bool]] = []
+    if filters.channel_ids:
+        known = set(
+            (
+                await session.execute(
+                    select(Channel.id).where(
+                        Channel.workspace_id == ws, Channel.id.in_(filters.channel_ids)
+                    )
+                )
+            ).scalars()
+        )
+        errors += [
+            field_error(f"filters.channel_ids.{n}", "No such channel.", "unknown")
+            for n, c in enumerate(filters.channel_ids)
+            if c not in known
+        ]
+        conditions.append(Contact.channel_id.in_(filters.channel_ids))
+    if filters.mediums:
+        conditions.append(Contact.medium.in_([m.value for m in filters.mediums]))
+    vip_id = by_key[VIP_KEY][0] if VIP_KEY in by_key else None
+    if filters.vip is not None:
+        if vip_id is None or not by_key[VIP_KEY][1]:
+            raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
+        is_vip = groups.vip_condition(ws, Contact.id, gated=False)
+        conditions.append(is_vip if filters.vip else ~is_vip)
+    if filters.group is not None:
+        if filters.group == VIP_KEY:
+            conditions.append(groups.vip_condition(ws, Contact.id, gated=False))
+        else:
+            group = await groups.get_group(session, ws, filters.group)
+            if group is None:
+                errors.append(field_error("filters.group", "No such contact group.", "unknown"))
+            else:
+                conditions.append(groups.member_condition(ws, group.id, Contact.id))
+    if filters.updated_from is not None:
+        conditions.append(_updated(ws, ">=", filters.updated_from))
+    if filters.updated_to is not None:
+        conditions.append(_updated(ws, "<", filters.updated_to))
+    if (
+        filters.updated_from is not None
+        and filters.updated_to is not None
+        and filters.updated_from >= filters.updated_to
+    ):
+        errors.append(field_error("filters.updated_to", "Must be after updated_from.", "range"))
+    if errors:
+        raise InvalidInput("Some export options are not valid.", errors=errors)
+    matching = (
+        await session.execute(
+            select(ContactSettings.matching_definition_id).where(ContactSettings.workspace_id == ws)
+        )
+    ).scalar_one_or_none()
+    return Plan(ws, chosen, [by_key[k][0] for k in chosen], vip_id, matching, conditions)
+
+
+def _updated(workspace_id: str, op: str, at: datetime) -> ColumnElement[bool]:
+    # A contact is updated when it was seen (a message) or one of its values changed.
+    def compare(column: Any) -> ColumnElement[bool]:
+        result: ColumnElement[bool] = column >= at if op == ">=" else column < at
+        return result
+
+    changed = exists().where(
+        AttributeValue.workspace_id == workspace_id,
+        AttributeValue.contact_id == Contact.id,
+        compare(AttributeValue.updated_at),
+    )
+    return or_(compare(Contact.last_seen_at), changed)
+
+
+async def count(session: AsyncSession, export: Plan) -> int:
+    """How many contacts the export will have."""
+    stmt = (
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.workspace_id == export.workspace_id, *export.conditions)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def _batch(session: AsyncSession, export: Plan, after: str | None) -> list[Any]:
+    stmt = (
+        select(
+            Contact.id,
+            Contact.medium,
+            Contact.channel_id,
+            Channel.name,
+            Contact.platform_user_id,
+            Contact.display_name,
+            Contact.created_at,
+            Contact.last_seen_at,
+        )
+        .join(Channel, Channel.id == Contact.channel_id)
+        .where(Contact.workspace_id == export.workspace_id, *export.conditions)
+        .order_by(Contact.id)
+        .limit(BATCH)
+    )
+    if after is not None:
+        stmt = stmt.where(Contact.id > after)
+    return list((await session.execute(stmt)).all())
+
+
+async def _values(
+    session: AsyncSession, export: Plan, ids: list[str]
+) -> tuple[dict[tuple[str, str], str], dict[str, datetime]]:
+    # Every value of the batch (the latest change of any value dates the contact), then the
+    # exported ones by (contact, definition).
+    stmt = select(
+        AttributeValue.contact_id,
+        AttributeValue.definition_id,
+        AttributeValue.value,
+        AttributeValue.updated_at,
+    ).where(AttributeValue.workspace_id == export.workspace_id, AttributeValue.contact_id.in_(ids))
+    values: dict[tuple[str, str], str] = {}
+    latest: dict[str, datetime] = {}
+    for contact_id, definition_id, value, updated_at in (await session.execute(stmt)).all():
+        if value is not None:
+            values[(contact_id, definition_id)] = value
+        if contact_id not in latest or updated_at > latest[contact_id]:
+            latest[contact_id] = updated_at
+    return values, latest
+
+
+async def _links(session: AsyncSession, export: Plan, ids: list[str]) -> dict[str, list[str]]:
+    # The same rule as a contact's links (linking/repository.py), for a whole batch at once.
+    if export.matching_id is None:
+        return {}
+    mine, peer = aliased(AttributeValue), aliased(AttributeValue)
+    stmt = (
+        select(mine.contact_id, peer.contact_id)
+        .join(
+            peer,
+            and_(
+                peer.workspace_id == mine.workspace_id,
+                peer.definition_id == mine.definition_id,
+                peer.normalized == mine.normalized,
+                peer.contact_id != mine.contact_id,
+            ),
+        )
+        .where(
+            mine.workspace_id == export.workspace_id,
+            mine.definition_id == export.matching_id,
+            mine.contact_id.in_(ids),
+            mine.normalized.is_not(None),
+            mine.normalized != "",
+            mine.value.is_not(None),
+            mine.invalid.is_(False),
+            peer.value.is_not(None),
+            peer.invalid.is_(False),
+        )
+        .order_by(mine.contact_id, peer.contact_id)
+    )
+    out: dict[str, list[str]] = {}
+    for contact_id, peer_id in (await session.execute(stmt)).all():
+        out.setdefault(contact_id, []).append(peer_id)
+    return out
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+async def write(db: Database, export: Plan, out: IO[str], progress: Progress) -> int:
+    """Write the header and every contact's row; report progress after each batch; rows written."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*COLUMNS, *export.keys])
+    async with db.reader() as session:
+        total = await count(session, export)
+    await progress(0, total)
+    done, after = 0, None
+    while True:
+        async with db.reader() as session:
+            rows = await _batch(session, export, after)
+            if not rows:
+                break
+            ids = [r[0] for r in rows]
+            values, latest = await _values(session, export, ids)
+            links = await _links(session, export, ids)
+        lines = []
+        for cid, medium, channel_id, channel, user_id, name, created, seen in rows:
+            updated = max(seen, latest[cid]) if cid in latest else seen
+            vip = values.get((cid, export.vip_id), "") if export.vip_id else ""
+            cells = [
+                cid,
+                medium,
+                channel_id,
+                channel,
+                user_id,
+                name,
+                _iso(created),
+                _iso(updated),
+                "true" if vip == "true" else "false",
+                " ".join(links.get(cid, [])),
+                *(values.get((cid, d), "") for d in export.definition_ids),
+            ]
+            lines.append([neutralised(c) for c in cells])
+        writer.writerows(lines)
+        done += len(rows)
+        after = ids[-1]
+        await progress(done, max(total, done))
+    return done
