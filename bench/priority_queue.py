@@ -1,5 +1,8 @@
 """The priority queue at scale (issue 6): the first queue page, and re-scoring on VIP.
 
+Issue 6 names this script bench/queue.py; that name would shadow the standard library's
+`queue` module for every script run from bench/ (psycopg imports it), hence this one.
+
 PostgreSQL, one enterprise workspace of CONTACTS contacts on a web-chat and a WhatsApp
 channel, OPEN of them with an open `new` conversation (the rest have none), 1% of the
 contacts VIP; routing prioritises the `vip` group and the WhatsApp channel (1 point
@@ -13,26 +16,16 @@ authenticated read) beside it; and marking a contact VIP with
 
 from __future__ import annotations
 
-import sys
+import asyncio
+import os
+import statistics
+import tempfile
+import time
 from pathlib import Path
 
-# Named as issue 6 names it, this file shadows the standard library's `queue` while bench/
-# leads sys.path (psycopg imports it): load the standard one first, then put bench/ back.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-import queue  # noqa: E402, F401
-
-sys.path.insert(0, str(HERE))
-
-import asyncio  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from _common import (  # noqa: E402
+import httpx
+import psycopg
+from _common import (
     WrkResult,
     create_workspace,
     fresh_postgres,
@@ -41,7 +34,7 @@ from _common import (  # noqa: E402
     wrk,
 )
 
-SCRIPT = HERE / "random_get.lua"
+SCRIPT = Path(__file__).with_name("random_get.lua")
 CONTACTS = int(os.environ.get("ROLODEX_BENCH_CONTACTS", "1000000"))
 OPEN = int(os.environ.get("ROLODEX_BENCH_OPEN", "100000"))
 SECONDS = 5
