@@ -1,9 +1,10 @@
 """The contact-attributes CSV, written in keyset batches: memory does not grow with the workspace.
 
-One code path for the background job and the `rolodex export` command. Each batch is
-three indexed reads on the read engine (the contacts after the last id, their values,
-their links) and one `writerows`. Cells that a spreadsheet would run as a formula
-(starting with = + - @ tab or carriage return) are prefixed with a single quote.
+One code path for the background job and the `rolodex export` command. Each batch is one
+statement on the read engine that the database pivots (the next contacts by id, a column
+per attribute), one for their links, and one `writerows`; the next batch is read while
+one is written. Cells that a spreadsheet would run as a formula (starting with = + - @
+tab or carriage return) are prefixed with a single quote.
 """
 
 from __future__ import annotations
