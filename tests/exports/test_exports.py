@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -110,6 +111,10 @@ async def test_one_column_per_attribute_in_the_admins_order(
     assert cells["notes"] == 'Says "hi", twice'
     assert cells["country"] == "ES"
     assert cells["webchat-user-id"] == "ana"
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+    assert re.fullmatch(stamp, cells["created_at"]), cells["created_at"]
+    assert re.fullmatch(stamp, cells["updated_at"]), cells["updated_at"]
+    assert cells["updated_at"] > cells["created_at"]  # the values were written after
 
 
 async def test_filters_and_chosen_attributes(

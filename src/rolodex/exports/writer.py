@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, exists, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,7 +25,6 @@ from rolodex.db import Database
 from rolodex.errors import Conflict, InvalidInput, field_error
 from rolodex.exports.schemas import ExportFilters
 from rolodex.groups import repository as groups
-from rolodex.kit.clock import as_utc
 from rolodex.models import (
     AttributeDefinition,
     AttributeValue,
@@ -171,6 +170,15 @@ async def count(session: AsyncSession, export: Plan) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+def _utc_text(column: Any, postgres: bool) -> Any:
+    # ISO 8601 UTC with microseconds, formatted by the database: converting a million
+    # timestamps to aware datetimes and back to text was a fifth of the export's CPU.
+    if postgres:
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    return func.replace(type_coerce(column, String), " ", "T").concat("Z")
+
+
 async def _batch(session: AsyncSession, export: Plan, after: str | None) -> list[Any]:
     # The next contacts by id, pivoted by the database: one row each, a column per
     # attribute (max … FILTER, which both databases run in C), the latest value change.
@@ -196,6 +204,10 @@ async def _batch(session: AsyncSession, export: Plan, after: str | None) -> list
         func.max(value.value).filter(value.definition_id == d)
         for d in [export.vip_id or "", *export.definition_ids]
     ]
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    # The latest of the last message and the last value change; as text, see _utc_text.
+    updated: Any = func.coalesce(func.max(value.updated_at), batch.c.last_seen_at)
+    updated = (func.greatest if postgres else func.max)(batch.c.last_seen_at, updated)
     stmt = (
         select(
             batch.c.id,
@@ -204,9 +216,8 @@ async def _batch(session: AsyncSession, export: Plan, after: str | None) -> list
             Channel.name,
             batch.c.platform_user_id,
             batch.c.display_name,
-            batch.c.created_at,
-            batch.c.last_seen_at,
-            func.max(value.updated_at),
+            _utc_text(batch.c.created_at, postgres),
+            _utc_text(updated, postgres),
             *pivot,
         )
         .select_from(batch)
@@ -256,27 +267,23 @@ async def _links(session: AsyncSession, export: Plan, ids: list[str]) -> dict[st
     return out
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _rows(export: Plan, rows: list[Any], links: dict[str, list[str]]) -> list[list[str]]:
+def _rows(rows: list[Any], links: dict[str, list[str]]) -> list[list[str]]:
+    safe = neutralised
     lines = []
-    for cid, medium, channel_id, channel, user_id, name, created, seen, changed, *cells in rows:
-        vip, *values = cells
+    for cid, medium, channel_id, channel, user_id, name, created, updated, vip, *values in rows:
         lines.append(
             [
                 cid,
                 medium,
                 channel_id,
-                neutralised(channel),
-                neutralised(user_id),
-                neutralised(name),
-                _iso(created),
-                _iso(max(seen, as_utc(changed)) if changed is not None else seen),
+                safe(channel),
+                safe(user_id),
+                safe(name),
+                created,
+                updated,
                 "true" if vip == "true" else "false",
                 " ".join(links.get(cid, ())),
-                *(neutralised(v) if v else "" for v in values),
+                *[safe(v) if v else "" for v in values],
             ]
         )
     return lines
@@ -301,7 +308,7 @@ async def write(db: Database, export: Plan, out: IO[str], progress: Progress) ->
         return rows, links
 
     def emit(rows: list[Any], links: dict[str, list[str]]) -> None:
-        writer.writerows(_rows(export, rows, links))
+        writer.writerows(_rows(rows, links))
 
     done = 0
     pending = asyncio.ensure_future(fetch(None))
