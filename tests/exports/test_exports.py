@@ -304,3 +304,20 @@ async def test_the_command_line_writes_the_same_file(
     )
     assert bad.returncode == 1
     assert "attributes.0" in bad.stderr
+
+
+async def test_linked_contacts_are_listed_by_the_matching_attribute(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    admin, chat, sms = await _workspace(client, db)
+    await make_attribute(client, admin, label="Phone", key="phone", format="phone")
+    matching = {"matching_attribute": "phone"}
+    assert (
+        await client.patch("/api/v1/settings/contacts", json=matching, headers=admin.headers)
+    ).status_code == 200
+    ana = await _contact(client, admin, chat, "ana", phone="+1 415 555 0100")
+    ana_sms = await _contact(client, admin, sms, "ana-sms", phone="(415) 555-0100")
+    ben = await _contact(client, admin, chat, "ben", phone="+1 415 555 0199")
+    _, rows = await _export(client, db, settings, admin, attributes=["phone"])
+    links = {r[0]: r[9] for r in rows[1:]}
+    assert links == {ana: ana_sms, ana_sms: ana, ben: ""}

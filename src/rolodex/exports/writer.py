@@ -25,6 +25,7 @@ from rolodex.db import Database
 from rolodex.errors import Conflict, InvalidInput, field_error
 from rolodex.exports.schemas import ExportFilters
 from rolodex.groups import repository as groups
+from rolodex.linking.repository import link_rule
 from rolodex.models import (
     AttributeDefinition,
     AttributeValue,
@@ -233,7 +234,7 @@ async def _batch(session: AsyncSession, export: Plan, after: str | None) -> list
 
 
 async def _links(session: AsyncSession, export: Plan, ids: list[str]) -> dict[str, list[str]]:
-    # The same rule as a contact's links (linking/repository.py), for a whole batch at once.
+    # The rule of a contact's links (linking/repository.py), for a whole batch at once.
     if export.matching_id is None:
         return {}
     mine, peer = aliased(AttributeValue), aliased(AttributeValue)
@@ -244,7 +245,6 @@ async def _links(session: AsyncSession, export: Plan, ids: list[str]) -> dict[st
             and_(
                 peer.workspace_id == mine.workspace_id,
                 peer.definition_id == mine.definition_id,
-                peer.normalized == mine.normalized,
                 peer.contact_id != mine.contact_id,
             ),
         )
@@ -252,12 +252,7 @@ async def _links(session: AsyncSession, export: Plan, ids: list[str]) -> dict[st
             mine.workspace_id == export.workspace_id,
             mine.definition_id == export.matching_id,
             mine.contact_id.in_(ids),
-            mine.normalized.is_not(None),
-            mine.normalized != "",
-            mine.value.is_not(None),
-            mine.invalid.is_(False),
-            peer.value.is_not(None),
-            peer.invalid.is_(False),
+            *link_rule(mine, peer),
         )
         .order_by(mine.contact_id, peer.contact_id)
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -178,6 +178,22 @@ async def mapped_targets(
     return [(f, t, v, s) for f, t, v, s in await session.execute(stmt)]
 
 
+def link_rule(mine: Any, peer: Any) -> list[ColumnElement[bool]]:
+    """When a value of the matching attribute links its contact to a peer's (R3, B7).
+
+    Both values are set and valid, and their normalized forms are equal and not empty.
+    """
+    return [
+        peer.normalized == mine.normalized,
+        mine.normalized.is_not(None),
+        mine.normalized != "",
+        mine.value.is_not(None),
+        mine.invalid.is_(False),
+        peer.value.is_not(None),
+        peer.invalid.is_(False),
+    ]
+
+
 def _build_linked() -> Any:
     # (peer contact id, peer value, matching definition key) of a contact's links. Built
     # once with bound parameters: every contact read and Contact tab runs it, and
@@ -203,17 +219,11 @@ def _build_linked() -> Any:
             and_(
                 peer.workspace_id == workspace_id,
                 peer.definition_id == ContactSettings.matching_definition_id,
-                peer.normalized == mine.normalized,
             ),
         )
         .where(
             ContactSettings.workspace_id == workspace_id,
-            mine.normalized.is_not(None),
-            mine.normalized != "",
-            mine.value.is_not(None),
-            mine.invalid.is_(False),
-            peer.value.is_not(None),
-            peer.invalid.is_(False),
+            *link_rule(mine, peer),
             peer.contact_id != contact_id,
         )
         .order_by(peer.contact_id)
