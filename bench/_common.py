@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -176,6 +177,31 @@ def wrk(
         int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|errors: .*?):?\s+(\d+)", out)
     )
     return WrkResult(rate, p50, p99, errors)
+
+
+def read_rounds(
+    url: str, token: str, path_template: str, ids_file: str, *, seconds: int = 5, rounds: int = 3
+) -> tuple[WrkResult, WrkResult, WrkResult]:
+    """Median rounds of a GET (a random id of ids_file per request), /healthz and /api/v1/me.
+
+    The three alternate, so that the machine's load moves all of them alike; `/me`
+    (authenticate, read one row by key) is the floor of any authenticated API read.
+    """
+    script = Path(__file__).with_name("random_get.lua")
+    env = {"TOKEN": token, "IDS": ids_file, "PATH_TEMPLATE": path_template}
+    me = {**env, "PATH_TEMPLATE": "/api/v1/me"}
+    wrk(f"{url}/", seconds=2, script=script, env=env)  # warm-up
+    reads, healths, floors = [], [], []
+    for _ in range(rounds):
+        healths.append(wrk(f"{url}/healthz", seconds=seconds))
+        floors.append(wrk(f"{url}/", seconds=seconds, script=script, env=me))
+        reads.append(wrk(f"{url}/", seconds=seconds, script=script, env=env))
+
+    def median(results: list[WrkResult]) -> WrkResult:
+        rate = statistics.median(r.requests_per_second for r in results)
+        return min(results, key=lambda r: abs(r.requests_per_second - rate))
+
+    return median(reads), median(healths), median(floors)
 
 
 def write_section(name: str, title: str, body: str) -> None:

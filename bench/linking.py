@@ -11,16 +11,13 @@ cross-channel history read as a ratio to /healthz (goal >= 0.4x).
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import psycopg
-from _common import WrkResult, create_workspace, fresh_postgres, server, write_section, wrk
+from _common import create_workspace, fresh_postgres, read_rounds, server, write_section
 
-SCRIPT = Path(__file__).with_name("random_get.lua")
 PATH_TEMPLATE = "/api/v1/contacts/{id}/conversations"
 CONTACTS = int(os.environ.get("ROLODEX_BENCH_CONTACTS", "1000000"))
 SECONDS = 5
@@ -105,25 +102,6 @@ def _relink(url: str, token: str, matching: str | None, expect_peer: bool) -> fl
             return time.perf_counter() - started
 
 
-def _rounds(url: str, token: str, ids_file: str) -> tuple[WrkResult, WrkResult, WrkResult]:
-    env = {"TOKEN": token, "IDS": ids_file, "PATH_TEMPLATE": PATH_TEMPLATE}
-    history_url = f"{url}/api/v1/contacts/x/conversations"
-    wrk(history_url, seconds=2, script=SCRIPT, env=env)
-    # The floor of any API read: `/api/v1/me` authenticates and reads one row by key.
-    me = {**env, "PATH_TEMPLATE": "/api/v1/me"}
-    histories, healths, floors = [], [], []
-    for _ in range(3):
-        healths.append(wrk(f"{url}/healthz", seconds=SECONDS))
-        floors.append(wrk(f"{url}/", seconds=SECONDS, script=SCRIPT, env=me))
-        histories.append(wrk(history_url, seconds=SECONDS, script=SCRIPT, env=env))
-
-    def median(results: list[WrkResult]) -> WrkResult:
-        rate = statistics.median(r.requests_per_second for r in results)
-        return min(results, key=lambda r: abs(r.requests_per_second - rate))
-
-    return median(histories), median(healths), median(floors)
-
-
 def main() -> None:
     """Seed PostgreSQL, time re-linking and the history read, and write the section."""
     database_url = fresh_postgres()
@@ -139,7 +117,7 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
             step = max(1, CONTACTS // SAMPLES)
             ids.write("\n".join(_contact(i) for i in range(0, CONTACTS, step)))
-        history, health, floor = _rounds(served.url, token, ids.name)
+        history, health, floor = read_rounds(served.url, token, PATH_TEMPLATE, ids.name)
         os.unlink(ids.name)
     ratio = history.requests_per_second / health.requests_per_second
     lines = ["| PATCH settings/contacts | until links are right |", "|---|---|"]

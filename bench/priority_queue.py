@@ -21,20 +21,11 @@ import os
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import psycopg
-from _common import (
-    WrkResult,
-    create_workspace,
-    fresh_postgres,
-    server,
-    write_section,
-    wrk,
-)
+from _common import create_workspace, fresh_postgres, read_rounds, server, write_section
 
-SCRIPT = Path(__file__).with_name("random_get.lua")
 CONTACTS = int(os.environ.get("ROLODEX_BENCH_CONTACTS", "1000000"))
 OPEN = int(os.environ.get("ROLODEX_BENCH_OPEN", "100000"))
 SECONDS = 5
@@ -122,26 +113,6 @@ def _check(url: str, token: str) -> None:
     ]
 
 
-def _rounds(url: str, token: str) -> tuple[WrkResult, WrkResult, WrkResult]:
-    with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
-        ids.write("x\n")
-    env = {"TOKEN": token, "IDS": ids.name, "PATH_TEMPLATE": "/api/v1/queue"}
-    me = {**env, "PATH_TEMPLATE": "/api/v1/me"}
-    wrk(f"{url}/", seconds=2, script=SCRIPT, env=env)
-    queues, healths, floors = [], [], []
-    for _ in range(3):
-        healths.append(wrk(f"{url}/healthz", seconds=SECONDS))
-        floors.append(wrk(f"{url}/", seconds=SECONDS, script=SCRIPT, env=me))
-        queues.append(wrk(f"{url}/", seconds=SECONDS, script=SCRIPT, env=env))
-    os.unlink(ids.name)
-
-    def median(results: list[WrkResult]) -> WrkResult:
-        rate = statistics.median(r.requests_per_second for r in results)
-        return min(results, key=lambda r: abs(r.requests_per_second - rate))
-
-    return median(queues), median(healths), median(floors)
-
-
 def _mark_vip(url: str, token: str) -> list[float]:
     """Milliseconds of each PATCH marking a non-VIP contact with an open conversation VIP."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -189,7 +160,10 @@ def main() -> None:
     with server(database_url) as served:
         token, workspace_id, seeded = _setup(served.url, served.database_url)
         _check(served.url, token)
-        queue, health, floor = _rounds(served.url, token)
+        with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
+            ids.write("x\n")  # one fixed path: the template has no {id}
+        queue, health, floor = read_rounds(served.url, token, "/api/v1/queue", ids.name)
+        os.unlink(ids.name)
         marks = sorted(_mark_vip(served.url, token))
         rescores = asyncio.run(_rescore_only(served.database_url, workspace_id))
     ratio = queue.requests_per_second / health.requests_per_second
