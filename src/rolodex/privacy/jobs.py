@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from rolodex.audit import service as audit
 from rolodex.channels.attachments import path_for
 from rolodex.jobs import service as jobs
 from rolodex.jobs.registry import JobContext, job
 from rolodex.kit.clock import utcnow
-from rolodex.models import Conversation, Workspace
+from rolodex.models import Workspace
 from rolodex.privacy import repository
 from rolodex.privacy.autoclear import AUTO_CLEAR_JOB, RESOLVED, timer_ref
 from rolodex.privacy.service import FILES_JOB
@@ -38,13 +36,7 @@ async def auto_clear(ctx: JobContext) -> None:
     contact_id = str(ctx.payload["contact_id"])
     resolved_at = datetime.fromisoformat(str(ctx.payload["resolved_at"]))
     async with ctx.db.transaction() as session:
-        status = (
-            await session.execute(
-                select(Conversation.status).where(
-                    Conversation.workspace_id == ws, Conversation.id == conversation_id
-                )
-            )
-        ).scalar_one_or_none()
+        status = await repository.conversation_status(session, ws, conversation_id)
         settings = await repository.get_settings(session, ws)
         workspace = await session.get(Workspace, ws)
         if status != RESOLVED or settings is None or not settings.auto_clear_days:
@@ -63,7 +55,7 @@ async def auto_clear(ctx: JobContext) -> None:
             )
             return
         # The person is talking to the team again (another conversation is open): keep them.
-        if await repository.open_conversations(session, ws, contact_id):
+        if await repository.has_open_conversation(session, ws, contact_id):
             return
         cleared = await repository.clear_values(session, ws, contact_id)
         await audit.record(

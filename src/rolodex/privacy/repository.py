@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy import Text, cast, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import dialect_insert
@@ -171,14 +171,26 @@ async def set_auto_clear(
     )
 
 
-async def open_conversations(session: AsyncSession, workspace_id: str, contact_id: str) -> int:
-    """How many of the contact's conversations are not resolved."""
-    stmt = select(Conversation.id).where(
-        Conversation.workspace_id == workspace_id,
-        Conversation.contact_id == contact_id,
-        Conversation.status != "resolved",
+async def conversation_status(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> str | None:
+    """A conversation's status, None when it is gone."""
+    stmt = select(Conversation.status).where(
+        Conversation.workspace_id == workspace_id, Conversation.id == conversation_id
     )
-    return len((await session.execute(stmt)).all())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def has_open_conversation(session: AsyncSession, workspace_id: str, contact_id: str) -> bool:
+    """Whether any of the contact's conversations is not resolved."""
+    stmt = select(
+        exists().where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.contact_id == contact_id,
+            Conversation.status != "resolved",
+        )
+    )
+    return bool((await session.execute(stmt)).scalar())
 
 
 async def clear_values(session: AsyncSession, workspace_id: str, contact_id: str) -> int:

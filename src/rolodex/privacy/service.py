@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
-from rolodex.contacts import repository as contacts_repository
 from rolodex.contacts import service as contacts
 from rolodex.errors import InvalidInput
 from rolodex.jobs import service as jobs
@@ -67,17 +66,14 @@ async def delete_contact(
         )
     contact = await contacts.access_contact_by_id(session, principal, contact_id)
     ws = principal.workspace_id
-    targets = [contact]
+    mediums = {contact.id: contact.medium}
     if include_linked:
         peers = [c for c, _, _ in await links.linked(session, ws, contact.id, limit=MAX_LINKED)]
-        for peer_id in peers:
-            peer = await contacts_repository.get(session, ws, peer_id)
-            if peer is not None:
-                targets.append(peer)
-    ids = [c.id for c in targets]
+        details = await links.link_details(session, ws, peers)
+        mediums.update({peer: medium for peer, (medium, _, _) in details.items()})
+    ids = list(mediums)
     conversations = await repository.conversation_ids(session, ws, ids)
     hashes = await repository.attachment_hashes(session, ws, conversations)
-    mediums = {c.id: c.medium for c in targets}
     await repository.erase(session, ws, ids, conversations)
     now, records = utcnow(), []
     for target in ids:
