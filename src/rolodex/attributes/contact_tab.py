@@ -21,7 +21,7 @@ from rolodex.attributes.schemas import (
     ValueSource,
     VipRead,
 )
-from rolodex.attributes.values import refusal_of
+from rolodex.attributes.values import refusal
 from rolodex.auth.principals import Principal
 from rolodex.channels.catalogue import Medium
 from rolodex.contacts.schemas import ContactRead
@@ -71,10 +71,7 @@ async def contact_tab(
         if row.key == VIP_KEY and row.kind == AttributeKind.STANDARD:
             vip_shown = has_feature(principal.plan, Feature.VIP)
             continue
-        editable = (
-            refusal_of(principal, row.kind, row.crm_managed, crm_editing=principal.crm_editing)
-            is None
-        )
+        editable = refusal(principal, row.kind, row.crm_managed) is None
         attributes.append(_entry(row, editable=editable))
     # The standard vip attribute is stored as text "true"/"false" and read as `vip`.
     is_vip = values.pop(VIP_KEY, None) == "true"

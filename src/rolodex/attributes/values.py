@@ -33,38 +33,23 @@ from rolodex.contacts.schemas import ContactRead
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
 from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
-from rolodex.models import AttributeDefinition, Workspace
+from rolodex.models import AttributeDefinition
 from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Feature, has_feature
+from rolodex.workspaces.plans import Feature
 
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
 
-def crm_editing_allowed(workspace: Workspace) -> bool:
-    """Whether agents and admins may edit CRM-managed attributes in this workspace (R5.1)."""
-    return workspace.agents_can_edit_crm_managed and has_feature(
-        workspace.plan, Feature.CRM_MANAGED_EDITING
-    )
-
-
-def refusal(
-    principal: Principal, definition: AttributeDefinition, *, crm_editing: bool
-) -> str | None:
-    """Why the caller may not write this attribute's values, or None when they may."""
-    return refusal_of(principal, definition.kind, definition.crm_managed, crm_editing=crm_editing)
-
-
-def refusal_of(
-    principal: Principal, kind: str, crm_managed: bool, *, crm_editing: bool
-) -> str | None:
+def refusal(principal: Principal, kind: str, crm_managed: bool) -> str | None:
     """Why the caller may not write values of an attribute of this kind, or None when they may."""
     if kind == AttributeKind.PLATFORM:
         return "Platform attributes are filled by the channel; nobody can edit them."
     if crm_managed:
         if principal.kind is TokenKind.CRM:
             return None
-        if principal.is_user and crm_editing:
+        # Users only while the workspace's switch is on and its plan has it (R5.1).
+        if principal.is_user and principal.crm_editing:
             return None
         return "This attribute is managed by the CRM."
     if principal.is_user or principal.kind in (TokenKind.BOT, TokenKind.CRM):
@@ -110,12 +95,10 @@ def check(definition: AttributeDefinition, raw: Any, region: str) -> Normalized 
     return formats.normalize(Format(definition.format or Format.TEXT), raw, region)
 
 
-def _refuse_forbidden(
-    principal: Principal, definitions: Mapping[str, AttributeDefinition], crm_editing: bool
-) -> None:
+def _refuse_forbidden(principal: Principal, definitions: Mapping[str, AttributeDefinition]) -> None:
     errors = []
     for key, definition in definitions.items():
-        reason = refusal(principal, definition, crm_editing=crm_editing)
+        reason = refusal(principal, definition.kind, definition.crm_managed)
         if reason:
             errors.append(field_error(f"attributes.{key}", reason, "forbidden"))
     if errors:
@@ -162,7 +145,7 @@ async def write_contact_attributes(
     workspace = await workspaces.get_workspace(session, principal)
     ws = principal.workspace_id
     definitions = await repository.definitions_by_key(session, ws, data.attributes)
-    _refuse_forbidden(principal, definitions, crm_editing_allowed(workspace))
+    _refuse_forbidden(principal, definitions)
     if VIP_KEY in definitions and not definitions[VIP_KEY].enabled:
         raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
     values = _checked(data.attributes, definitions, workspace.default_phone_region)
