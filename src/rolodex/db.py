@@ -3,7 +3,7 @@
 SQLite (the embedded default) gets WAL, a busy timeout and `BEGIN IMMEDIATE`
 for write transactions, so concurrent writers wait instead of failing with
 "database is locked". Reads use a separate engine with deferred transactions so
-they never queue behind writers. PostgreSQL uses one engine for both.
+they never queue behind writers. On PostgreSQL reads use an autocommit engine of their own.
 """
 
 from __future__ import annotations
@@ -127,22 +127,14 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
     else:
         # JIT off: our statements are index look-ups and batches whose row estimates can
         # cross jit_above_cost, and compiling one then costs ~0.4 s against ~30 ms to run.
-        options = {"options": "-c jit=off"}
-        write = create_async_engine(
-            async_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            connect_args=options,
-        )
-        read = create_async_engine(
-            async_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            isolation_level="AUTOCOMMIT",
-            connect_args=options,
-        )
+        common: dict[str, Any] = {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c jit=off"},
+        }
+        write = create_async_engine(async_url(url), **common)
+        read = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT", **common)
     return Database(
         url=url,
         write_engine=write,

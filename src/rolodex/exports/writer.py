@@ -1,10 +1,10 @@
 """The contact-attributes CSV, written in keyset batches: memory does not grow with the workspace.
 
-One code path for the background job and the `rolodex export` command. Each batch is one
-statement on the read engine that the database pivots (the next contacts by id, a column
-per attribute), one for their links, and one `writerows`; the next batch is read while
-one is written. Cells that a spreadsheet would run as a formula (starting with = + - @
-tab or carriage return) are prefixed with a single quote.
+One code path for the background job and the `rolodex export` command. Each batch is the
+next contacts by id, pivoted by the database (a column per attribute). On PostgreSQL the
+database also writes the batch's CSV (COPY … TO STDOUT); on SQLite Python formats it while
+the next batch is read. Cells that a spreadsheet would run as a formula (starting with
+= + - @ tab or carriage return) are prefixed with a single quote.
 """
 
 from __future__ import annotations
@@ -192,17 +192,12 @@ def _utc_text(column: Any, postgres: bool) -> Any:
     return func.replace(type_coerce(column, String), " ", "T").concat("Z")
 
 
-def _pivot(
-    export: Plan,
-    after: str | None,
-    *,
-    postgres: bool,
-    as_csv: bool = False,
-    upto: str | None = None,
-) -> Any:
+def _pivot(export: Plan, after: str | None, *, upto: str | None = None) -> Any:
     # The next contacts by id, pivoted by the database: one row each, a column per
     # attribute (max … FILTER, which both databases run in C), the latest value change.
-    # as_csv (PostgreSQL's COPY): every cell final, neutralised and linked in SQL too.
+    # With the batch's last id (`upto`, PostgreSQL's COPY): every cell final, neutralised
+    # and linked in SQL too; without it (SQLite) Python finishes the rows.
+    postgres = upto is not None
     contacts = (
         select(
             Contact.id,
@@ -249,7 +244,7 @@ def _pivot(
     texts: list[Any] = [Channel.name, batch.c.platform_user_id, batch.c.display_name]
     vip, *values = [agg.c[f"v{n}"] for n in range(len(definitions))]
     tail: list[Any] = [vip, *values]
-    if as_csv:
+    if postgres:
         texts = [_safe_sql(t) for t in texts]
         tail = [
             case((vip == "true", "true"), else_="false"),
@@ -299,8 +294,7 @@ def _links_sql(export: Plan, contact_id: Any) -> Any:
 
 
 async def _batch(session: AsyncSession, export: Plan, after: str | None) -> list[Any]:
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    stmt = _pivot(export, after, postgres=postgres)
+    stmt = _pivot(export, after)
     return list((await (await session.connection()).execute(stmt)).all())
 
 
@@ -415,7 +409,7 @@ async def _copy(db: Database, export: Plan, out: IO[str], progress: Progress, to
             ).scalar_one_or_none()
             if last is None:
                 return done
-            compiled = _pivot(export, after, postgres=True, as_csv=True, upto=str(last)).compile(
+            compiled = _pivot(export, after, upto=str(last)).compile(
                 dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
             )
             driver = (await connection.get_raw_connection()).driver_connection
