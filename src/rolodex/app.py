@@ -18,10 +18,13 @@ from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
 from rolodex.channels import api as channels_api
+from rolodex.compat import api as compat_api
 from rolodex.config import Settings, get_settings
 from rolodex.contacts import api as contacts_api
 from rolodex.conversations import api as conversations_api
 from rolodex.conversations import pages as conversations_pages
+from rolodex.crm import api as crm_api
+from rolodex.crm import pages as crm_pages
 from rolodex.db import open_database
 from rolodex.exports import api as exports_api
 from rolodex.exports import pages as exports_pages
@@ -55,6 +58,8 @@ API_ROUTERS = (
     routing_api.router,
     privacy_api.router,
     exports_api.router,
+    crm_api.router,
+    compat_api.router,
 )
 PAGE_ROUTERS = (
     auth_pages.router,
@@ -65,6 +70,7 @@ PAGE_ROUTERS = (
     routing_pages.router,
     privacy_pages.router,
     exports_pages.router,
+    crm_pages.router,
 )
 
 

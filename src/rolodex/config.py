@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     export_retention_days: int = Field(default=7, ge=1, le=365)
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "info"
+    # CRM write-backs are retried after 1, 2, 4, 8 and 16 of these (an hour; tests and demos
+    # shorten it).
+    write_back_retry_unit_seconds: float = Field(default=3600.0, gt=0)
+    # How long a CRM job holds its lease; a worker that dies mid-request is replaced after it.
+    crm_job_lease_seconds: float = Field(default=60.0, ge=2)
+    # Outbound webhooks (CRM, bots) may reach loopback, private and link-local addresses and
+    # plain http: development and tests only.
+    allow_private_webhook_targets: bool = False
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data dir."""

@@ -32,14 +32,15 @@ class Worker:
 
     async def _claim(self, limit: int) -> list[Claimed]:
         async with self.db.transaction() as session:
-            return await service.claim(session, limit)
+            return await service.claim(session, limit, self.settings)
 
     async def _execute(self, job: Claimed) -> None:
         ctx = JobContext(
             job.id, job.kind, job.attempt, job.workspace_id, job.payload, self.db, self.settings
         )
         # Stop before the lease runs out, so that no other worker takes it while this one runs.
-        timeout = max(job.spec.lease.total_seconds() - 1.0, 0.5)
+        lease = job.spec.schedule(self.settings)[1]
+        timeout = max(lease.total_seconds() - 1.0, 0.5)
         try:
             await asyncio.wait_for(job.spec.handler(ctx), timeout=timeout)
         except Exception as exc:
@@ -48,7 +49,7 @@ class Worker:
                 detail = f"timed out after {timeout:.0f}s"
             log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempt, detail)
             async with self.db.transaction() as session:
-                await service.mark_failed_attempt(session, job, detail)
+                await service.mark_failed_attempt(session, job, detail, self.settings)
             return
         async with self.db.transaction() as session:
             if not await service.mark_done(session, job):

@@ -37,6 +37,7 @@ ENTRY_FIELDS = {
     "crm_managed",
     "lookup",
     "pending_value",
+    "pending",
 }
 
 
@@ -225,5 +226,5 @@ async def test_the_tab_takes_a_fixed_number_of_queries(
     assert len([a for a in tab["attributes"] if a["value"]]) == 11
     selects = lambda s: [q for q in s if q.lstrip().upper().startswith("SELECT")]  # noqa: E731
     assert len(selects(after)) == len(selects(before))
-    # The tab with every value, and the linked contacts.
-    assert len(selects(after)) == 2
+    # The tab with every value, the linked contacts, and (enterprise) the CRM status.
+    assert len(selects(after)) == 3

@@ -26,6 +26,7 @@ from rolodex.auth.principals import Principal
 from rolodex.channels.catalogue import Medium
 from rolodex.contacts.schemas import ContactRead
 from rolodex.contacts.service import LINKS_SHOWN
+from rolodex.crm import service as crm
 from rolodex.errors import NotFound
 from rolodex.linking import repository as links
 from rolodex.workspaces.plans import Feature, has_feature
@@ -87,6 +88,13 @@ async def contact_tab(
         attributes=values,
         linked_contact_ids=[c for c, _, _ in peers],
     )
+    state = await crm.contact_state(session, principal, first.contact_id)
+    for entry in attributes:
+        if state is not None and state.pending and entry.key in state.pending:
+            entry.pending, entry.pending_value = True, state.pending[entry.key]
     return ContactTabRead(
-        contact=contact, vip=VipRead(shown=vip_shown, value=is_vip), attributes=attributes
+        contact=contact,
+        vip=VipRead(shown=vip_shown, value=is_vip),
+        attributes=attributes,
+        crm=state,
     )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.attributes import formats, repository
 from rolodex.attributes.formats import Format
 from rolodex.channels.catalogue import Medium, PlatformAttribute, attributes_of
+from rolodex.crm import triggers as crm
 from rolodex.errors import InvalidInput, field_error
 from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
@@ -146,7 +147,9 @@ async def write_values(
     rows = [(ids[n], v, current.get(ids[n])) for n, v in changed]
     rows += await _mapped(session, workspace_id, contact_id, rows)
     await _write(session, workspace_id, contact_id, rows, provenance)
-    await groups.contact_values_changed(session, workspace_id, contact_id, [d for d, _, _ in rows])
+    changed_ids = [d for d, _, _ in rows]
+    await groups.contact_values_changed(session, workspace_id, contact_id, changed_ids)
+    await crm.values_changed(session, workspace_id, contact_id, changed_ids)
     names = {definition_id: name for name, definition_id in definitions.items()}
     after = {names[d]: value for d, value in current.items() if value is not None}
     after.update({n: v.value for n, v in changed})

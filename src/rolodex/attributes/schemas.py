@@ -10,6 +10,7 @@ from pydantic import Field
 
 from rolodex.attributes.formats import Format
 from rolodex.contacts.schemas import ContactRead
+from rolodex.crm.schemas import CrmStateRead
 from rolodex.schemas import InputModel, OutputModel
 
 KEY_PATTERN = r"^[a-z0-9_]+$"
@@ -160,6 +161,8 @@ class ContactTabAttribute(OutputModel):
     crm_managed: bool
     lookup: bool
     pending_value: str | None
+    # A CRM answer waits for Confirm on this attribute (pending_value null: it would clear it).
+    pending: bool = False
 
 
 class ContactTabRead(OutputModel):
@@ -168,3 +171,4 @@ class ContactTabRead(OutputModel):
     contact: ContactRead
     vip: VipRead
     attributes: list[ContactTabAttribute]
+    crm: CrmStateRead | None = None  # enterprise: validated, last look-up, pending values

@@ -30,6 +30,7 @@ from rolodex.attributes.schemas import (
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.contacts import service as contacts
 from rolodex.contacts.schemas import ContactRead
+from rolodex.crm import triggers as crm
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
 from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
@@ -168,4 +169,6 @@ async def write_contact_attributes(
         await groups.contact_values_changed(
             session, ws, contact.id, changed_ids, vip_changed=vip_changed
         )
+        if principal.kind is not TokenKind.CRM:  # the CRM's own writes ask it nothing
+            await crm.values_changed(session, ws, contact.id, changed_ids)
     return await contacts.read_contact(session, principal, contact.id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.models import ApiToken, User, Workspace
+from rolodex.models import ApiToken, OAuthClient, User, Workspace
 
 
 async def find_token(
@@ -54,3 +54,45 @@ async def get_token(session: AsyncSession, workspace_id: str, token_id: str) -> 
     """One token of the workspace."""
     stmt = select(ApiToken).where(ApiToken.workspace_id == workspace_id, ApiToken.id == token_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_oauth_client(session: AsyncSession, client_id: str) -> OAuthClient | None:
+    """Client credentials by their client id (the caller proves them with the secret)."""
+    return await session.get(OAuthClient, client_id)
+
+
+async def get_oauth_client(
+    session: AsyncSession, workspace_id: str, client_id: str
+) -> OAuthClient | None:
+    """Client credentials of the workspace."""
+    stmt = select(OAuthClient).where(
+        OAuthClient.workspace_id == workspace_id, OAuthClient.id == client_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_oauth_clients(
+    session: AsyncSession, workspace_id: str, kind: str
+) -> list[OAuthClient]:
+    """The workspace's client credentials of one kind, newest first."""
+    stmt = (
+        select(OAuthClient)
+        .where(OAuthClient.workspace_id == workspace_id, OAuthClient.kind == kind)
+        .order_by(OAuthClient.id.desc())
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def revoke_client_tokens(
+    session: AsyncSession, workspace_id: str, client_id: str, at: datetime
+) -> None:
+    """Revoke every token issued to these client credentials."""
+    await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.workspace_id == workspace_id,
+            ApiToken.oauth_client_id == client_id,
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )

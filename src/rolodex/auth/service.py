@@ -14,8 +14,8 @@ from rolodex.auth.principals import Principal, Role, TokenKind
 from rolodex.errors import NotFound, Unauthorized
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
-from rolodex.kit.secrets import new_token, token_hash
-from rolodex.models import ApiToken, User
+from rolodex.kit.secrets import new_token, same, token_hash
+from rolodex.models import ApiToken, OAuthClient, User
 from rolodex.workspaces.plans import Feature, has_feature
 
 # Principals checked in the last few seconds, by token hash: every request authenticates, and
@@ -168,3 +168,84 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
             session, principal, "token.revoked", target_type="api_token", target_id=row.id
         )
     await session.flush()
+
+
+CLIENT_TOKEN_SECONDS = 3600
+
+
+async def create_oauth_client(
+    session: AsyncSession, principal: Principal, *, kind: TokenKind, name: str
+) -> tuple[OAuthClient, str]:
+    """An admin creates client credentials for an integration; the secret is shown once."""
+    principal.require_admin()
+    secret = new_token("rdxcs")
+    row = OAuthClient(
+        id=new_id("cli"),
+        workspace_id=principal.workspace_id,
+        kind=kind.value,
+        name=name,
+        secret_hash=token_hash(secret),
+    )
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "oauth_client.created",
+        target_type="oauth_client",
+        target_id=row.id,
+        after={"kind": kind.value, "name": name},
+    )
+    return row, secret
+
+
+async def list_oauth_clients(
+    session: AsyncSession, principal: Principal, kind: TokenKind
+) -> list[OAuthClient]:
+    """The workspace's client credentials of one integration kind (admins)."""
+    principal.require_admin()
+    return await repository.list_oauth_clients(session, principal.workspace_id, kind.value)
+
+
+async def revoke_oauth_client(
+    session: AsyncSession, principal: Principal, client_id: str, kind: TokenKind
+) -> None:
+    """An admin revokes client credentials and every token issued to them."""
+    principal.require_admin()
+    row = await repository.get_oauth_client(session, principal.workspace_id, client_id)
+    if row is None or row.kind != kind.value:
+        raise NotFound("Client not found.")
+    if row.revoked_at is None:
+        now = utcnow()
+        row.revoked_at = now
+        await repository.revoke_client_tokens(session, principal.workspace_id, row.id, now)
+        forget_principals()
+        await audit.record(
+            session, principal, "oauth_client.revoked", target_type="oauth_client", target_id=row.id
+        )
+    await session.flush()
+
+
+async def client_credentials_token(
+    session: AsyncSession, client_id: str, client_secret: str, *, kinds: frozenset[TokenKind]
+) -> tuple[str, int]:
+    """An access token for valid client credentials (RFC 6749 4.4); 401 `invalid_client`."""
+    row = await repository.find_oauth_client(session, client_id)
+    valid = (
+        row is not None
+        and row.revoked_at is None
+        and TokenKind(row.kind) in kinds
+        and same(row.secret_hash, token_hash(client_secret))
+    )
+    if not valid or row is None:
+        raise Unauthorized("The client credentials are not valid.", code="invalid_client")
+    token_row, token = await issue_token(
+        session,
+        workspace_id=row.workspace_id,
+        kind=TokenKind(row.kind),
+        name=f"oauth2 {row.name}".strip(),
+        expires_in=timedelta(seconds=CLIENT_TOKEN_SECONDS),
+    )
+    token_row.oauth_client_id = row.id
+    await session.flush()
+    return token, CLIENT_TOKEN_SECONDS

@@ -28,6 +28,7 @@ from rolodex.conversations.schemas import (
     MessageRead,
     Status,
 )
+from rolodex.crm import triggers as crm
 from rolodex.errors import Conflict, NotFound
 from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
@@ -135,6 +136,7 @@ async def receive_message(
         return Received(conversation_id, None)
     if conversation_id == candidate:
         await routing.route_new(session, workspace_id, conversation_id)
+        await crm.conversation_started(session, workspace_id, contact_id)
     elif status == Status.PENDING:
         await _back_to_new(session, workspace_id, conversation_id, contact_id)
     return Received(conversation_id, message_id)
@@ -326,6 +328,7 @@ async def update_conversation(
             comment=data.comment,
         )
         back_to_new = conversation.status == Status.PENDING and data.status is Status.NEW
+        old_status = conversation.status
         await autoclear.status_changed(
             session,
             ws,
@@ -337,6 +340,16 @@ async def update_conversation(
         )
         conversation.status = data.status.value
         await _flush_reopen(session)
+        await crm.status_changed(
+            session,
+            ws,
+            conversation.id,
+            old=old_status,
+            new=data.status.value,
+            actor_user_id=principal.user_id,
+            reason=data.reason,
+            comment=data.comment,
+        )
         if back_to_new:
             await routing.rescore_conversation(session, ws, conversation.id)
             await session.refresh(conversation, ["priority_score"])
@@ -401,7 +414,16 @@ async def reply(
             Status.PENDING.value,
             reason="agent_replied",
         )
-        conversation.status = Status.PENDING.value
+        old_status, conversation.status = conversation.status, Status.PENDING.value
+        await crm.status_changed(
+            session,
+            principal.workspace_id,
+            conversation.id,
+            old=old_status,
+            new=Status.PENDING.value,
+            actor_user_id=principal.user_id,
+            reason="agent_replied",
+        )
     conversation.last_message_at = now
     await _flush_reopen(session)
     return MessageRead.model_validate(message)

@@ -20,6 +20,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rolodex.linking.jobs",
     "rolodex.privacy.jobs",
     "rolodex.exports.jobs",
+    "rolodex.crm.jobs",
 )
 
 
@@ -37,6 +38,8 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], Awaitable[None]]
+# A kind whose schedule depends on settings: (retry delays, lease) for these settings.
+Tuning = Callable[[Settings], tuple[tuple[timedelta, ...], timedelta]]
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,18 @@ class JobSpec:
     handler: Handler
     retry_delays: tuple[timedelta, ...]
     lease: timedelta
+    tuning: Tuning | None = None
 
     @property
     def max_attempts(self) -> int:
         """The first run plus one retry per delay."""
         return len(self.retry_delays) + 1
+
+    def schedule(self, settings: Settings) -> tuple[tuple[timedelta, ...], timedelta]:
+        """The retry delays and the lease under these settings (as many delays as registered)."""
+        if self.tuning is None:
+            return self.retry_delays, self.lease
+        return self.tuning(settings)
 
 
 REGISTRY: dict[str, JobSpec] = {}
@@ -62,6 +72,7 @@ def job(
     *,
     retry_delays: Iterable[timedelta] = DEFAULT_RETRY_DELAYS,
     lease: timedelta = DEFAULT_LEASE,
+    tuning: Tuning | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register an async handler for a job kind.
 
@@ -70,7 +81,7 @@ def job(
     """
 
     def register(handler: Handler) -> Handler:
-        REGISTRY[kind] = JobSpec(kind, handler, tuple(retry_delays), lease)
+        REGISTRY[kind] = JobSpec(kind, handler, tuple(retry_delays), lease, tuning)
         return handler
 
     return register

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from rolodex.auth.principals import Principal
+from rolodex.config import Settings
 from rolodex.db import dialect_insert
 from rolodex.errors import Conflict, NotFound
 from rolodex.jobs import repository
@@ -98,7 +99,9 @@ class Claimed:
     spec: JobSpec
 
 
-async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
+async def claim(
+    session: AsyncSession, limit: int, settings: Settings | None = None
+) -> list[Claimed]:
     """Take up to `limit` due jobs with a lease; jobs whose lease ran out too often end failed."""
     now = utcnow()
     claimed: list[Claimed] = []
@@ -114,7 +117,7 @@ async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
             continue
         row.status = "running"
         row.attempts += 1
-        row.lease_until = now + spec.lease
+        row.lease_until = now + (spec.schedule(settings)[1] if settings else spec.lease)
         row.updated_at = now
         claimed.append(
             Claimed(row.id, row.kind, row.attempts, row.workspace_id, dict(row.payload), spec)
@@ -131,12 +134,15 @@ async def mark_done(session: AsyncSession, job: Claimed) -> bool:
     )
 
 
-async def mark_failed_attempt(session: AsyncSession, job: Claimed, error: str) -> bool:
+async def mark_failed_attempt(
+    session: AsyncSession, job: Claimed, error: str, settings: Settings | None = None
+) -> bool:
     """Record a failure: retry after the next delay, or end `failed` after the last attempt."""
     now = utcnow()
     error = error[-4000:]
-    if job.attempt <= len(job.spec.retry_delays):
-        run_at = now + job.spec.retry_delays[job.attempt - 1]
+    delays = job.spec.schedule(settings)[0] if settings else job.spec.retry_delays
+    if job.attempt <= len(delays):
+        run_at = now + delays[job.attempt - 1]
         return await repository.finish(
             session, job.id, job.attempt, now, status="queued", run_at=run_at, last_error=error
         )

@@ -11,12 +11,13 @@ from rolodex.models.base import Base
 from rolodex.models.channels import Channel
 from rolodex.models.contacts import Contact
 from rolodex.models.conversations import Attachment, Conversation, ConversationEvent, Message
+from rolodex.models.crm import CrmContactState, CrmIntegration
 from rolodex.models.exports import Export
 from rolodex.models.groups import ContactGroup, ContactGroupMember, RoutingSettings
 from rolodex.models.jobs import Job
 from rolodex.models.linking import AttributeMapping, ContactSettings
 from rolodex.models.privacy import DeletedContact, PrivacySettings
-from rolodex.models.users import ApiToken, Team, TeamMember, User
+from rolodex.models.users import ApiToken, OAuthClient, Team, TeamMember, User
 from rolodex.models.workspaces import Workspace
 
 __all__ = [
@@ -36,10 +37,13 @@ __all__ = [
     "ContactSettings",
     "Conversation",
     "ConversationEvent",
+    "CrmContactState",
+    "CrmIntegration",
     "DeletedContact",
     "Export",
     "Job",
     "Message",
+    "OAuthClient",
     "PrivacySettings",
     "RoutingSettings",
     "Team",

@@ -1,4 +1,4 @@
-"""People and credentials: users, teams and API tokens."""
+"""People and credentials: users, teams, API tokens and OAuth2 client credentials."""
 
 from __future__ import annotations
 
@@ -38,6 +38,22 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    # Tokens issued to OAuth2 client credentials (POST /oauth2/token) name their client.
+    oauth_client_id: Mapped[str | None] = mapped_column(String(40), index=True)
+
+
+class OAuthClient(Base):
+    """Client credentials an admin creates for an integration that calls Rolodex (a CRM)."""
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[str] = id_column()  # the client_id
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # the token kind it is issued: crm (or bot)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_column()
     revoked_at: Mapped[datetime | None]
 
 

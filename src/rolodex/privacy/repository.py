@@ -22,6 +22,7 @@ from rolodex.models import (
     ContactGroupMember,
     Conversation,
     ConversationEvent,
+    CrmContactState,
     DeletedContact,
     Job,
     Message,
@@ -81,7 +82,7 @@ async def erase(
             Conversation.workspace_id == ws, Conversation.contact_id.in_(ids)
         )
     )
-    for model in (AttributeHistory, AttributeValue, ContactGroupMember):
+    for model in (AttributeHistory, AttributeValue, ContactGroupMember, CrmContactState):
         await session.execute(
             delete(model).where(model.workspace_id == ws, model.contact_id.in_(ids))
         )
@@ -206,10 +207,8 @@ async def clear_values(session: AsyncSession, workspace_id: str, contact_id: str
             AttributeHistory.contact_id == contact_id,
         )
     )
-    await session.execute(
-        delete(ContactGroupMember).where(
-            ContactGroupMember.workspace_id == workspace_id,
-            ContactGroupMember.contact_id == contact_id,
+    for model in (ContactGroupMember, CrmContactState):
+        await session.execute(
+            delete(model).where(model.workspace_id == workspace_id, model.contact_id == contact_id)
         )
-    )
     return int(getattr(values, "rowcount", 0) or 0)

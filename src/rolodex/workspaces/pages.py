@@ -27,6 +27,11 @@ ADMIN_SECTIONS = (
         "/admin/routing",
         "Group contacts by their attributes, route groups and VIPs to teams, and order the queue.",
     ),
+    (
+        "Integrations & API > CRM",
+        "/admin/crm",
+        "Connect your CRM: look-ups, CRM-managed attributes and write-backs.",
+    ),
 )
 
 

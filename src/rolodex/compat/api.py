@@ -1,0 +1,65 @@
+"""Inbox 2.0 paths a CRM connector calls (B2): the client-credentials token and the
+contact-attributes PUT that delivers a look-up answer later."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+
+from rolodex.auth import service as auth
+from rolodex.auth.deps import CurrentPrincipal
+from rolodex.auth.principals import TokenKind
+from rolodex.crm import service as crm
+from rolodex.crm.schemas import AnswerResult, CrmAnswer, OAuthToken
+from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.errors import InvalidInput, Unauthorized
+
+router = APIRouter(route_class=TransactionalRoute, tags=["compatibility"])
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, sep, secret = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (client_id, secret) if sep else None
+
+
+@router.post("/oauth2/token")
+async def oauth2_token(
+    request: Request,
+    session: SessionDep,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+) -> OAuthToken:
+    """An access token for the CRM's client credentials (HTTP Basic, or form fields)."""
+    if grant_type != "client_credentials":
+        raise InvalidInput.for_field(
+            "grant_type", "Only client_credentials is supported.", code="unsupported_grant_type"
+        )
+    credentials = _basic(request) or (
+        (client_id, client_secret) if client_id and client_secret else None
+    )
+    if credentials is None:
+        raise Unauthorized("Send the client credentials in HTTP Basic.", code="invalid_client")
+    token, lifetime = await auth.client_credentials_token(
+        session, *credentials, kinds=frozenset({TokenKind.CRM})
+    )
+    return OAuthToken(access_token=token, expires_in=lifetime)
+
+
+@router.put("/inbox/v2/contact/{contact_profile_id}/contact-attributes")
+async def put_contact_attributes(
+    contact_profile_id: str, answer: CrmAnswer, session: SessionDep, principal: CurrentPrincipal
+) -> AnswerResult:
+    """The CRM's answer to a look-up, sent later (or any time): same body as the answer."""
+    return await crm.receive_answer(session, principal, contact_profile_id, answer)

@@ -1,0 +1,121 @@
+"""Requests to the customer's CRM: signed bodies, OAuth2 client-credentials tokens (cached,
+fetched again once on a 401), safe targets only."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from rolodex.config import Settings
+from rolodex.kit import outbound
+from rolodex.kit.signing import signature_headers
+from rolodex.models import CrmIntegration
+
+# Tokens by (workspace, token URL, client id): (token, monotonic expiry).
+_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
+_EARLY = 30.0  # refresh this many seconds before the token's own expiry
+
+
+class CrmUnavailable(RuntimeError):
+    """The CRM could not be reached, timed out, or refused our credentials."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request to the CRM needs, read from the integration before any network call."""
+
+    workspace_id: str
+    secret: str
+    timeout: float
+    auth_type: str
+    token_url: str | None
+    client_id: str | None
+    client_secret: str | None
+    scope: str | None
+
+    @classmethod
+    def of(cls, row: CrmIntegration) -> Target:
+        """The target of an integration row."""
+        return cls(
+            row.workspace_id,
+            row.shared_secret,
+            row.timeout_seconds,
+            row.auth_type,
+            row.oauth_token_url,
+            row.oauth_client_id,
+            row.oauth_client_secret,
+            row.oauth_scope,
+        )
+
+
+def encode(body: Any) -> bytes:
+    """The exact bytes sent (and signed): compact JSON, UTF-8."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def _token(http: httpx.AsyncClient, target: Target, settings: Settings) -> str:
+    key = (target.workspace_id, target.token_url or "", target.client_id or "")
+    cached = _TOKENS.get(key)
+    if cached and time.monotonic() < cached[1]:
+        return cached[0]
+    assert target.token_url is not None
+    assert target.client_id is not None
+    form = {"grant_type": "client_credentials"}
+    if target.scope:
+        form["scope"] = target.scope
+    reply = await outbound.send(
+        http,
+        "POST",
+        target.token_url,
+        data=form,
+        auth=(target.client_id, target.client_secret or ""),
+        allow_private=settings.allow_private_webhook_targets,
+    )
+    if not reply.ok:
+        raise CrmUnavailable(f"token URL answered {reply.status}: {reply.excerpt()}")
+    try:
+        answer = json.loads(reply.body)
+        token = str(answer["access_token"])
+        lifetime = float(answer.get("expires_in") or 3600)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CrmUnavailable("token URL answered without an access_token") from exc
+    _TOKENS[key] = (token, time.monotonic() + max(lifetime - _EARLY, 1.0))
+    return token
+
+
+async def post(
+    target: Target,
+    url: str,
+    body: bytes,
+    settings: Settings,
+    *,
+    headers: dict[str, str] | None = None,
+) -> outbound.Reply:
+    """POST a signed JSON body to the CRM; network failures and timeouts raise CrmUnavailable."""
+    sent = {"Content-Type": "application/json", **signature_headers(target.secret, body)}
+    sent.update(headers or {})
+    allow = settings.allow_private_webhook_targets
+    try:
+        async with outbound.client(target.timeout) as http:
+            if target.auth_type != "oauth2":
+                return await outbound.send(
+                    http, "POST", url, content=body, headers=sent, allow_private=allow
+                )
+            for attempt in (1, 2):
+                sent["Authorization"] = f"Bearer {await _token(http, target, settings)}"
+                reply = await outbound.send(
+                    http, "POST", url, content=body, headers=sent, allow_private=allow
+                )
+                if reply.status != 401 or attempt == 2:
+                    return reply
+                # The CRM no longer takes the cached token: fetch a new one, try once more.
+                _TOKENS.pop((target.workspace_id, target.token_url or "", target.client_id or ""))
+    except httpx.TimeoutException as exc:
+        raise CrmUnavailable(f"timed out after {target.timeout:g} s") from exc
+    except (httpx.HTTPError, outbound.UnsafeTarget) as exc:
+        raise CrmUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    raise AssertionError("unreachable")
