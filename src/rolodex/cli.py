@@ -16,6 +16,7 @@ from rich.table import Table
 
 from rolodex.config import get_settings
 from rolodex.db import Database, open_database
+from rolodex.jobs.registry import load_job_modules
 
 T = TypeVar("T")
 
@@ -45,6 +46,9 @@ err_console = Console(stderr=True)
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run async work against the configured database, then close it."""
+
+    # Any command may enqueue jobs (the demo does): their kinds must be known here.
+    load_job_modules(get_settings().job_modules)
 
     async def main() -> T:
         database = open_database(get_settings().resolved_database_url())
@@ -113,7 +117,6 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
 ) -> None:
     """Run background jobs in this process until stopped (SIGINT/SIGTERM)."""
-    from rolodex.jobs.registry import load_job_modules
     from rolodex.worker import Worker
 
     settings = get_settings()
@@ -394,6 +397,10 @@ def demo() -> None:
     console.print("Log in at http://127.0.0.1:8000/login with:")
     for role, email, password in DEMO_LOGINS:
         console.print(f"  {role:<6} {email}  /  {password}")
+    console.print(
+        f"Its CRM is the reference CRM at {settings.demo_crm_url} "
+        "(`make run` starts it: examples/reference_crm)."
+    )
 
 
 def main() -> None:

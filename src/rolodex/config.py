@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Outbound webhooks (CRM, bots) may reach loopback, private and link-local addresses and
     # plain http: development and tests only.
     allow_private_webhook_targets: bool = False
+    # Where `rolodex demo` points the demo workspace's CRM (the reference CRM of make run).
+    demo_crm_url: str = "http://127.0.0.1:8010"
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data dir."""

@@ -13,6 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.attributes import service as attributes
+from rolodex.attributes import updates
+from rolodex.attributes.schemas import AttributeCreate, AttributeUpdate
 from rolodex.auth.principals import Principal, Role, TokenKind
 from rolodex.channels import inbound
 from rolodex.channels import service as channels
@@ -21,6 +24,8 @@ from rolodex.channels.schemas import ChannelCreate, InboundMessage
 from rolodex.config import Settings
 from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
+from rolodex.crm import service as crm
+from rolodex.crm.schemas import CrmIntegrationUpdate
 from rolodex.db import Database
 from rolodex.kit.clock import utcnow
 from rolodex.users import service as users
@@ -29,6 +34,7 @@ from rolodex.workspaces import repository, service
 from rolodex.workspaces.plans import Plan
 
 DEMO_NAME = "Rolodex Demo"
+DEMO_CRM_SECRET_FILE = "demo-crm-secret"  # noqa: S105 - a file name
 DEMO_PASSWORD = "rolodex-demo"  # noqa: S105 - printed for newcomers on purpose
 DEMO_LOGINS = (
     ("admin", "admin@demo.rolodex.test", DEMO_PASSWORD),
@@ -153,6 +159,43 @@ async def seed_demo(database: Database, settings: Settings) -> bool:
     return True
 
 
+# Custom attributes the demo's CRM (examples/reference_crm) fills; customer_id is also a
+# lookup attribute, like web chat's email.
+_CRM_ATTRIBUTES = (
+    ("Customer ID", "customer_id", None, True),
+    ("Tier", "tier", ["gold", "silver", "bronze"], False),
+    ("Account manager", "account_manager", None, False),
+    ("Plan", "plan", None, False),
+)
+
+
+async def _crm(session: AsyncSession, admin: Principal, settings: Settings) -> None:
+    # Wired to the reference CRM that `make run` starts beside Rolodex; its shared secret is
+    # left in the data dir for that command to hand over.
+    for label, key, options, lookup in _CRM_ATTRIBUTES:
+        kind = "dropdown" if options else "text"
+        await attributes.create_attribute(
+            session, admin, AttributeCreate(label=label, key=key, type=kind, options=options)
+        )
+        await updates.update_attribute(
+            session, admin, key, AttributeUpdate(crm_managed=True, lookup=lookup)
+        )
+    await updates.update_attribute(session, admin, "webchat-email", AttributeUpdate(lookup=True))
+    url = settings.demo_crm_url.rstrip("/")
+    connected = await crm.put_integration(
+        session,
+        admin,
+        CrmIntegrationUpdate(
+            lookup_url=f"{url}/lookup",
+            write_back_url=f"{url}/write-back",
+            notification_url=f"{url}/notifications",
+        ),
+        allow_private=True,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / DEMO_CRM_SECRET_FILE).write_text(connected.shared_secret or "")
+
+
 def _acting_as(workspace_id: str, user_id: str, role: Role, name: str) -> Principal:
     # The demo acts as its own users, through the services their requests would call.
     return Principal(
@@ -188,6 +231,7 @@ async def _conversations(
             session, admin, ChannelCreate(medium=medium, name=name)
         )
         channel_ids[key] = channel.id
+    await _crm(session, admin, settings)
     start = utcnow() - timedelta(hours=len(_MESSAGES))
     for number, item in enumerate(_MESSAGES):
         message = InboundMessage(

@@ -47,15 +47,16 @@ async def lookup(ctx: JobContext) -> None:
     """Post the contact's lookup values to the CRM and apply its answer."""
     assert ctx.workspace_id is not None
     ws, contact_id = ctx.workspace_id, str(ctx.payload["contact_id"])
-    async with ctx.db.transaction() as session:
+    async with ctx.db.reader() as session:
         row = await repository.get_integration(session, ws)
         if row is None or not await repository.contact_exists(session, ws, contact_id):
             return
         target, url = Target.of(row), row.lookup_url
         values = await repository.lookup_values(session, ws, contact_id)
-        if not values:
+    if not values:
+        async with ctx.db.transaction() as session:
             await service.record_outcome(session, ws, contact_id, LookupOutcome.NO_LOOKUP_VALUES)
-            return
+        return
     body = client.encode(values)
     headers = {"X-Rolodex-Contact-Profile-Id": contact_id}
     try:
@@ -115,7 +116,7 @@ async def _answered(ctx: JobContext, contact_id: str, raw: bytes, truncated: boo
 async def write_back(ctx: JobContext) -> None:
     """Deliver one write-back event; any non-2xx is retried on the contract's schedule."""
     assert ctx.workspace_id is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.reader() as session:
         row = await repository.get_integration(session, ctx.workspace_id)
         if row is None or not row.write_back_url:
             raise CrmRefused("the CRM integration has no write-back URL any more")
@@ -133,7 +134,7 @@ def _notify_tuning(settings: Settings) -> tuple[tuple[timedelta, ...], timedelta
 async def notify(ctx: JobContext) -> None:
     """Tell the CRM which values of its answer were not valid (DATA_IMPORT_ERROR)."""
     assert ctx.workspace_id is not None
-    async with ctx.db.transaction() as session:
+    async with ctx.db.reader() as session:
         row = await repository.get_integration(session, ctx.workspace_id)
         if row is None or not row.notification_url:
             return
