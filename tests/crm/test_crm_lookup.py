@@ -6,13 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import httpx
 
 from builders import inbound_body
 from rolodex.config import Settings
 from rolodex.db import Database
-from support.crm import Connected, run_jobs
+from support.crm import Connected, connect, run_jobs
+from support.reference_crm import ReferenceCrm
 
 
 def assert_all_signed(connected: Connected, at_least: int = 1) -> None:
@@ -228,3 +230,52 @@ async def test_the_answer_can_come_later_through_put_with_an_oauth2_token(
     assert revoked.status_code == 204
     after = await client.put(path, json=body, headers={"Authorization": f"Bearer {access}"})
     assert after.status_code == 401
+
+
+async def test_oauth2_auth_fetches_a_token_caches_it_and_retries_once_on_401(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    connected: Connected,
+    tmp_path: Path,
+) -> None:
+    guarded = ReferenceCrm(
+        connected.secret, tmp_path / "guarded.db", "--client-id", "rolodex", "--client-secret", "pw"
+    )
+    try:
+        auth = {
+            "type": "oauth2",
+            "token_url": f"{guarded.url}/oauth/token",
+            "client_id": "rolodex",
+            "client_secret": "pw",
+            "scope": "contacts",
+        }
+        await connect(client, connected.admin, guarded.url, auth=auth)
+        first = await _inbound(client, connected, "v1", email="maria@example.com")
+        second = await _inbound(client, connected, "v2", email="jon@example.com")
+        await run_jobs(settings, db)
+        assert (await _contact(client, connected, first))["customer_id"] == "C-1001"
+        assert (await _contact(client, connected, second))["customer_id"] == "C-1002"
+        # The CRM forgets its tokens: the next call gets 401, a new token, and goes through.
+        guarded.behave(revoke_tokens=True)
+        pressed = await client.post(
+            f"/api/v1/contacts/{first}/crm/lookup", headers=connected.agent.headers
+        )
+        assert pressed.status_code == 202
+        await run_jobs(settings, db)
+        assert (await _crm_state(client, connected, first))["last_outcome"] == "updated"
+        statuses = [
+            (r["path"], r["status"]) for r in guarded.requests() if r["path"] != "/notifications"
+        ]
+        assert statuses == [
+            ("/oauth/token", 200),
+            ("/lookup", 200),
+            ("/lookup", 200),  # the cached token
+            ("/lookup", 401),
+            ("/oauth/token", 200),
+            ("/lookup", 200),
+        ]
+        lookups = [r for r in guarded.requests("/lookup") if r["status"] == 200]
+        assert all(r["headers"]["authorization"].startswith("Bearer ") for r in lookups)
+    finally:
+        guarded.stop()

@@ -1,10 +1,21 @@
 // The Contact tab beside a conversation: attribute values, inline editing, value history.
 // Reads GET /api/v1/conversations/{id}/contact-tab and writes PATCH /api/v1/contacts/{id}/attributes,
 // the same service calls as the API; the server decides what is editable.
+// With the CRM connected (enterprise): CRM badges, pending CRM values, Lookup and Confirm
+// (POST /api/v1/contacts/{id}/crm/lookup and …/crm/confirm).
 "use strict";
 (() => {
   const SOURCES = {
     platform: "Platform", agent: "Agent", bot: "Bot", crm: "CRM", import: "Import", api: "API",
+  };
+  const OUTCOMES = {
+    queued: "Look-up queued",
+    updated: "Updated from the CRM",
+    pending_confirmation: "Waiting for confirmation",
+    waiting_for_crm: "Waiting for the CRM",
+    not_found: "Not found in the CRM",
+    failed: "Failed",
+    no_lookup_values: "No lookup values",
   };
   const HINTS = {
     email: "name@example.com", phone: "+1 555 0100", url: "https://…", date: "YYYY-MM-DD", number: "",
@@ -16,6 +27,7 @@
   let contactId = aside.dataset.contactId;
   const me = aside.dataset.userId;
   let attributes = [];
+  let polling = 0; // bumped by each Lookup: an older poll stops
 
   // Looked up at call time: rolodex.js may run after this file.
   const h = (...args) => window.rolodex.h(...args);
@@ -71,6 +83,18 @@
     });
   }
 
+  // "CRM" on CRM-managed attributes, "Lookup" on those whose value triggers a CRM look-up.
+  function marks(attr) {
+    return [
+      attr.crm_managed
+        ? h("span", { class: "badge mark-crm", title: "Managed by the CRM" }, "CRM", hidden(" (managed by the CRM)"))
+        : null,
+      attr.lookup
+        ? h("span", { class: "badge mark-lookup", title: "Its value triggers a CRM look-up" }, "Lookup", hidden(" attribute"))
+        : null,
+    ].filter(Boolean);
+  }
+
   function editableRow(attr, labelId, meta) {
     const id = `ct-${attr.key}`;
     const errorId = `${id}-error`;
@@ -89,9 +113,9 @@
         },
       },
       boolean
-        ? h("div", { class: "value-line" }, input, h("label", { id: labelId, for: id, text: attr.label }))
+        ? h("div", { class: "value-line" }, input, h("label", { id: labelId, for: id, text: attr.label }), marks(attr))
         : [
-          h("label", { id: labelId, for: id, class: "attr-name", text: attr.label }),
+          h("div", { class: "attr-head" }, h("label", { id: labelId, for: id, class: "attr-name", text: attr.label }), marks(attr)),
           h(
             "div",
             { class: "value-line" },
@@ -108,7 +132,7 @@
   function readOnlyRow(attr, labelId, meta) {
     const text = shown(attr.value);
     return [
-      h("span", { class: "attr-name", id: labelId, text: attr.label }),
+      h("div", { class: "attr-head" }, h("span", { class: "attr-name", id: labelId, text: attr.label }), marks(attr)),
       h("p", { class: `attr-value${text ? "" : " unset"}`, text: text || "Not set" }),
       meta,
     ];
@@ -131,8 +155,11 @@
       origin && why ? " · " : "",
       why ? h("span", { class: "readonly", text: why }) : null,
     );
-    const pending = attr.pending_value !== null && attr.pending_value !== undefined
-      ? h("p", { class: "meta pending", text: `CRM value awaiting confirmation: ${shown(attr.pending_value)}` })
+    const pending = attr.pending
+      ? h("p", {
+        class: "meta pending",
+        text: shown(attr.pending_value) ? `CRM suggests: ${shown(attr.pending_value)}` : "CRM would clear this",
+      })
       : null;
     const title = [origin ? `Source: ${origin}` : "No value yet", reason].filter(Boolean).join(". ");
     return h(
@@ -163,7 +190,110 @@
     const list = attributes.length
       ? h("ul", { class: "attr-values", "aria-label": "Contact attributes" }, attributes.map(row))
       : h("p", { class: "empty", text: "No contact attributes are shown on this channel." });
-    part(".contact-tab-body").replaceChildren(list);
+    // Keep the keyboard where it was when the CRM block is drawn again (after Lookup or Confirm).
+    const inCrm = Boolean(document.activeElement && document.activeElement.closest(".crm-block"));
+    part(".contact-tab-body").replaceChildren(...[renderCrm(data.crm), list].filter(Boolean));
+    if (inCrm) {
+      const again = part(".crm-block .crm-confirm") || part(".crm-block .crm-lookup");
+      if (again) again.focus();
+    }
+  }
+
+  // --- the CRM block (enterprise, with the CRM connected) -------------------------------
+
+  function renderCrm(crm) {
+    if (!crm || !crm.enabled) return null;
+    const outcome = crm.last_outcome ? OUTCOMES[crm.last_outcome] || crm.last_outcome : "";
+    const last = crm.last_lookup_at
+      ? `Last look-up ${when(crm.last_lookup_at)}${outcome ? ` · ${outcome}` : ""}`
+      : outcome || "Not looked up yet";
+    const pendingKeys = Object.keys(crm.pending || {});
+    return h(
+      "section",
+      { class: "crm-block", "aria-labelledby": "ct-crm-heading" },
+      h("h3", { id: "ct-crm-heading" }, "CRM ",
+        h("span", {
+          class: `badge ${crm.validated ? "crm-validated" : "crm-unvalidated"}`,
+          text: crm.validated ? "Validated" : "Not validated",
+        })),
+      h("p", { class: "meta crm-last", text: last }),
+      crm.last_error ? h("p", { class: "meta crm-error", text: crm.last_error }) : null,
+      pendingKeys.length
+        ? h("p", { class: "meta pending", text: `${pendingKeys.length} CRM value${pendingKeys.length === 1 ? "" : "s"} awaiting confirmation.` })
+        : null,
+      h("div", { class: "crm-actions" },
+        h("button", { type: "button", class: "secondary small crm-lookup", onclick: lookup }, "Lookup"),
+        pendingKeys.length
+          ? h("button", { type: "button", class: "small crm-confirm", onclick: confirmPending }, "Confirm")
+          : null),
+    );
+  }
+
+  function crmPath(action) {
+    return `/api/v1/contacts/${encodeURIComponent(contactId)}/crm/${action}`;
+  }
+
+  // POST lookup (it runs in the background), then reload the tab every second a few times.
+  async function lookup(event) {
+    const button = event.currentTarget;
+    button.disabled = true;
+    let state;
+    try {
+      state = await window.rolodex.api("POST", crmPath("lookup"));
+    } catch (error) {
+      button.disabled = false;
+      setStatus(`Look-up not started: ${error.message}`);
+      return;
+    }
+    setStatus("Looking the contact up in the CRM…");
+    const mine = ++polling;
+    let data = null;
+    for (let round = 0; round < 5 && mine === polling; round += 1) {
+      await new Promise((resolve) => { setTimeout(resolve, 1000); });
+      try {
+        data = await fetchTab();
+      } catch (error) {
+        setStatus(`The contact could not be reloaded: ${error.message}`);
+        break;
+      }
+      state = data.crm || state;
+      if (!state || (state.last_outcome !== "queued" && state.last_outcome !== "waiting_for_crm")) break;
+    }
+    if (mine !== polling) return;
+    if (data) render(data);
+    else button.disabled = false;
+    const outcome = state && state.last_outcome ? OUTCOMES[state.last_outcome] || state.last_outcome : "";
+    setStatus(outcome ? `CRM look-up: ${outcome}.` : "CRM look-up requested.");
+    refreshAround();
+  }
+
+  async function confirmPending(event) {
+    const button = event.currentTarget;
+    button.disabled = true;
+    let result;
+    try {
+      result = await window.rolodex.api("POST", crmPath("confirm"));
+    } catch (error) {
+      button.disabled = false;
+      setStatus(`Not confirmed: ${error.message}`);
+      return;
+    }
+    try {
+      render(await fetchTab());
+    } catch (error) {
+      setStatus(`The contact could not be reloaded: ${error.message}`);
+      return;
+    }
+    const changed = (result.applied || []).length + (result.cleared || []).length;
+    const skipped = (result.skipped || []).length;
+    setStatus(`CRM values confirmed: ${changed} changed${skipped ? `, ${skipped} skipped` : ""}.`);
+    refreshAround();
+  }
+
+  // Values may have changed: the history and the cross-channel links follow them.
+  function refreshAround() {
+    if (part(".contact-history").open) loadHistory(null);
+    loadLinked(null);
   }
 
   // The VIP button: shown while VIP is on (enterprise), pressed when the contact is VIP.
