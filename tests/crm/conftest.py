@@ -20,17 +20,14 @@ UNIT = 0.2  # seconds per write-back retry "hour"
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """Test settings, with loopback webhook targets allowed and fast write-back retries."""
-    return Settings(
-        database_url=db_url,
-        data_dir=tmp_path / "data",
-        secret_key="test-secret",
-        run_worker=False,
-        job_modules=["support.jobs"],
-        allow_private_webhook_targets=True,
-        write_back_retry_unit_seconds=UNIT,
-        crm_job_lease_seconds=3,
+    return settings.model_copy(
+        update={
+            "allow_private_webhook_targets": True,
+            "write_back_retry_unit_seconds": UNIT,
+            "crm_job_lease_seconds": 3,
+        }
     )
 
 

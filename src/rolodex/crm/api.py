@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from rolodex.auth.deps import CurrentPrincipal
-from rolodex.crm import service
+from rolodex.crm import deliveries, service
 from rolodex.crm.schemas import (
     AnswerResult,
     ClientCredentialsCreate,
@@ -86,7 +86,7 @@ async def list_crm_deliveries(
     limit: Limit = 50,
 ) -> Page[DeliveryRead]:
     """Write-back deliveries, newest first; `status=failed` lists the ones given up."""
-    items, next_cursor = await service.list_deliveries(
+    items, next_cursor = await deliveries.list_deliveries(
         session, principal, status=status, cursor=cursor, limit=limit
     )
     return Page(items=items, next_cursor=next_cursor)
@@ -97,7 +97,7 @@ async def retry_crm_delivery(
     delivery_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> DeliveryRead:
     """Retry now: send a failed or waiting write-back again at once (admins)."""
-    return await service.retry_delivery(session, principal, delivery_id)
+    return await deliveries.retry_delivery(session, principal, delivery_id)
 
 
 @router.get("/contacts/{contact_id}/crm")

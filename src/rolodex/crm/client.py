@@ -3,6 +3,7 @@ fetched again once on a 401), safe targets only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from rolodex.models import CrmIntegration
 
 # Tokens by (workspace, token URL, client id): (token, monotonic expiry).
 _TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
+_LOCKS: dict[tuple[str, str, str], asyncio.Lock] = {}
 _EARLY = 30.0  # refresh this many seconds before the token's own expiry
 
 
@@ -59,9 +61,17 @@ def encode(body: Any) -> bytes:
 
 async def _token(http: httpx.AsyncClient, target: Target, settings: Settings) -> str:
     key = (target.workspace_id, target.token_url or "", target.client_id or "")
-    cached = _TOKENS.get(key)
-    if cached and time.monotonic() < cached[1]:
-        return cached[0]
+    # One fetch at a time per key: concurrent jobs wait for it and share the token.
+    async with _LOCKS.setdefault(key, asyncio.Lock()):
+        cached = _TOKENS.get(key)
+        if cached and time.monotonic() < cached[1]:
+            return cached[0]
+        return await _fetch_token(http, target, settings, key)
+
+
+async def _fetch_token(
+    http: httpx.AsyncClient, target: Target, settings: Settings, key: tuple[str, str, str]
+) -> str:
     assert target.token_url is not None
     assert target.client_id is not None
     form = {"grant_type": "client_credentials"}
