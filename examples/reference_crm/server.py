@@ -571,6 +571,9 @@ class CRMServer(ThreadingHTTPServer):
     """A thread per connection, so one slow answer never holds up another."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections under a burst of parallel
+    # requests, and each dropped SYN costs the client a 1 s retransmit.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], crm: CRM) -> None:
         super().__init__(address, Handler)
