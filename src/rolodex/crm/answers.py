@@ -60,6 +60,23 @@ def _checked(
     return values, skipped
 
 
+async def _changes(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    values: dict[str, Normalized | None],
+    definitions: dict[str, AttributeDefinition],
+) -> list[writes.Change]:
+    # The values that differ from the contact's current ones.
+    ids = {key: definitions[key].id for key in values}
+    current = await attributes.current_values(session, workspace_id, contact_id, ids.values())
+    return [
+        writes.Change(contact_id, ids[key], current.get(ids[key]), new)
+        for key, new in values.items()
+        if current.get(ids[key]) != (new.value if new else None)
+    ]
+
+
 async def _write(
     session: AsyncSession,
     workspace_id: str,
@@ -69,13 +86,7 @@ async def _write(
     provenance: Provenance,
 ) -> tuple[list[str], list[str]]:
     # Writes the values that differ; returns (keys set, keys cleared).
-    ids = {key: definitions[key].id for key in values}
-    current = await attributes.current_values(session, workspace_id, contact_id, ids.values())
-    changes = [
-        writes.Change(contact_id, ids[key], current.get(ids[key]), new)
-        for key, new in values.items()
-        if current.get(ids[key]) != (new.value if new else None)
-    ]
+    changes = await _changes(session, workspace_id, contact_id, values, definitions)
     await writes.apply(session, workspace_id, changes, provenance)
     if changes:
         await groups.contact_values_changed(
@@ -124,12 +135,10 @@ async def apply_answer(
         pending: list[str] = []
         state.update(validated=True, last_outcome=LookupOutcome.UPDATED.value, pending=None)
     else:
-        ids = {key: definitions[key].id for key in values}
-        current = await attributes.current_values(session, workspace_id, contact_id, ids.values())
+        keys = {d.id: k for k, d in definitions.items()}
         waiting = {
-            key: new.value if new else None
-            for key, new in values.items()
-            if current.get(ids[key]) != (new.value if new else None)
+            keys[c.definition_id]: c.new.value if c.new else None
+            for c in await _changes(session, workspace_id, contact_id, values, definitions)
         }
         applied, cleared, pending = [], [], list(waiting)
         outcome = LookupOutcome.PENDING_CONFIRMATION if waiting else LookupOutcome.UPDATED

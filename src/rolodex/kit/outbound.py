@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
 import ipaddress
 import socket
@@ -123,10 +122,8 @@ async def send(
     """One request to a checked target, its body read up to the cap."""
     await check_resolved(url, allow_private=allow_private)
     request = http.build_request(method, url, content=content, data=data, headers=headers)
-    if auth is not None:
-        pair = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        request.headers["Authorization"] = f"Basic {pair}"
-    response = await http.send(request, stream=True)
+    basic = httpx.BasicAuth(*auth) if auth is not None else None
+    response = await http.send(request, stream=True, auth=basic)
     try:
         chunks: list[bytes] = []
         size = 0
