@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     allow_private_webhook_targets: bool = False
     # Where `rolodex demo` points the demo workspace's CRM (the reference CRM of make run).
     demo_crm_url: str = "http://127.0.0.1:8010"
+    # Request bodies: JSON and forms up to this; routes that carry attachments get the
+    # attachment limit plus base64's overhead instead. Checked before the body is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Failed logins (API token, page login, OAuth2 client credentials): after this many
+    # failures within the window, per account and per client address, answer 429 until the
+    # window has passed; a success resets the account's count.
+    login_max_failures: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data dir."""

@@ -140,6 +140,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         if loc and loc[0] == "body":
             loc = loc[1:]
         kind = str(err.get("type"))
+        # A NUL anywhere in a body is found by one model-level rule that says where it stood.
+        inner = str((err.get("ctx") or {}).get("field", "")) if kind == "nul_character" else ""
+        loc = [*loc, inner] if inner else loc
         field = "body" if kind == "json_invalid" or not loc else ".".join(loc)
         message = str(err.get("msg", "Invalid value")).removeprefix("Value error, ")
         out.append(field_error(field, message, kind))
