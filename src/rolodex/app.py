@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from rolodex import __version__, errors
+from rolodex import __version__, errors, middleware
 from rolodex.attributes import api as attributes_api
 from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
@@ -104,6 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    middleware.install(
+        app,
+        max_body_bytes=settings.max_body_bytes,
+        max_attachment_bytes=settings.max_attachment_bytes,
+    )
     for router in (*API_ROUTERS, *PAGE_ROUTERS):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")

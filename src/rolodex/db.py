@@ -63,7 +63,7 @@ def _prepare_sqlite_file(url: str) -> None:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), connect_args={"timeout": 30})
+    engine = create_async_engine(async_url(url), connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -131,6 +131,8 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
             "pool_size": pool_size,
             "max_overflow": pool_size,
             "pool_pre_ping": True,
+            # A failed statement's message would otherwise carry its values: secrets, hashes.
+            "hide_parameters": True,
             "connect_args": {"options": "-c jit=off"},
         }
         write = create_async_engine(async_url(url), **common)

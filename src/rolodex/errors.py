@@ -6,7 +6,6 @@ problem+json for the API and a friendly HTML page for the web pages.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 # Paths that machines call; everything else is a page for a person.
@@ -28,6 +25,8 @@ class AppError(Exception):
     status = 400
     code = "bad_request"
     title = "Bad request"
+    # Seconds the client should wait before trying again (sent as Retry-After), if any.
+    retry_after: int | None = None
 
     def __init__(
         self,
@@ -128,6 +127,28 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+def internal_error(request_id: str) -> AppError:
+    """The 500 for an unexpected failure; its request id is the one in the log line."""
+    err = AppError(
+        f"Something went wrong on our side; it has been logged as request {request_id}.",
+        extra={"request_id": request_id},
+    )
+    err.status, err.code, err.title = 500, "internal_error", "Internal error"
+    return err
+
+
+class TooManyRequests(AppError):
+    """Too many attempts in a short time (429); Retry-After says how many seconds to wait."""
+
+    status = 429
+    code = "too_many_attempts"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 def field_error(field: str, message: str, type_: str = "invalid") -> dict[str, Any]:
     """One entry of a problem's `errors` list."""
     return {"field": field, "message": message, "type": type_}
@@ -156,17 +177,22 @@ def wants_html(request: Request) -> bool:
 
 def render(request: Request, error: AppError) -> Response:
     """The response for an error: problem+json for clients, an HTML page for people."""
+    response: Response
     if wants_html(request):
         from rolodex.web import render_error_page  # pages import errors; avoid the cycle
 
-        return render_error_page(request, error)
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return JSONResponse(
-        error.to_problem(request.url.path),
-        status_code=error.status,
-        media_type=PROBLEM_JSON,
-        headers=headers,
-    )
+        response = render_error_page(request, error)
+    else:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        response = JSONResponse(
+            error.to_problem(request.url.path),
+            status_code=error.status,
+            media_type=PROBLEM_JSON,
+            headers=headers,
+        )
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 _HTTP_CODES = {
@@ -203,13 +229,7 @@ def install(app: FastAPI) -> None:
             err = cls(None if exc.detail in (None, "Not Found") else str(exc.detail))
         return render(request, err)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = AppError("Something went wrong on our side; it has been logged.")
-        err.status, err.code, err.title = 500, "internal_error", "Internal error"
-        return render(request, err)
-
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+    # Unexpected exceptions are logged and answered by rolodex.middleware.ErrorBoundary.

@@ -23,7 +23,7 @@ def run_migrations() -> None:
     if connectable is not None:
         _run(connectable)
         return
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()
