@@ -18,6 +18,7 @@ from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Sta
 from rolodex.conversations.service import ConversationFilters
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
+from rolodex.schemas import Text
 from rolodex.web import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
@@ -133,7 +134,7 @@ async def reply(
     conversation_id: str,
     session: SessionDep,
     principal: SignedInForm,
-    text: Annotated[str, Form(min_length=1, max_length=100_000)],
+    text: Annotated[Text, Form(min_length=1, max_length=100_000)],
 ) -> Response:
     """Send a reply from the page (the same service call as POST …/messages)."""
     await service.reply(session, principal, conversation_id, MessageCreate(text=text))

@@ -12,6 +12,7 @@ from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.errors import AppError, field_error
 from rolodex.users import service
+from rolodex.schemas import Text
 from rolodex.users.schemas import UserCreate
 from rolodex.web import page
 
@@ -47,10 +48,10 @@ async def add_user(
     request: Request,
     session: SessionDep,
     principal: SignedInForm,
-    email: Annotated[str, Form(max_length=254)] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[Text, Form(max_length=254)] = "",
+    name: Annotated[Text, Form(max_length=200)] = "",
     role: Annotated[str, Form(max_length=20)] = "agent",
-    password: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[Text, Form(max_length=200)] = "",
 ) -> Response:
     """Add a user from the page (the same service call as POST /api/v1/users)."""
     try:
