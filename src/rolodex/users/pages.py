@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.errors import AppError, field_error
-from rolodex.users import service
 from rolodex.schemas import Text
+from rolodex.users import service
 from rolodex.users.schemas import UserCreate
 from rolodex.web import page
 
