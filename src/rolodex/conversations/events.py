@@ -1,0 +1,63 @@
+"""Events of the conversations domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rolodex.kit.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationStarted(Event):
+    """A contact's first message (or first after a resolve) opened a conversation."""
+
+    conversation_id: str
+    contact_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationStatusChanged(Event):
+    """A conversation moved between new, pending and resolved."""
+
+    conversation_id: str
+    contact_id: str
+    previous: str
+    current: str
+    actor_kind: str
+    actor_id: str | None = None
+    reason: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationAssigned(Event):
+    """A conversation's assignee or team changed."""
+
+    conversation_id: str
+    assignee_id: str | None
+    team_id: str | None
+    previous_assignee_id: str | None
+    previous_team_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(Event):
+    """A contact's message arrived on a conversation."""
+
+    message_id: str
+    conversation_id: str
+    contact_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageSent(Event):
+    """An agent, a bot or the system wrote on a conversation (delivery comes after)."""
+
+    message_id: str
+    conversation_id: str
+    contact_id: str
+    channel_id: str
+    author_kind: str
+    author_id: str | None = None
