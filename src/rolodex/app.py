@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from rolodex import __version__, errors, middleware
+from rolodex import __version__, errors, middleware, subscriptions
 from rolodex.attributes import api as attributes_api
 from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.resolved_secret_key()
     load_job_modules(settings.job_modules)
+    subscriptions.register_all()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

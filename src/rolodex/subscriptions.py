@@ -1,0 +1,25 @@
+"""Every domain's subscriptions to other domains' events, registered once per process.
+
+This list is the one place that says which domains react to events; each domain declares
+what it subscribes to in its own `subscribers.py` (`register(registry)`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from rolodex.kit.events import registry
+
+SUBSCRIBER_MODULES: tuple[str, ...] = ()
+
+_registered = False
+
+
+def register_all() -> None:
+    """Register every domain's subscribers (idempotent: each process does it once)."""
+    global _registered
+    if _registered:
+        return
+    for name in SUBSCRIBER_MODULES:
+        importlib.import_module(name).register(registry)
+    _registered = True
