@@ -39,6 +39,8 @@ from rolodex.routing import pages as routing_pages
 from rolodex.users import api as users_api
 from rolodex.users import pages as users_pages
 from rolodex.web import PACKAGE_DIR
+from rolodex.webhooks import api as webhooks_api
+from rolodex.webhooks import pages as webhooks_pages
 from rolodex.worker import Worker
 from rolodex.workspaces import pages as workspace_pages
 
@@ -59,6 +61,7 @@ API_ROUTERS = (
     privacy_api.router,
     exports_api.router,
     crm_api.router,
+    webhooks_api.router,
     compat_api.router,
 )
 PAGE_ROUTERS = (
@@ -71,6 +74,7 @@ PAGE_ROUTERS = (
     privacy_pages.router,
     exports_pages.router,
     crm_pages.router,
+    webhooks_pages.router,
 )
 
 

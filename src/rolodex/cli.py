@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rolodex import subscriptions
 from rolodex.config import get_settings
 from rolodex.db import Database, open_database
 from rolodex.jobs.registry import load_job_modules
@@ -49,6 +50,7 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
 
     # Any command may enqueue jobs (the demo does): their kinds must be known here.
     load_job_modules(get_settings().job_modules)
+    subscriptions.register_all()
 
     async def main() -> T:
         database = open_database(get_settings().resolved_database_url())
@@ -63,6 +65,19 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
 def _fail(message: str) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
+
+
+def _as_utc(value: str | None) -> str | None:
+    """An ISO 8601 time given without a zone, read as UTC; anything else left to the schema."""
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the export schema names the option and says why
+    return parsed.replace(tzinfo=UTC).isoformat() if parsed.tzinfo is None else value
 
 
 def _emit(data: dict[str, Any], as_json: bool) -> None:
@@ -121,6 +136,7 @@ def worker(
 
     settings = get_settings()
     load_job_modules(settings.job_modules)
+    subscriptions.register_all()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
@@ -322,9 +338,13 @@ def export_contact_attributes(
     ] = None,
     group: Annotated[str | None, typer.Option(help="Only this contact group's members.")] = None,
     updated_from: Annotated[
-        str | None, typer.Option(help="Updated at or after (ISO 8601).")
+        str | None,
+        typer.Option(help="Updated at or after (ISO 8601; a time without a zone is UTC)."),
     ] = None,
-    updated_to: Annotated[str | None, typer.Option(help="Updated before (ISO 8601).")] = None,
+    updated_to: Annotated[
+        str | None,
+        typer.Option(help="Updated before (ISO 8601; a time without a zone is UTC)."),
+    ] = None,
     attributes: Annotated[
         str | None, typer.Option(help="Comma-separated keys (default: all, in order).")
     ] = None,
@@ -346,8 +366,8 @@ def export_contact_attributes(
                 "mediums": medium or None,
                 "vip": vip,
                 "group": group,
-                "updated_from": updated_from,
-                "updated_to": updated_to,
+                "updated_from": _as_utc(updated_from),
+                "updated_to": _as_utc(updated_to),
             }
         )
     except ValidationError as exc:
@@ -366,7 +386,7 @@ def export_contact_attributes(
         columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with (
             Progress(*columns, console=err_console) as bar,
-            partial.open("w", encoding="utf-8", newline="") as handle,
+            writer.open_private(partial) as handle,
         ):
             task = bar.add_task("contacts", total=None)
 

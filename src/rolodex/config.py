@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # revoked on another process stops working within this time; on this one at once.
     # Export files are downloadable this long, then removed.
     export_retention_days: int = Field(default=7, ge=1, le=365)
+    # An export job's lease, renewed after each batch: a dead worker's export restarts after it.
+    export_job_lease_seconds: float = Field(default=300.0, ge=2)
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "info"
     # CRM write-backs are retried after 1, 2, 4, 8 and 16 of these (an hour; tests and demos

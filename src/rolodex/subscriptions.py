@@ -10,7 +10,7 @@ import importlib
 
 from rolodex.kit.events import registry
 
-SUBSCRIBER_MODULES: tuple[str, ...] = ()
+SUBSCRIBER_MODULES: tuple[str, ...] = ("rolodex.webhooks.subscribers",)
 
 _registered = False
 

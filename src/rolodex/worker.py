@@ -9,7 +9,7 @@ import traceback
 from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.jobs import service
-from rolodex.jobs.registry import JobContext
+from rolodex.jobs.registry import JobContext, LeaseLost
 from rolodex.jobs.service import Claimed
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,29 @@ class Worker:
             return await service.claim(session, limit, self.settings)
 
     async def _execute(self, job: Claimed) -> None:
-        ctx = JobContext(
-            job.id, job.kind, job.attempt, job.workspace_id, job.payload, self.db, self.settings
-        )
-        # Stop before the lease runs out, so that no other worker takes it while this one runs.
         lease = job.spec.schedule(self.settings)[1]
+        ctx = JobContext(
+            job.id,
+            job.kind,
+            job.attempt,
+            job.workspace_id,
+            job.payload,
+            self.db,
+            self.settings,
+            lease,
+        )
+        # Stop before the lease runs out, so that no other worker takes it while this one runs;
+        # a handler that renews its lease (ctx.renew_lease) moves this deadline with it.
         timeout = max(lease.total_seconds() - 1.0, 0.5)
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(job.spec.handler(ctx), timeout=timeout)
+            async with asyncio.timeout(timeout) as deadline:
+                ctx.on_renew = lambda: deadline.reschedule(loop.time() + timeout)
+                await job.spec.handler(ctx)
+        except LeaseLost:
+            # Another worker runs it now and records its outcome; this attempt's is void.
+            log.warning("job %s (%s) attempt %s lost its lease", job.id, job.kind, job.attempt)
+            return
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             if isinstance(exc, TimeoutError):

@@ -229,17 +229,18 @@ async def test_integrations_write_with_their_own_source(
     crm = await make_integration(db, admin.workspace_id, TokenKind.CRM)
     assert (await _write(client, bot, contact, {"company": "Bot Co"})).status_code == 200
     assert (await _write(client, crm, contact, {"tier": "Silver"})).status_code == 200
-    imported = await _write(client, admin, contact, {"seats": 3}, source="import")
-    assert imported.status_code == 200
-    refused = await _write(client, bot, contact, {"seats": 4}, source="import")
-    assert refused.status_code == 422
-    assert refused.json()["errors"][0]["field"] == "source"
+    assert (await _write(client, admin, contact, {"seats": 3})).status_code == 200
+    # No body chooses the source: claiming `import` is refused for users and integrations.
+    for actor in (admin, bot):
+        refused = await _write(client, actor, contact, {"seats": 4}, source="import")
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "source"
     async with db.reader() as session:
         rows = (await session.execute(select(AttributeValue))).scalars().all()
     sources = {r.value: (r.source, r.actor_kind, r.actor_id) for r in rows}
     assert sources["Bot Co"] == ("bot", "bot", bot.user_id)
     assert sources["Silver"] == ("crm", "crm", crm.user_id)
-    assert sources["3"] == ("import", "user", admin.user_id)
+    assert sources["3"] == ("agent", "user", admin.user_id)
     assert sources["a@x.test"][0] == "platform"
 
 

@@ -160,11 +160,17 @@ async def test_crm_managed_attributes_are_editable_per_the_write_rule(
     )
     conversation = (await make_conversation(client, admin, chat, "s1"))["conversation_id"]
     editable = {}
-    for name, actor in (("agent", agent), ("crm", crm), ("bot", bot)):
+    for name, actor in (("agent", agent), ("bot", bot)):
         entries = {a["key"]: a for a in (await _tab(client, actor, conversation))["attributes"]}
         editable[name] = entries["account"]["editable"]
         assert entries["account"]["crm_managed"] is True
-    assert editable == {"agent": False, "crm": True, "bot": False}
+    assert editable == {"agent": False, "bot": False}
+    # The CRM writes these values but reads no conversation, so no Contact tab either.
+    refused = await client.get(
+        f"/api/v1/conversations/{conversation}/contact-tab", headers=crm.headers
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "token_scope"
 
 
 async def test_vip_is_not_shown_outside_enterprise(client: httpx.AsyncClient, db: Database) -> None:

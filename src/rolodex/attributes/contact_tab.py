@@ -22,6 +22,7 @@ from rolodex.attributes.schemas import (
     VipRead,
 )
 from rolodex.attributes.values import refusal
+from rolodex.attributes.visibility import sees_hidden
 from rolodex.auth.principals import Principal
 from rolodex.channels.catalogue import Medium
 from rolodex.contacts.schemas import ContactRead
@@ -62,10 +63,11 @@ async def contact_tab(
     values: dict[str, str] = {}
     vip_shown = False
     attributes = []
+    everything = sees_hidden(principal)
     for row in rows:
         if row.key is None:
             continue
-        if row.value is not None:
+        if row.value is not None and (row.shown or everything):
             values[row.key] = row.value
         if not row.shown:
             continue
@@ -89,6 +91,9 @@ async def contact_tab(
         linked_contact_ids=[c for c, _, _ in peers],
     )
     state = await crm.contact_state(session, principal, first.contact_id)
+    if state is not None and state.pending and not everything:
+        shown = {entry.key for entry in attributes}
+        state.pending = {k: v for k, v in state.pending.items() if k in shown} or None
     for entry in attributes:
         if state is not None and state.pending and entry.key in state.pending:
             entry.pending, entry.pending_value = True, state.pending[entry.key]

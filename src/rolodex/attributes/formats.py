@@ -80,10 +80,21 @@ def _phone(raw: str, region: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+# Never part of a URL; each could end an HTML attribute or a Markdown link it is shown in.
+_URL_REFUSED = frozenset("\"'<>`\\")
+
+
 def _url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http(s) URL")
+    message = "must be an absolute http(s) URL without spaces, quotes, <, > or `"
+    if any(c in _URL_REFUSED or c.isspace() or not c.isprintable() for c in raw):
+        raise ValueError(message)
+    try:
+        parts = urlsplit(raw)
+        host, _ = parts.hostname, parts.port  # port raises ValueError when it is not a number
+    except ValueError as exc:
+        raise ValueError(message) from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ValueError(message)
     return raw
 
 

@@ -118,6 +118,7 @@ async def renormalize(ctx: JobContext) -> None:
                     target_type="attribute",
                     target_id=definition.key,
                     after={"format": fmt, **report.__dict__},
+                    contact_ids=report.invalid_contact_ids,
                 )
                 return
             after = (rows[-1][0], rows[-1][1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
@@ -128,14 +128,8 @@ class AttributeDetail(AttributeRead):
 class ContactAttributesUpdate(InputModel):
     """Values to set (null clears) by key; all are written or none."""
 
+    # No `source`: the server records it from the caller, so nobody can claim `import` or `crm`.
     attributes: Annotated[dict[AnyKey, RawValue], Field(max_length=500)]
-    source: Literal["api", "import"] | None = Field(
-        default=None,
-        description=(
-            "Users only: record the values as coming from an API integration or an import "
-            "rather than from an agent. Integrations' sources follow their token (bot, crm)."
-        ),
-    )
 
 
 class VipRead(OutputModel):

@@ -48,6 +48,7 @@ from rolodex.attributes.schemas import (
     CustomType,
     InvalidValueRead,
 )
+from rolodex.attributes.visibility import sees_hidden
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
@@ -117,14 +118,16 @@ async def access_attribute_by_key(
 ) -> AttributeDefinition:
     """A definition of the caller's workspace; 404 for missing and foreign alike."""
     definition = await repository.get_definition(session, principal.workspace_id, key)
-    if definition is None:
+    if definition is None or not (definition.enabled or sees_hidden(principal)):
         raise NotFound("Attribute not found.")
     return definition
 
 
 async def list_attributes(session: AsyncSession, principal: Principal) -> list[AttributeRead]:
-    """Every attribute of the workspace in the admin's order (agents read it too)."""
+    """Every attribute of the workspace in the admin's order (agents: the enabled ones)."""
     definitions = await repository.list_definitions(session, principal.workspace_id)
+    if not sees_hidden(principal):
+        definitions = [d for d in definitions if d.enabled]
     disabled = await repository.disabled_channels(session, principal.workspace_id)
     return [_read(d, disabled.get(d.id, [])) for d in definitions]
 
@@ -187,6 +190,8 @@ async def create_attribute(
     principal.require_admin()
     fmt, options = _check_create(data)
     ws = principal.workspace_id
+    # First: it locks the order, so concurrent creates also derive distinct free keys.
+    position = await repository.next_position(session, ws)
     if data.key is not None and await repository.get_definition(session, ws, data.key):
         raise _key_taken(data.key)
     definition = AttributeDefinition(
@@ -200,7 +205,7 @@ async def create_attribute(
         options=options,
         medium=None,
         enabled=True,
-        position=await repository.next_position(session, ws),
+        position=position,
         crm_managed=False,
         lookup=False,
     )
@@ -256,6 +261,8 @@ async def reorder_attributes(
 ) -> list[AttributeRead]:
     """An admin sets the order of every attribute; the list must name each key once."""
     principal.require_admin()
+    # Locked so the list checked against `keys` is the one the new positions apply to.
+    await repository.lock_order(session, principal.workspace_id)
     definitions = await repository.list_definitions(session, principal.workspace_id)
     by_key = {d.key: d for d in definitions}
     errors = [

@@ -5,9 +5,10 @@ The rule, enforced here for every caller (API, pages, bots, the CRM):
 * CRM-managed attributes: the CRM token; admins and agents too when the workspace's
   `agents_can_edit_crm_managed` is on (and the plan has the feature, R5.1); never bots;
 * every other custom or standard attribute: admins, agents, bots and the CRM.
-A write names its source by the caller: users -> `agent` (or `api`/`import` when they
-say so), bot tokens -> `bot`, CRM tokens -> `crm`. A write is all-or-nothing: 403
-listing every key the caller may not write, else 422 listing every bad value.
+A write's source is the server's, from the caller, never from the body: users -> `agent`,
+bot tokens -> `bot`, CRM tokens -> `crm`. A write is all-or-nothing: 403
+listing every key the caller may not write, else 422 listing every bad value, else
+(bots, which never overwrite or clear a set value, R13.3) 409 `value_already_set`.
 """
 
 from __future__ import annotations
@@ -58,13 +59,13 @@ def refusal(principal: Principal, kind: str, crm_managed: bool) -> str | None:
     return "This caller cannot write contact attributes."
 
 
-def source_of(principal: Principal, requested: str | None) -> ValueSource:
+def source_of(principal: Principal) -> ValueSource:
     """The source a caller's writes are recorded with."""
     if principal.kind is TokenKind.BOT:
         return ValueSource.BOT
     if principal.kind is TokenKind.CRM:
         return ValueSource.CRM
-    return ValueSource(requested) if requested else ValueSource.AGENT
+    return ValueSource.AGENT
 
 
 def _boolean(raw: Any) -> Normalized:
@@ -109,6 +110,28 @@ def _refuse_forbidden(principal: Principal, definitions: Mapping[str, AttributeD
         )
 
 
+def _refuse_overwrites(changes: list[writes.Change], keys: Mapping[str, str]) -> None:
+    # A bot never overwrites or clears a value that is set (R13.3). Over REST the whole
+    # write is refused, like every other refusal here, so the bot learns which keys were
+    # kept; rewriting the value already there is no change and passes.
+    errors = [
+        field_error(
+            f"attributes.{keys[c.definition_id]}",
+            "Already has a value; a bot never overwrites one.",
+            "value_already_set",
+        )
+        for c in changes
+        if c.old is not None
+    ]
+    if errors:
+        names = ", ".join(e["field"].removeprefix("attributes.") for e in errors)
+        raise Conflict(
+            f"A bot never overwrites a value that is set: {names}.",
+            errors=errors,
+            code="value_already_set",
+        )
+
+
 def _checked(
     raw: Mapping[str, Any], definitions: Mapping[str, AttributeDefinition], region: str
 ) -> dict[str, Normalized | None]:
@@ -139,8 +162,6 @@ async def write_contact_attributes(
 ) -> ContactRead:
     """Set or clear (null) a contact's values by key, all or nothing; the contact after."""
     contact = await contacts.access_contact_by_id(session, principal, contact_id)
-    if data.source is not None and not principal.is_user:
-        raise InvalidInput.for_field("source", "Integrations write with their token's source.")
     if VIP_KEY in data.attributes:
         principal.require_feature(Feature.VIP)
     workspace = await workspaces.get_workspace(session, principal)
@@ -151,6 +172,8 @@ async def write_contact_attributes(
         raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
     values = _checked(data.attributes, definitions, workspace.default_phone_region)
     ids = {key: definitions[key].id for key in values}
+    # Locked before the read, so each history row's old value is the value it replaced.
+    await repository.lock_contact(session, ws, contact.id)
     current = await repository.current_rows(session, ws, contact.id, ids.values())
     changes = []
     for key, new in values.items():
@@ -158,7 +181,9 @@ async def write_contact_attributes(
         old = row.value if row is not None else None
         if old != (new.value if new else None):
             changes.append(writes.Change(contact.id, ids[key], old, new))
-    source = source_of(principal, data.source)
+    if principal.kind is TokenKind.BOT:
+        _refuse_overwrites(changes, {ids[key]: key for key in values})
+    source = source_of(principal)
     provenance = Provenance(
         source.value, principal.actor_kind, principal.actor_id, channel_id, utcnow()
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.auth.principals import Principal
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
-from rolodex.models import AuditEvent
+from rolodex.models import AuditEvent, AuditEventContact
 
 
 async def record(
@@ -23,13 +24,16 @@ async def record(
     target_id: str | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    # The contacts the event is about or names: erasing one of them finds the event by key.
+    contact_ids: Sequence[str] = (),
 ) -> None:
     """Append an audit event (actor None = the system, e.g. the CLI or a job)."""
     ws = workspace_id or (actor.workspace_id if actor else None)
     assert ws is not None, "an audit event needs a workspace"
+    event_id = new_id("aud")
     session.add(
         AuditEvent(
-            id=new_id("aud"),
+            id=event_id,
             workspace_id=ws,
             actor_kind=actor.actor_kind if actor else "system",
             actor_id=actor.actor_id if actor else None,
@@ -41,6 +45,12 @@ async def record(
         )
     )
     await session.flush()
+    if contact_ids:
+        rows = [
+            {"workspace_id": ws, "contact_id": c, "event_id": event_id}
+            for c in dict.fromkeys(contact_ids)
+        ]
+        await session.execute(insert(AuditEventContact), rows)
 
 
 async def list_events(

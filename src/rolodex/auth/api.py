@@ -17,6 +17,8 @@ from rolodex.auth.schemas import (
     TokenRequest,
     TokenResponse,
 )
+from rolodex.auth.service import LoginAttempt
+from rolodex.auth.throttle import LoginThrottleDep, client_address
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.workspaces import service as workspaces
 from rolodex.workspaces.plans import Feature, has_feature
@@ -26,11 +28,14 @@ router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRou
 
 
 @router.post("/auth/token")
-async def create_token(data: TokenRequest, request: Request, session: SessionDep) -> TokenResponse:
-    """Exchange an email and password for a bearer token."""
+async def create_token(
+    data: TokenRequest, request: Request, session: SessionDep, throttle: LoginThrottleDep
+) -> TokenResponse:
+    """Exchange an email and password for a bearer token (429 after too many failures)."""
     days = request.app.state.settings.session_days
+    attempt = LoginAttempt(data.email, data.password, client_address(request), data.workspace_id)
     _, token, expires_at = await service.login(
-        session, data.email, data.password, kind=TokenKind.USER, lifetime=timedelta(days=days)
+        session, throttle, attempt, kind=TokenKind.USER, lifetime=timedelta(days=days)
     )
     return TokenResponse(access_token=token, expires_at=expires_at)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rolodex.auth import service
+from rolodex.auth import scopes, service
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.db import SessionDep
 from rolodex.errors import Forbidden, Unauthorized
@@ -64,10 +64,13 @@ async def current_principal(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The authenticated caller of an API route; 401 without valid credentials."""
+    """The authenticated caller of an API route; 401 without credentials, 403 out of scope."""
     principal = await _principal_or_none(request, session, credentials)
     if principal is None:
         raise Unauthorized("Send `Authorization: Bearer <token>`.", code="missing_token")
+    # Every API route passes here, so a route not in auth/scopes.py is closed to integrations.
+    route = request.scope.get("route")
+    scopes.require_scope(principal, request.method, getattr(route, "path", None))
     return principal
 
 

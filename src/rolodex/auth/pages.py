@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import timedelta
 from typing import Annotated
@@ -12,8 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from rolodex.auth import service
 from rolodex.auth.deps import SESSION_COOKIE, PagePrincipal, check_csrf
 from rolodex.auth.principals import TokenKind
+from rolodex.auth.service import LoginAttempt
+from rolodex.auth.throttle import LoginThrottleDep, client_address
 from rolodex.db import SessionDep, TransactionalRoute
-from rolodex.errors import Forbidden, Unauthorized
+from rolodex.errors import Forbidden, TooManyRequests, Unauthorized
 from rolodex.kit.secrets import same
 from rolodex.web import page
 
@@ -30,7 +33,13 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(
-    request: Request, *, next_: str, email: str = "", error: str = "", status_code: int = 200
+    request: Request,
+    *,
+    next_: str,
+    email: str = "",
+    workspace_id: str = "",
+    error: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     response = page(
@@ -39,6 +48,7 @@ def _login_page(
         None,
         next=next_,
         email=email,
+        workspace_id=workspace_id,
         error=error,
         login_csrf=token,
         status_code=status_code,
@@ -54,6 +64,14 @@ def _login_page(
     return response
 
 
+def _locked_out(exc: TooManyRequests) -> str:
+    seconds = exc.retry_after or 60
+    wait = f"{seconds} seconds" if seconds < 120 else f"about {math.ceil(seconds / 60)} minutes"
+    return (
+        f"Too many failed logins from here or for this account. Please wait {wait} and try again."
+    )
+
+
 @router.get("/login")
 async def login_form(request: Request, principal: PagePrincipal, next: str = "/") -> Response:
     """The login page (already signed-in people go straight on)."""
@@ -66,10 +84,12 @@ async def login_form(request: Request, principal: PagePrincipal, next: str = "/"
 async def login(
     request: Request,
     session: SessionDep,
+    throttle: LoginThrottleDep,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
+    workspace_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Check the credentials and start a web session (an HttpOnly cookie)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -78,14 +98,18 @@ async def login(
             "The login form expired; reload the page and try again.", code="csrf_failed"
         )
     days = request.app.state.settings.session_days
+    attempt = LoginAttempt(email, password, client_address(request), workspace_id.strip() or None)
+    form = {"next_": _safe_next(next), "email": email, "workspace_id": workspace_id}
     try:
         _, token, _ = await service.login(
-            session, email, password, kind=TokenKind.SESSION, lifetime=timedelta(days=days)
+            session, throttle, attempt, kind=TokenKind.SESSION, lifetime=timedelta(days=days)
         )
     except Unauthorized as exc:
-        return _login_page(
-            request, next_=_safe_next(next), email=email, error=exc.detail, status_code=401
-        )
+        return _login_page(request, **form, error=exc.detail, status_code=401)
+    except TooManyRequests as exc:
+        refused = _login_page(request, **form, error=_locked_out(exc), status_code=exc.status)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -27,10 +27,19 @@ _FIND_TOKEN = (
 )
 
 
-async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The user with this email (case-insensitive), if any."""
-    stmt = select(User).where(User.email == email.strip().lower())
-    return (await session.execute(stmt)).scalar_one_or_none()
+async def find_login_users(
+    session: AsyncSession, email: str, *, workspace_id: str | None, limit: int
+) -> list[User]:
+    """The active users with this email (case-insensitive), oldest first, in any workspace.
+
+    Logging in happens before a workspace is known, so this look-up alone is not scoped;
+    `workspace_id` narrows it when the caller names one.
+    """
+    stmt = select(User).where(User.email == email.strip().lower(), User.active.is_(True))
+    if workspace_id is not None:
+        stmt = stmt.where(User.workspace_id == workspace_id)
+    stmt = stmt.order_by(User.created_at, User.id).limit(limit)
+    return list((await session.execute(stmt)).scalars())
 
 
 async def revoke_by_hash(session: AsyncSession, token_hash: str, at: datetime) -> None:

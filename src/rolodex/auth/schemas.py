@@ -17,6 +17,8 @@ class TokenRequest(InputModel):
 
     email: Annotated[str, Field(min_length=1, max_length=254)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
+    # Only needed when one email and password open accounts in several workspaces.
+    workspace_id: Annotated[str | None, Field(min_length=1, max_length=40)] = None
 
 
 class TokenResponse(OutputModel):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.audit import service as audit
 from rolodex.auth import repository
-from rolodex.auth.passwords import verify_password
+from rolodex.auth.passwords import verify_password_async
 from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.auth.throttle import LoginThrottle, account_key, address_key, client_key
+from rolodex.db import Database
 from rolodex.errors import NotFound, Unauthorized
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
@@ -94,20 +97,65 @@ async def authenticate(
     return principal
 
 
-async def check_password(session: AsyncSession, email: str, password: str) -> User:
-    """The active user with these credentials; 401 that never says which part was wrong."""
-    user = await repository.find_user_by_email(session, email)
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
-    return user
+# Accounts one email may have across workspaces whose passwords a login tries, at most.
+MAX_ACCOUNTS_PER_EMAIL = 10
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One try at logging in: credentials, where it came from, and an optional workspace."""
+
+    email: str
+    password: str
+    address: str
+    workspace_id: str | None = None
+
+
+async def check_password(
+    database: Database, email: str, password: str, *, workspace_id: str | None = None
+) -> User:
+    """The active user with these credentials; 401 that never says which part was wrong.
+
+    An email may have an account in several workspaces: the password is tried against each
+    active one, oldest first (at most MAX_ACCOUNTS_PER_EMAIL), and the first that matches is
+    the one logged in. So where one password opens two workspaces the oldest account wins,
+    unless `workspace_id` names the workspace to log in to.
+    """
+    # A read of its own, closed before argon2 runs: neither the request's transaction (a write
+    # lock on SQLite) nor a pooled connection is held through the verifications.
+    async with database.reader() as session:
+        users = await repository.find_login_users(
+            session, email, workspace_id=workspace_id, limit=MAX_ACCOUNTS_PER_EMAIL
+        )
+    if not users:
+        await verify_password_async(None, password)  # a miss costs as much time as a hit
+    for user in users:
+        if await verify_password_async(user.password_hash, password):
+            return user
+    raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
 
 
 async def login(
-    session: AsyncSession, email: str, password: str, *, kind: TokenKind, lifetime: timedelta
+    session: AsyncSession,
+    throttle: LoginThrottle,
+    attempt: LoginAttempt,
+    *,
+    kind: TokenKind,
+    lifetime: timedelta,
 ) -> tuple[User, str, datetime]:
-    """Check the credentials and issue a token of the given kind; returns (user, token, expiry)."""
-    user = await check_password(session, email, password)
+    """Check the credentials and issue a token: (user, token, expiry); 429 while locked out."""
+    # Locked out means the account (the email) or the address used up its failures in the
+    # window: even the right password is refused then. A success clears the account's count.
+    account, address = account_key(attempt.email), address_key(attempt.address)
+    await throttle.check(account, address)
+    try:
+        user = await check_password(
+            throttle.database, attempt.email, attempt.password, workspace_id=attempt.workspace_id
+        )
+    except Unauthorized:
+        await throttle.failed(account, address)
+        raise
+    await throttle.succeeded(account)
     row, token = await issue_token(
         session,
         workspace_id=user.workspace_id,
@@ -227,10 +275,21 @@ async def revoke_oauth_client(
 
 
 async def client_credentials_token(
-    session: AsyncSession, client_id: str, client_secret: str, *, kinds: frozenset[TokenKind]
+    session: AsyncSession,
+    throttle: LoginThrottle,
+    client_id: str,
+    client_secret: str,
+    *,
+    address: str,
+    kinds: frozenset[TokenKind],
 ) -> tuple[str, int]:
-    """An access token for valid client credentials (RFC 6749 4.4); 401 `invalid_client`."""
-    row = await repository.find_oauth_client(session, client_id)
+    """A token for valid client credentials (RFC 6749 4.4); 401 `invalid_client`, 429 throttled."""
+    # Throttled like a login: per client id (its "account") and per address.
+    keys = (client_key(client_id), address_key(address))
+    await throttle.check(*keys)
+    # Looked up outside the request's transaction, so a failure can be counted in its own.
+    async with throttle.database.reader() as reading:
+        row = await repository.find_oauth_client(reading, client_id)
     valid = (
         row is not None
         and row.revoked_at is None
@@ -238,7 +297,9 @@ async def client_credentials_token(
         and same(row.secret_hash, token_hash(client_secret))
     )
     if not valid or row is None:
+        await throttle.failed(*keys)
         raise Unauthorized("The client credentials are not valid.", code="invalid_client")
+    await throttle.succeeded(keys[0])
     token_row, token = await issue_token(
         session,
         workspace_id=row.workspace_id,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from rolodex.channels.catalogue import Medium
-from rolodex.schemas import InputModel, Name, OutputModel
+from rolodex.schemas import InputModel, Instant, Name, OutputModel
 
 
 class ChannelCreate(InputModel):
@@ -61,7 +61,7 @@ class InboundMessage(InputModel):
     sender: InboundSender
     text: Annotated[str, Field(max_length=100_000)] = ""
     attachments: Annotated[list[InboundAttachment], Field(max_length=20)] = []
-    sent_at: datetime | None = None
+    sent_at: Instant | None = None
 
 
 class InboundResult(OutputModel):

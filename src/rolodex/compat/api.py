@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from rolodex.auth import service as auth
 from rolodex.auth.deps import CurrentPrincipal
 from rolodex.auth.principals import TokenKind
+from rolodex.auth.throttle import LoginThrottleDep, client_address
 from rolodex.crm import service as crm
 from rolodex.crm.schemas import AnswerResult, CrmAnswer, OAuthToken
 from rolodex.db import SessionDep, TransactionalRoute
@@ -36,12 +37,13 @@ def _basic(request: Request) -> tuple[str, str] | None:
 async def oauth2_token(
     request: Request,
     session: SessionDep,
+    throttle: LoginThrottleDep,
     grant_type: Annotated[str, Form()],
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
 ) -> OAuthToken:
-    """An access token for the CRM's client credentials (HTTP Basic, or form fields)."""
+    """A token for the CRM's client credentials (HTTP Basic or form; 429 after many failures)."""
     if grant_type != "client_credentials":
         raise InvalidInput.for_field(
             "grant_type", "Only client_credentials is supported.", code="unsupported_grant_type"
@@ -52,7 +54,11 @@ async def oauth2_token(
     if credentials is None:
         raise Unauthorized("Send the client credentials in HTTP Basic.", code="invalid_client")
     token, lifetime = await auth.client_credentials_token(
-        session, *credentials, kinds=frozenset({TokenKind.CRM})
+        session,
+        throttle,
+        *credentials,
+        address=client_address(request),
+        kinds=frozenset({TokenKind.CRM}),
     )
     return OAuthToken(access_token=token, expires_in=lifetime)
 

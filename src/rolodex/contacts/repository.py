@@ -9,7 +9,13 @@ from sqlalchemy import Select, Table, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import insert_for, prepared
-from rolodex.models import AttributeValue, Contact, Conversation
+from rolodex.models import (
+    AttributeChannelDisabled,
+    AttributeDefinition,
+    AttributeValue,
+    Contact,
+    Conversation,
+)
 
 _contacts = cast(Table, Contact.__table__)
 
@@ -77,8 +83,14 @@ async def get(session: AsyncSession, workspace_id: str, contact_id: str) -> Cont
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def search(workspace_id: str, *, q: str | None, channel_id: str | None) -> Select[Contact]:
-    """Contacts whose display name or an attribute value contains q, on a channel."""
+def search(
+    workspace_id: str, *, q: str | None, channel_id: str | None, all_values: bool = True
+) -> Select[Contact]:
+    """Contacts whose display name or an attribute value contains q, on a channel.
+
+    Without `all_values` (agents) a hidden attribute's value matches nothing: a search must
+    not reveal what the contact's page hides.
+    """
     stmt = contacts_of(workspace_id)
     if q:
         pattern = f"%{_escape_like(q.strip().casefold())}%"
@@ -87,6 +99,19 @@ def search(workspace_id: str, *, q: str | None, channel_id: str | None) -> Selec
             AttributeValue.contact_id == Contact.id,
             AttributeValue.normalized.like(pattern, escape="\\"),
         )
+        if not all_values:
+            matches_value = matches_value.where(
+                exists().where(
+                    AttributeDefinition.workspace_id == workspace_id,
+                    AttributeDefinition.id == AttributeValue.definition_id,
+                    AttributeDefinition.enabled.is_(True),
+                ),
+                ~exists().where(
+                    AttributeChannelDisabled.workspace_id == workspace_id,
+                    AttributeChannelDisabled.definition_id == AttributeValue.definition_id,
+                    AttributeChannelDisabled.channel_id == Contact.channel_id,
+                ),
+            )
         stmt = stmt.where(or_(Contact.display_name.ilike(pattern, escape="\\"), matches_value))
     if channel_id:
         # A medium-scoped contact (Twitter) may write on several of the workspace's accounts.

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import repository as attributes
 from rolodex.attributes.schemas import VIP_KEY
+from rolodex.attributes.visibility import NOTHING, Hidden, hidden_from
 from rolodex.auth.principals import Principal
 from rolodex.channels.catalogue import Medium, identity_scope
 from rolodex.contacts import repository
@@ -79,9 +80,12 @@ async def access_contact_by_id(
 
 
 async def _read_many(
-    session: AsyncSession, workspace_id: str, contacts: Sequence[Contact]
+    session: AsyncSession, workspace_id: str, contacts: Sequence[Contact], hidden: Hidden = NOTHING
 ) -> list[ContactRead]:
     values = await attributes.values_by_contact(session, workspace_id, [c.id for c in contacts])
+    for c in contacts:
+        for key in hidden.keys_on(c.channel_id):
+            values[c.id].pop(key, None)
     return [
         ContactRead(
             id=c.id,
@@ -101,7 +105,8 @@ async def _read_many(
 async def read_contact(session: AsyncSession, principal: Principal, contact_id: str) -> ContactRead:
     """One contact with its attribute values."""
     contact = await access_contact_by_id(session, principal, contact_id)
-    read = (await _read_many(session, principal.workspace_id, [contact]))[0]
+    hidden = await hidden_from(session, principal)
+    read = (await _read_many(session, principal.workspace_id, [contact], hidden))[0]
     # One index look-up (R3): links are computed at read time, never stored.
     peers = await links.linked(session, principal.workspace_id, contact.id, limit=LINKS_SHOWN)
     read.linked_contact_ids = [c for c, _, _ in peers]
@@ -120,7 +125,10 @@ async def list_contacts(
     vip: bool | None = None,
 ) -> tuple[list[ContactRead], str | None]:
     """Contacts matching a search, a group or VIP, newest first, with their attribute values."""
-    stmt = repository.search(principal.workspace_id, q=q, channel_id=channel_id)
+    hidden = await hidden_from(session, principal)
+    stmt = repository.search(
+        principal.workspace_id, q=q, channel_id=channel_id, all_values=hidden is NOTHING
+    )
     for condition in await groups.contact_filters(
         session, principal, Contact.id, group=group, vip=vip
     ):
@@ -128,7 +136,7 @@ async def list_contacts(
     rows, next_cursor = await id_page(
         session, stmt, Contact.id, cursor=cursor, limit=limit, newest_first=True
     )
-    return await _read_many(session, principal.workspace_id, rows), next_cursor
+    return await _read_many(session, principal.workspace_id, rows, hidden), next_cursor
 
 
 async def contact_history(
@@ -142,8 +150,15 @@ async def contact_history(
 ) -> tuple[list[AttributeChangeRead], str | None]:
     """A contact's attribute change history, newest first, optionally of one attribute."""
     contact = await access_contact_by_id(session, principal, contact_id)
+    hidden = await hidden_from(session, principal)
     rows, next_cursor = await attributes.history_page(
-        session, principal.workspace_id, contact.id, key=key, cursor=cursor, limit=limit
+        session,
+        principal.workspace_id,
+        contact.id,
+        key=key,
+        cursor=cursor,
+        limit=limit,
+        exclude=hidden.ids_on(contact.channel_id),
     )
     return [
         AttributeChangeRead(

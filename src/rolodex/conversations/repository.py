@@ -120,10 +120,14 @@ async def insert_attachments(session: AsyncSession, rows: Sequence[dict[str, Any
 
 
 async def get(
-    session: AsyncSession, workspace_id: str, conversation_id: str
+    session: AsyncSession, workspace_id: str, conversation_id: str, *, for_update: bool = False
 ) -> Conversation | None:
-    """One conversation of the workspace."""
+    """One conversation of the workspace; `for_update` holds its row until commit."""
     stmt = conversations_of(workspace_id).where(Conversation.id == conversation_id)
+    if for_update:
+        # NO KEY UPDATE: inserts that reference the conversation (messages, events) still
+        # run. SQLite renders no clause; BEGIN IMMEDIATE already serialises its writers.
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

@@ -181,10 +181,12 @@ async def channel_has_conversations(
 
 
 async def access_conversation_by_id(
-    session: AsyncSession, principal: Principal, conversation_id: str
+    session: AsyncSession, principal: Principal, conversation_id: str, *, for_update: bool = False
 ) -> Conversation:
     """A conversation of the caller's workspace; 404 for missing and foreign alike."""
-    conversation = await repository.get(session, principal.workspace_id, conversation_id)
+    conversation = await repository.get(
+        session, principal.workspace_id, conversation_id, for_update=for_update
+    )
     if conversation is None:
         raise NotFound("Conversation not found.")
     return conversation
@@ -293,7 +295,11 @@ async def update_conversation(
     session: AsyncSession, principal: Principal, conversation_id: str, data: ConversationUpdate
 ) -> ConversationDetail:
     """Change a conversation's status, assignee or team; each change is an event."""
-    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    # Locked before its status, assignee and team are read: of concurrent identical
+    # changes exactly one sees the old value, records the event and enqueues the write-back.
+    conversation = await access_conversation_by_id(
+        session, principal, conversation_id, for_update=True
+    )
     ws, actor = principal.workspace_id, Actor.of(principal)
     fields = data.model_fields_set
     if "assignee_id" in fields and data.assignee_id != conversation.assignee_id:
@@ -388,7 +394,10 @@ async def reply(
     session: AsyncSession, principal: Principal, conversation_id: str, data: MessageCreate
 ) -> MessageRead:
     """An agent's reply: an outbound message by the caller; the conversation becomes pending."""
-    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    # Locked: of concurrent replies only the first records the change to pending.
+    conversation = await access_conversation_by_id(
+        session, principal, conversation_id, for_update=True
+    )
     now = utcnow()
     message = Message(
         id=new_id("msg"),

@@ -85,7 +85,9 @@ async def _write(
     definitions: dict[str, AttributeDefinition],
     provenance: Provenance,
 ) -> tuple[list[str], list[str]]:
-    # Writes the values that differ; returns (keys set, keys cleared).
+    # Writes the values that differ; returns (keys set, keys cleared). The contact is
+    # locked first, as for an agent's write, so history names the value each one replaced.
+    await attributes.lock_contact(session, workspace_id, contact_id)
     changes = await _changes(session, workspace_id, contact_id, values, definitions)
     await writes.apply(session, workspace_id, changes, provenance)
     if changes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +17,15 @@ from rolodex.kit import outbound
 from rolodex.kit.signing import signature_headers
 from rolodex.models import CrmIntegration
 
-# Tokens by (workspace, token URL, client id): (token, monotonic expiry).
-_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
-_LOCKS: dict[tuple[str, str, str], asyncio.Lock] = {}
+Key = tuple[str, str, str]  # (workspace, token URL, client id)
+
+# Tokens by key: (token, monotonic expiry), oldest first; at most _MAX_TOKENS of them, so
+# that a process serving many workspaces does not keep every CRM it ever called.
+_TOKENS: dict[Key, tuple[str, float]] = {}
+_MAX_TOKENS = 1024
+# One fetch at a time per key. Weak values: a key's lock lives while a request holds or
+# waits for it, so the map only has the CRMs being called right now.
+_LOCKS: weakref.WeakValueDictionary[Key, asyncio.Lock] = weakref.WeakValueDictionary()
 _EARLY = 30.0  # refresh this many seconds before the token's own expiry
 
 
@@ -59,10 +66,40 @@ def encode(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _key(target: Target) -> Key:
+    return (target.workspace_id, target.token_url or "", target.client_id or "")
+
+
+def _lock(key: Key) -> asyncio.Lock:
+    lock = _LOCKS.get(key)
+    if lock is None:
+        lock = _LOCKS[key] = asyncio.Lock()
+    return lock
+
+
+def _remember(key: Key, token: str, expiry: float) -> None:
+    _TOKENS.pop(key, None)  # re-inserted last: the dict's order is the tokens' age
+    if len(_TOKENS) >= _MAX_TOKENS:
+        now = time.monotonic()
+        for stale in [k for k, (_, until) in _TOKENS.items() if until <= now]:
+            del _TOKENS[stale]
+        while len(_TOKENS) >= _MAX_TOKENS:
+            del _TOKENS[next(iter(_TOKENS))]
+    _TOKENS[key] = (token, expiry)
+
+
+def _forget(key: Key, token: str) -> None:
+    # Only the token the CRM refused: concurrent 401s must not drop the fresh one that the
+    # first of them fetched (nor fail when it is already gone).
+    cached = _TOKENS.get(key)
+    if cached is not None and cached[0] == token:
+        del _TOKENS[key]
+
+
 async def _token(http: httpx.AsyncClient, target: Target, settings: Settings) -> str:
-    key = (target.workspace_id, target.token_url or "", target.client_id or "")
+    key = _key(target)
     # One fetch at a time per key: concurrent jobs wait for it and share the token.
-    async with _LOCKS.setdefault(key, asyncio.Lock()):
+    async with _lock(key):
         cached = _TOKENS.get(key)
         if cached and time.monotonic() < cached[1]:
             return cached[0]
@@ -70,7 +107,7 @@ async def _token(http: httpx.AsyncClient, target: Target, settings: Settings) ->
 
 
 async def _fetch_token(
-    http: httpx.AsyncClient, target: Target, settings: Settings, key: tuple[str, str, str]
+    http: httpx.AsyncClient, target: Target, settings: Settings, key: Key
 ) -> str:
     assert target.token_url is not None
     assert target.client_id is not None
@@ -93,7 +130,7 @@ async def _fetch_token(
         lifetime = float(answer.get("expires_in") or 3600)
     except (ValueError, KeyError, TypeError) as exc:
         raise CrmUnavailable("token URL answered without an access_token") from exc
-    _TOKENS[key] = (token, time.monotonic() + max(lifetime - _EARLY, 1.0))
+    _remember(key, token, time.monotonic() + max(lifetime - _EARLY, 1.0))
     return token
 
 
@@ -116,14 +153,15 @@ async def post(
                     http, "POST", url, content=body, headers=sent, allow_private=allow
                 )
             for attempt in (1, 2):
-                sent["Authorization"] = f"Bearer {await _token(http, target, settings)}"
+                token = await _token(http, target, settings)
+                sent["Authorization"] = f"Bearer {token}"
                 reply = await outbound.send(
                     http, "POST", url, content=body, headers=sent, allow_private=allow
                 )
                 if reply.status != 401 or attempt == 2:
                     return reply
                 # The CRM no longer takes the cached token: fetch a new one, try once more.
-                _TOKENS.pop((target.workspace_id, target.token_url or "", target.client_id or ""))
+                _forget(_key(target), token)
     except httpx.TimeoutException as exc:
         raise CrmUnavailable(f"timed out after {target.timeout:g} s") from exc
     except (httpx.HTTPError, outbound.UnsafeTarget) as exc:

@@ -100,7 +100,7 @@ async def _answered(ctx: JobContext, contact_id: str, raw: bytes, truncated: boo
         problem = f"contact {contact_id}: the look-up answer is not valid: {str(exc)[:300]}"
         async with ctx.db.transaction() as session:
             await service.record_outcome(session, ws, contact_id, LookupOutcome.FAILED, problem)
-            await service.notify(session, ws, [problem])
+            await service.notify(session, ws, contact_id, [problem])
         return
     provenance = Provenance("crm", "crm", None, None, utcnow())
     async with ctx.db.transaction() as session:

@@ -299,7 +299,7 @@ async def confirm(session: AsyncSession, principal: Principal, contact_id: str) 
     applied = await answers.confirm_pending(
         session, principal.workspace_id, contact.id, dict(state.pending), provenance
     )
-    await notify(session, principal.workspace_id, applied.problems)
+    await notify(session, principal.workspace_id, contact.id, applied.problems)
     return applied.result
 
 
@@ -324,16 +324,23 @@ async def apply(
 ) -> AnswerResult:
     """Apply a CRM answer and queue the notification of what it could not apply."""
     applied = await answers.apply_answer(session, workspace_id, contact_id, answer, provenance)
-    await notify(session, workspace_id, applied.problems)
+    await notify(session, workspace_id, contact_id, applied.problems)
     return applied.result
 
 
-async def notify(session: AsyncSession, workspace_id: str, messages: list[str]) -> None:
+async def notify(
+    session: AsyncSession, workspace_id: str, contact_id: str, messages: list[str]
+) -> None:
     """Queue a DATA_IMPORT_ERROR notification to the CRM (when it has a notification URL)."""
     row = await repository.get_integration(session, workspace_id)
     if messages and row is not None and row.notification_url:
+        # The messages name the contact: the job goes when the contact is erased.
         await jobs.enqueue(
-            session, repository.NOTIFY_JOB, {"messages": messages}, workspace_id=workspace_id
+            session,
+            repository.NOTIFY_JOB,
+            {"messages": messages},
+            workspace_id=workspace_id,
+            contact_id=contact_id,
         )
 
 

@@ -32,6 +32,7 @@ async def enqueue_lookup(
         {"contact_id": contact_id, "reason": reason},
         workspace_id=workspace_id,
         ref=contact_id,
+        contact_id=contact_id,
     )
 
 
@@ -90,5 +91,6 @@ async def status_changed(
         },
         workspace_id=workspace_id,
         ref=conversation_id,
+        contact_id=contact_id,
         idempotency_key=f"crm-write-back:{body['idempotencyKey']}",
     )

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from rolodex.config import Settings
 from rolodex.exports import service, writer
 from rolodex.exports.schemas import ExportFilters, ExportStatus
 from rolodex.jobs import service as jobs
-from rolodex.jobs.registry import JobContext, job
+from rolodex.jobs.registry import DEFAULT_RETRY_DELAYS, JobContext, LeaseLost, job
 from rolodex.kit.clock import utcnow
 from rolodex.models import Export
 
@@ -22,7 +23,22 @@ async def _set(ctx: JobContext, export_id: str, **values: object) -> None:
         await session.execute(update(Export).where(Export.id == export_id).values(**values))
 
 
-@job(service.EXPORT_JOB)
+async def _progress(ctx: JobContext, export_id: str, done: int, total: int) -> None:
+    # After each batch, in one short transaction: the progress the page polls, and the job's
+    # lease renewed, so that an export longer than one lease is not claimed by another worker
+    # (and started over from zero) while this one is still writing it.
+    async with ctx.db.transaction() as session:
+        await session.execute(
+            update(Export).where(Export.id == export_id).values(done=done, total=total)
+        )
+        await ctx.renew_lease(session)
+
+
+def _tuning(settings: Settings) -> tuple[tuple[timedelta, ...], timedelta]:
+    return DEFAULT_RETRY_DELAYS, timedelta(seconds=settings.export_job_lease_seconds)
+
+
+@job(service.EXPORT_JOB, tuning=_tuning)
 async def generate(ctx: JobContext) -> None:
     """Write the export's CSV batch by batch; a failure ends the export `failed` with why."""
     assert ctx.workspace_id is not None
@@ -45,11 +61,13 @@ async def generate(ctx: JobContext) -> None:
         await _set(ctx, export_id, status=ExportStatus.RUNNING.value, started_at=utcnow())
 
         async def progress(done: int, total: int) -> None:
-            await _set(ctx, export_id, done=done, total=total)
+            await _progress(ctx, export_id, done, total)
 
-        with partial.open("w", encoding="utf-8", newline="") as out:
+        with writer.open_private(partial) as out:
             rows = await writer.write(ctx.db, plan, out, progress)
         os.replace(partial, final)
+    except LeaseLost:
+        raise  # another worker writes the export now: its outcome is not this run's to record
     except Exception as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)

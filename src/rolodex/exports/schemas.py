@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from rolodex.channels.catalogue import Medium
-from rolodex.schemas import InputModel, OutputModel
+from rolodex.schemas import InputModel, Instant, OutputModel
 
 Id = Annotated[str, Field(min_length=1, max_length=80)]
 
@@ -36,8 +36,8 @@ class ExportFilters(InputModel):
     mediums: Annotated[list[Medium], Field(max_length=20)] | None = None
     vip: bool | None = None
     group: Id | None = None
-    updated_from: datetime | None = None
-    updated_to: datetime | None = None
+    updated_from: Instant | None = None
+    updated_to: Instant | None = None
 
 
 class ExportCreate(InputModel):

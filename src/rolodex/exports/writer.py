@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import (
@@ -62,6 +64,14 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Progress = Callable[[int, int], Awaitable[None]]
+
+
+def open_private(path: Path) -> IO[str]:
+    """Open a CSV file for writing that only this service's user may read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A file left over from a crashed run keeps its old mode unless it is set again.
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def neutralised(cell: str) -> str:

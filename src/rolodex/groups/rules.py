@@ -18,6 +18,9 @@ from rolodex.models import AttributeDefinition
 
 ORDERED = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
 ORDERED_FORMATS = frozenset({Format.NUMBER.value, Format.DATE.value})
+# Every rule is evaluated for every contact on each recompute: its values stay small.
+MAX_RULE_VALUE = 500
+MAX_ANY_OF = 100
 
 
 def _check_rule(
@@ -35,8 +38,18 @@ def _check_rule(
     elif rule.operator is Operator.ANY_OF:
         if not isinstance(value, list) or not value:
             return None, field_error(f"{field}.value", "any_of needs a list of values.")
+        if len(value) > MAX_ANY_OF:
+            message = f"any_of takes at most {MAX_ANY_OF} values."
+            return None, field_error(f"{field}.value", message, "too_long")
+        for n, item in enumerate(value):
+            if len(item) > MAX_RULE_VALUE:
+                message = f"At most {MAX_RULE_VALUE} characters."
+                return None, field_error(f"{field}.value.{n}", message, "too_long")
     elif value is None or isinstance(value, list) or str(value).strip() == "":
         return None, field_error(f"{field}.value", "Needs one value.")
+    elif len(str(value)) > MAX_RULE_VALUE:
+        message = f"At most {MAX_RULE_VALUE} characters."
+        return None, field_error(f"{field}.value", message, "too_long")
     elif rule.operator in ORDERED:
         try:
             value = normalize(Format(definition.format or Format.TEXT), value, region).value

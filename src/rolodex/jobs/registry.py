@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from rolodex.config import Settings
 from rolodex.db import Database
+from rolodex.jobs import repository
+from rolodex.kit.clock import utcnow
 
 DEFAULT_RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (10, 60, 300, 1800))
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -21,7 +25,12 @@ JOB_MODULES: tuple[str, ...] = (
     "rolodex.privacy.jobs",
     "rolodex.exports.jobs",
     "rolodex.crm.jobs",
+    "rolodex.webhooks.jobs",
 )
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took the job over (its lease ran out): this run must stop."""
 
 
 @dataclass
@@ -35,6 +44,19 @@ class JobContext:
     payload: dict[str, Any]
     db: Database
     settings: Settings
+    lease: timedelta = DEFAULT_LEASE
+    # Set by the worker: moves its own deadline on when the lease is renewed.
+    on_renew: Callable[[], None] | None = None
+
+    async def renew_lease(self, session: AsyncSession) -> None:
+        """Hold the job one more lease from now, in the caller's transaction (or LeaseLost)."""
+        # Long handlers call this between batches: a job that outlives one lease is then not
+        # claimed again (and started over) by another worker while this one still runs it.
+        until = utcnow() + self.lease
+        if not await repository.renew(session, self.job_id, self.attempt, until):
+            raise LeaseLost(f"job {self.job_id} attempt {self.attempt} lost its lease")
+        if self.on_renew is not None:
+            self.on_renew()
 
 
 Handler = Callable[[JobContext], Awaitable[None]]

@@ -40,6 +40,17 @@ async def finish(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def renew(session: AsyncSession, job_id: str, attempt: int, until: datetime) -> bool:
+    """Extend the lease of a job this worker still owns (same attempt, running); False if lost."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
+        .values(lease_until=until)
+    )
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def cancel_for_ref(session: AsyncSession, workspace_id: str, ref: str, now: datetime) -> int:
     """Cancel the queued jobs about one subject (e.g. a deleted contact)."""
     stmt = (

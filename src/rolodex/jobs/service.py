@@ -55,6 +55,8 @@ async def enqueue(
     *,
     workspace_id: str | None = None,
     ref: str | None = None,
+    # The contact the job is about: erasing the contact deletes the job by this key.
+    contact_id: str | None = None,
     idempotency_key: str | None = None,
     run_at: datetime | None = None,
 ) -> str:
@@ -71,6 +73,7 @@ async def enqueue(
         "kind": kind,
         "payload": payload,
         "ref": ref,
+        "contact_id": contact_id,
         "idempotency_key": idempotency_key,
         "status": "queued",
         "run_at": run_at or now,

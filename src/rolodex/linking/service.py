@@ -63,6 +63,13 @@ async def _matching_id(session: AsyncSession, workspace_id: str, key: str | None
     if key is None:
         return None
     definition = await attributes.get_definition(session, workspace_id, key)
+    if definition is not None and definition.type != AttributeType.TEXT:
+        # A dropdown or yes/no value is shared by many people: matching on it links strangers.
+        raise InvalidInput.for_field(
+            "matching_attribute",
+            f"{key!r} is a {definition.type} attribute; only text attributes identify a person.",
+            code="matching_attribute_unsuitable",
+        )
     if definition is None or definition.kind != AttributeKind.CUSTOM:
         raise InvalidInput.for_field(
             "matching_attribute",

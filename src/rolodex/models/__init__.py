@@ -6,7 +6,7 @@ from rolodex.models.attributes import (
     AttributeHistory,
     AttributeValue,
 )
-from rolodex.models.audit import AuditEvent
+from rolodex.models.audit import AuditEvent, AuditEventContact
 from rolodex.models.base import Base
 from rolodex.models.channels import Channel
 from rolodex.models.contacts import Contact
@@ -17,7 +17,9 @@ from rolodex.models.groups import ContactGroup, ContactGroupMember, RoutingSetti
 from rolodex.models.jobs import Job
 from rolodex.models.linking import AttributeMapping, ContactSettings
 from rolodex.models.privacy import DeletedContact, PrivacySettings
+from rolodex.models.throttle import LoginFailure
 from rolodex.models.users import ApiToken, OAuthClient, Team, TeamMember, User
+from rolodex.models.webhooks import Webhook
 from rolodex.models.workspaces import Workspace
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "AttributeMapping",
     "AttributeValue",
     "AuditEvent",
+    "AuditEventContact",
     "Base",
     "Channel",
     "Contact",
@@ -42,6 +45,7 @@ __all__ = [
     "DeletedContact",
     "Export",
     "Job",
+    "LoginFailure",
     "Message",
     "OAuthClient",
     "PrivacySettings",
@@ -49,5 +53,6 @@ __all__ = [
     "Team",
     "TeamMember",
     "User",
+    "Webhook",
     "Workspace",
 ]

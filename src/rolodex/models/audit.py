@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column
@@ -27,3 +27,18 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     at: Mapped[datetime] = created_column()
+
+
+class AuditEventContact(Base):
+    """A contact an audit event is about or names, so erasing the contact finds it by key.
+
+    A table rather than a column: one event may name many contacts (a re-check report).
+    """
+
+    __tablename__ = "audit_event_contacts"
+
+    workspace_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("audit_events.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

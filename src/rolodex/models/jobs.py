@@ -19,6 +19,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_run_at", "status", "run_at"),
         Index("ix_jobs_workspace_ref", "workspace_id", "ref"),
+        Index("ix_jobs_workspace_contact", "workspace_id", "contact_id"),
     )
 
     id: Mapped[str] = id_column()
@@ -28,6 +29,8 @@ class Job(Base):
     payload: Mapped[dict[str, Any]]
     # What the job is about (e.g. "contact:ct_…"), so it can be cancelled with its subject.
     ref: Mapped[str | None] = mapped_column(String(120))
+    # The contact the job is about, if any: erasing the contact deletes its jobs by this key.
+    contact_id: Mapped[str | None] = mapped_column(String(40))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     run_at: Mapped[datetime] = mapped_column(default=utcnow)

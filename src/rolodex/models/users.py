@@ -11,13 +11,18 @@ from rolodex.models.base import Base, created_column, id_column, workspace_colum
 
 
 class User(Base):
-    """An admin or agent of one workspace; emails are unique across the installation."""
+    """An admin or agent of one workspace; an email is unique within its workspace only.
+
+    The same person may have accounts in several workspaces under one email; logging in
+    tells them apart by password, then by an explicit workspace id (see auth.service.login).
+    """
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("workspace_id", "email"),)
 
     id: Mapped[str] = id_column()
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))

@@ -52,5 +52,6 @@ async def status_changed(
         },
         workspace_id=workspace_id,
         ref=timer_ref(conversation_id),
+        contact_id=contact_id,
         run_at=at + timedelta(days=settings.auto_clear_days),
     )

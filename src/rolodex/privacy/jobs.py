@@ -51,6 +51,7 @@ async def auto_clear(ctx: JobContext) -> None:
                 ctx.payload,
                 workspace_id=ws,
                 ref=timer_ref(conversation_id),
+                contact_id=contact_id,
                 run_at=due,
             )
             return
@@ -66,4 +67,5 @@ async def auto_clear(ctx: JobContext) -> None:
             target_type="contact",
             target_id=contact_id,
             after={"values": cleared, "days": settings.auto_clear_days},
+            contact_ids=[contact_id],
         )

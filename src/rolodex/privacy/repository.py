@@ -6,10 +6,10 @@ does not depend on the database enforcing ON DELETE CASCADE.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, exists, or_, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import dialect_insert
@@ -18,6 +18,7 @@ from rolodex.models import (
     AttributeHistory,
     AttributeValue,
     AuditEvent,
+    AuditEventContact,
     Contact,
     ContactGroupMember,
     Conversation,
@@ -30,36 +31,47 @@ from rolodex.models import (
 )
 
 ERASED = "[deleted contact]"
+# Contacts per statement of an erasure.
+CHUNK = 500
 
 
-async def conversation_ids(
-    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
-) -> list[str]:
-    """The ids of these contacts' conversations."""
-    stmt = select(Conversation.id).where(
-        Conversation.workspace_id == workspace_id, Conversation.contact_id.in_(list(contact_ids))
+def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    # Bounded lists of bound parameters, however many contacts a person-level erasure takes.
+    for start in range(0, len(ids), CHUNK):
+        yield list(ids[start : start + CHUNK])
+
+
+def _conversations(workspace_id: str, contact_ids: list[str]) -> Any:
+    return select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id, Conversation.contact_id.in_(contact_ids)
     )
-    return list((await session.execute(stmt)).scalars())
 
 
 async def attachment_hashes(
-    session: AsyncSession, workspace_id: str, conversation_ids: Sequence[str]
+    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
 ) -> set[str]:
-    """The content hashes of the files attached to these conversations' messages."""
-    messages = select(Message.id).where(
-        Message.workspace_id == workspace_id, Message.conversation_id.in_(list(conversation_ids))
-    )
-    stmt = select(Attachment.sha256).where(
-        Attachment.workspace_id == workspace_id, Attachment.message_id.in_(messages)
-    )
-    return set((await session.execute(stmt)).scalars())
+    """The content hashes of the files attached to these contacts' messages."""
+    found: set[str] = set()
+    for chunk in _chunks(contact_ids):
+        messages = select(Message.id).where(
+            Message.workspace_id == workspace_id,
+            Message.conversation_id.in_(_conversations(workspace_id, chunk)),
+        )
+        stmt = select(Attachment.sha256).where(
+            Attachment.workspace_id == workspace_id, Attachment.message_id.in_(messages)
+        )
+        found.update((await session.execute(stmt)).scalars())
+    return found
 
 
-async def erase(
-    session: AsyncSession, workspace_id: str, contact_ids: Sequence[str], conversations: list[str]
-) -> None:
+async def erase(session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]) -> None:
     """Delete the contacts and every row about them, children first, in the caller's transaction."""
-    ws, ids = workspace_id, list(contact_ids)
+    for chunk in _chunks(contact_ids):
+        await _erase_chunk(session, workspace_id, chunk)
+
+
+async def _erase_chunk(session: AsyncSession, ws: str, ids: list[str]) -> None:
+    conversations = _conversations(ws, ids)
     messages = select(Message.id).where(
         Message.workspace_id == ws, Message.conversation_id.in_(conversations)
     )
@@ -86,14 +98,11 @@ async def erase(
         await session.execute(
             delete(model).where(model.workspace_id == ws, model.contact_id.in_(ids))
         )
-    subjects = [*ids, *conversations]
-    # Jobs about them (lookups, write-backs, bot events, auto-clear timers), whatever their
-    # status: a queued one is cancelled, a finished one forgets its payload.
-    mentions = [cast(Job.payload, Text).contains(s) for s in subjects]
-    await session.execute(
-        delete(Job).where(Job.workspace_id == ws, or_(Job.ref.in_(subjects), *mentions))
-    )
-    await _scrub_audit(session, ws, subjects)
+    # Jobs about them (lookups, write-backs, notifications, auto-clear timers), whatever their
+    # status: a queued one is cancelled, a finished one forgets its payload. Found by key
+    # (ix_jobs_workspace_contact): no scan of the jobs table inside this transaction.
+    await session.execute(delete(Job).where(Job.workspace_id == ws, Job.contact_id.in_(ids)))
+    await _scrub_audit(session, ws, ids)
     await session.execute(delete(Contact).where(Contact.workspace_id == ws, Contact.id.in_(ids)))
 
 
@@ -107,28 +116,33 @@ def _scrubbed(value: Any, subjects: set[str]) -> Any:
     return value
 
 
-async def _scrub_audit(session: AsyncSession, workspace_id: str, subjects: list[str]) -> None:
+async def _scrub_audit(session: AsyncSession, workspace_id: str, contact_ids: list[str]) -> None:
     # Audit entries about the contacts go; others that name them (a re-check report listing
-    # invalid values) keep their record with the ids replaced.
-    await session.execute(
-        delete(AuditEvent).where(
-            AuditEvent.workspace_id == workspace_id, AuditEvent.target_id.in_(subjects)
-        )
+    # invalid values) keep their record with the ids replaced. Both are found by key, through
+    # audit_event_contacts, filled when the entry was recorded.
+    ws, wanted = workspace_id, set(contact_ids)
+    refs = AuditEventContact
+    named = select(refs.event_id).where(refs.workspace_id == ws, refs.contact_id.in_(contact_ids))
+    stmt = select(AuditEvent.id, AuditEvent.target_id, AuditEvent.before, AuditEvent.after).where(
+        AuditEvent.workspace_id == ws, AuditEvent.id.in_(named)
     )
-    naming = [
-        cast(column, Text).contains(s)
-        for s in subjects
-        for column in (AuditEvent.before, AuditEvent.after)
-    ]
-    stmt = select(AuditEvent.id, AuditEvent.before, AuditEvent.after).where(
-        AuditEvent.workspace_id == workspace_id, or_(*naming)
-    )
-    wanted = set(subjects)
-    for event_id, before, after in (await session.execute(stmt)).all():
+    gone: list[str] = []
+    for event_id, target_id, before, after in (await session.execute(stmt)).all():
+        if target_id in wanted:
+            gone.append(event_id)
+            continue
         await session.execute(
             update(AuditEvent)
             .where(AuditEvent.id == event_id)
             .values(before=_scrubbed(before, wanted), after=_scrubbed(after, wanted))
+        )
+    await session.execute(
+        delete(refs).where(refs.workspace_id == ws, refs.contact_id.in_(contact_ids))
+    )
+    for chunk in _chunks(gone):
+        await session.execute(delete(refs).where(refs.event_id.in_(chunk)))
+        await session.execute(
+            delete(AuditEvent).where(AuditEvent.workspace_id == ws, AuditEvent.id.in_(chunk))
         )
 
 

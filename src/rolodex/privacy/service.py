@@ -72,9 +72,8 @@ async def delete_contact(
         details = await links.link_details(session, ws, peers)
         mediums.update({peer: medium for peer, (medium, _, _) in details.items()})
     ids = list(mediums)
-    conversations = await repository.conversation_ids(session, ws, ids)
-    hashes = await repository.attachment_hashes(session, ws, conversations)
-    await repository.erase(session, ws, ids, conversations)
+    hashes = await repository.attachment_hashes(session, ws, ids)
+    await repository.erase(session, ws, ids)
     now, records = utcnow(), []
     for target in ids:
         record = DeletedContact(

@@ -94,13 +94,21 @@ async def insert_routed_event(
 async def unowned_open(
     session: AsyncSession, workspace_id: str, contact_id: str, team_id: str
 ) -> list[tuple[str, str | None]]:
-    """(id, team) of the contact's open conversations with no assignee, not in the team."""
-    stmt = select(_conversations.c.id, _conversations.c.team_id).where(
-        _conversations.c.workspace_id == workspace_id,
-        _conversations.c.contact_id == contact_id,
-        _OPEN,
-        _conversations.c.assignee_id.is_(None),
-        (_conversations.c.team_id.is_(None)) | (_conversations.c.team_id != team_id),
+    """(id, team) of the contact's open conversations with no assignee, not in the team.
+
+    Locked for the move that follows (PostgreSQL): one assigned or moved meanwhile is
+    re-checked and left out, so the move never overwrites an agent's change.
+    """
+    stmt = (
+        select(_conversations.c.id, _conversations.c.team_id)
+        .where(
+            _conversations.c.workspace_id == workspace_id,
+            _conversations.c.contact_id == contact_id,
+            _OPEN,
+            _conversations.c.assignee_id.is_(None),
+            (_conversations.c.team_id.is_(None)) | (_conversations.c.team_id != team_id),
+        )
+        .with_for_update(key_share=True)
     )
     return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
 

@@ -29,7 +29,9 @@
     const select = $("matching-select");
     select.replaceChildren(
       h("option", { value: "", text: "None (do not link)" }),
-      ...custom.map((a) => h("option", { value: a.key, text: `${a.label} (${a.key})`, selected: a.key === key })),
+      // Only text attributes identify a person; a dropdown would link everyone who picked an option.
+      ...custom.filter((a) => a.type === "text")
+        .map((a) => h("option", { value: a.key, text: `${a.label} (${a.key})`, selected: a.key === key })),
     );
     $("mapping-to").replaceChildren(
       ...custom.filter((a) => a.type === "text").map((a) => h("option", { value: a.key, text: `${a.label} (${a.key})` })),

@@ -34,9 +34,9 @@ async def existing_user_ids(
     return set((await session.execute(stmt)).scalars())
 
 
-async def email_taken(session: AsyncSession, email: str) -> bool:
-    """Whether any user already has this email."""
-    stmt = select(User.id).where(User.email == email).limit(1)
+async def email_taken(session: AsyncSession, workspace_id: str, email: str) -> bool:
+    """Whether a user of the workspace already has this email."""
+    stmt = users_of(workspace_id).with_only_columns(User.id).where(User.email == email).limit(1)
     return (await session.execute(stmt)).first() is not None
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.audit import service as audit
-from rolodex.auth.passwords import hash_password
+from rolodex.auth.passwords import hash_password_async
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.kit.ids import new_id
@@ -17,10 +17,10 @@ from rolodex.users.schemas import TeamCreate, TeamRead, UserCreate
 
 
 async def insert_user(session: AsyncSession, workspace_id: str, data: UserCreate) -> User:
-    """Store a new user; 409 email_taken if the email is in use (used by the CLI too)."""
-    if await repository.email_taken(session, data.email):
+    """Store a new user; 409 email_taken if the workspace has the email already (CLI too)."""
+    if await repository.email_taken(session, workspace_id, data.email):
         raise Conflict(
-            "A user with this email already exists.",
+            "A user with this email already exists in this workspace.",
             code="email_taken",
             errors=[field_error("email", "already in use", "taken")],
         )
@@ -30,7 +30,7 @@ async def insert_user(session: AsyncSession, workspace_id: str, data: UserCreate
         email=data.email,
         name=data.name,
         role=data.role.value,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password_async(data.password),
     )
     session.add(user)
     await session.flush()

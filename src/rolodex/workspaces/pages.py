@@ -32,6 +32,11 @@ ADMIN_SECTIONS = (
         "/admin/crm",
         "Connect your CRM: look-ups, CRM-managed attributes and write-backs.",
     ),
+    (
+        "Integrations & API > Webhooks",
+        "/admin/webhooks",
+        "Send signed contact, conversation and message events to your own systems.",
+    ),
 )
 
 

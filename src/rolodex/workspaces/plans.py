@@ -23,6 +23,7 @@ class Feature(StrEnum):
     CRM_MANAGED_EDITING = "crm_managed_editing"
     CONTACT_ATTRIBUTE_EXPORTS = "contact_attribute_exports"
     AUTO_CLEAR = "auto_clear"
+    WEBHOOKS = "webhooks"
 
 
 FEATURE_NAMES: dict[Feature, str] = {
@@ -31,6 +32,7 @@ FEATURE_NAMES: dict[Feature, str] = {
     Feature.CRM_MANAGED_EDITING: "Editing CRM-managed contact attributes",
     Feature.CONTACT_ATTRIBUTE_EXPORTS: "Contact attribute exports",
     Feature.AUTO_CLEAR: "Automatic clearing of contact attributes",
+    Feature.WEBHOOKS: "Webhooks",
 }
 
 # The gate table itself; anything not listed here is on every plan.
@@ -40,6 +42,7 @@ FEATURE_PLANS: dict[Feature, frozenset[Plan]] = {
     Feature.CRM_MANAGED_EDITING: frozenset({Plan.ENTERPRISE}),
     Feature.CONTACT_ATTRIBUTE_EXPORTS: frozenset({Plan.ENTERPRISE}),
     Feature.AUTO_CLEAR: frozenset({Plan.BUSINESS, Plan.ENTERPRISE}),
+    Feature.WEBHOOKS: frozenset({Plan.BUSINESS, Plan.ENTERPRISE}),
 }
 
 

@@ -23,11 +23,25 @@ from rolodex.models import (
     AttributeDefinition,
     AttributeHistory,
     AttributeValue,
+    Workspace,
 )
 
 
+async def lock_order(session: AsyncSession, workspace_id: str) -> None:
+    """Hold the workspace's attribute order until commit (PostgreSQL; SQLite is serialised).
+
+    The workspace row is the lock: `max(position) + 1` reads no row a concurrent create
+    could lock. FOR NO KEY UPDATE leaves inserts that reference the workspace free.
+    """
+    if session.bind is None or session.bind.dialect.name == "sqlite":
+        return
+    stmt = select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True)
+    await session.execute(stmt)
+
+
 async def next_position(session: AsyncSession, workspace_id: str) -> int:
-    """The position after the workspace's last attribute definition."""
+    """The position after the workspace's last attribute definition, the order locked first."""
+    await lock_order(session, workspace_id)
     stmt = select(func.coalesce(func.max(AttributeDefinition.position), -1)).where(
         AttributeDefinition.workspace_id == workspace_id
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -35,6 +35,28 @@ from rolodex.models import (
 )
 
 _values = cast(Table, AttributeValue.__table__)
+
+
+async def lock_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> None:
+    """Hold the contact's row until commit: its value writes then read what they replace.
+
+    The contact row, not the value rows, because a first write has no value row to lock;
+    inbound messages take the same lock (their identity upsert), so they queue here too.
+    FOR NO KEY UPDATE leaves inserts that reference the contact (history, messages) free.
+    SQLite needs no statement: BEGIN IMMEDIATE already serialises writers.
+    """
+    if _dialect(session) == "sqlite":
+        return
+    stmt = (
+        select(Contact.id)
+        .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+        .with_for_update(key_share=True)
+    )
+    await session.execute(stmt)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def current_values(
@@ -129,8 +151,11 @@ async def history_page(
     key: str | None,
     cursor: str | None,
     limit: int,
+    exclude: Collection[str] = (),
 ) -> tuple[list[tuple[AttributeHistory, str]], str | None]:
     """One page of a contact's change history with each definition's key, newest first.
+
+    `exclude`: definition ids left out (those hidden from the caller).
 
     Keyset on (at, id), which the (contact_id, at) index serves.
     """
@@ -144,6 +169,8 @@ async def history_page(
     )
     if key is not None:
         stmt = stmt.where(AttributeDefinition.key == key)
+    if exclude:
+        stmt = stmt.where(AttributeHistory.definition_id.not_in(list(exclude)))
     if cursor:
         at, last_id = decode_cursor(cursor, 2)
         try:
@@ -190,7 +217,11 @@ async def values_with_normalized(
     *,
     limit: int,
 ) -> list[tuple[str, str | None]]:
-    """(contact id, value) of up to `limit` contacts holding one of these values."""
+    """(contact id, value) of up to `limit` contacts holding one of these values, locked.
+
+    The rows are locked (PostgreSQL) for the caller to overwrite: a value written meanwhile
+    is returned as it now is, or not at all once it no longer matches.
+    """
     stmt = (
         select(AttributeValue.contact_id, AttributeValue.value)
         .where(
@@ -199,6 +230,7 @@ async def values_with_normalized(
         )
         .order_by(AttributeValue.contact_id)
         .limit(limit)
+        .with_for_update(key_share=True)
     )
     return [(c, v) for c, v in await session.execute(stmt)]
 

@@ -1,0 +1,38 @@
+"""Admin settings > Integrations & API > Webhooks: a shell page; static/webhooks.js does the
+work through the REST API (`/api/v1/webhooks…`), the same service calls as the API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from rolodex.auth.deps import SignedIn
+from rolodex.db import TransactionalRoute
+from rolodex.web import page
+from rolodex.webhooks.schemas import EventType
+from rolodex.workspaces.plans import Feature, has_feature
+
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+
+EVENT_LABELS = {
+    EventType.CONTACT_CREATED: "A contact is created",
+    EventType.CONTACT_UPDATED: "A contact's attributes change",
+    EventType.CONTACT_DELETED: "A contact is deleted",
+    EventType.CONVERSATION_CREATED: "A conversation starts",
+    EventType.CONVERSATION_UPDATED: "A conversation's status or assignee changes",
+    EventType.MESSAGE_CREATED: "A message is received or sent",
+}
+
+
+@router.get("/admin/webhooks", response_class=HTMLResponse)
+async def webhooks_page(request: Request, principal: SignedIn) -> HTMLResponse:
+    """Webhooks: add one, its secret, enable/disable, test events, deliveries and Retry."""
+    principal.require_admin()
+    return page(
+        request,
+        "webhooks/admin.html",
+        principal,
+        section="admin",
+        available=has_feature(principal.plan, Feature.WEBHOOKS),
+        events=[(e.value, EVENT_LABELS[e]) for e in EventType],
+    )
