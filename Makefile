@@ -33,18 +33,19 @@ run: $(VENV)/.run-installed
 test: $(VENV)/.test-installed
 	$(BIN)/pytest
 
-## lint: ruff (lint + format check) and mypy strict
+## lint: ruff (lint + format check), mypy strict and the import contracts (.importlinter)
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## check: lint, then the tests
 check: lint test
 
 format: $(VENV)/.test-installed
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 ## bench: run every benchmark in bench/ (figures go to docs/benchmarks.md)
 bench: $(VENV)/.test-installed

@@ -17,11 +17,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "rolodex"
 NOT_DOMAINS = frozenset(
     {
         "kit", "models", "migrations", "db", "errors", "config", "schemas", "web", "app",
-        "cli", "worker", "middleware", "subscriptions", "demo", "__init__", "__main__",
+        "cli", "worker", "middleware", "subscriptions", "demo", "catalogue", "__init__",
+        "__main__",
     }
 )  # fmt: skip
 # What a domain may import from another: its service, its events, its schemas.
-PUBLIC = frozenset({"service", "events", "schemas", "principals", "plans", "deps"})
+PUBLIC = frozenset({"service", "events", "schemas", "principals", "plans", "deps", "registry"})
 
 
 def _domain(module: str) -> str | None:

@@ -17,9 +17,9 @@ from rolodex.attributes import service as attributes
 from rolodex.attributes import updates
 from rolodex.attributes.schemas import AttributeCreate, AttributeUpdate
 from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.catalogue import Medium
 from rolodex.channels import inbound
 from rolodex.channels import service as channels
-from rolodex.channels.catalogue import Medium
 from rolodex.channels.schemas import ChannelCreate, InboundMessage
 from rolodex.config import Settings
 from rolodex.conversations import service as conversations

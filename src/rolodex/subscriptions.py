@@ -10,7 +10,15 @@ import importlib
 
 from rolodex.kit.events import registry
 
-SUBSCRIBER_MODULES: tuple[str, ...] = ("rolodex.webhooks.subscribers",)
+# The order is the order reactions run in: memberships before routing (which reads them),
+# webhooks last (their snapshots see what the others wrote).
+SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "rolodex.groups.subscribers",
+    "rolodex.routing.subscribers",
+    "rolodex.privacy.subscribers",
+    "rolodex.crm.subscribers",
+    "rolodex.webhooks.subscribers",
+)
 
 _registered = False
 

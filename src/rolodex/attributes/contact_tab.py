@@ -24,7 +24,7 @@ from rolodex.attributes.schemas import (
 from rolodex.attributes.values import refusal
 from rolodex.attributes.visibility import sees_hidden
 from rolodex.auth.principals import Principal
-from rolodex.channels.catalogue import Medium
+from rolodex.catalogue import Medium
 from rolodex.contacts.schemas import ContactRead
 from rolodex.contacts.service import LINKS_SHOWN
 from rolodex.crm import service as crm

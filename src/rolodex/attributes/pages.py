@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from rolodex.auth.deps import SignedIn
-from rolodex.channels.catalogue import CATALOGUE
+from rolodex.catalogue import CATALOGUE
 from rolodex.db import TransactionalRoute
 from rolodex.web import page
 

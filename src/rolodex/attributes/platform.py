@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import formats, repository
+from rolodex.attributes.events import AttributeValuesChanged, ValueChange
 from rolodex.attributes.formats import Format
-from rolodex.channels.catalogue import Medium, PlatformAttribute, attributes_of
-from rolodex.crm import triggers as crm
+from rolodex.catalogue import Medium, PlatformAttribute, attributes_of
 from rolodex.errors import InvalidInput, field_error
-from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.linking import repository as links
 
@@ -147,9 +147,17 @@ async def write_values(
     rows = [(ids[n], v, current.get(ids[n])) for n, v in changed]
     rows += await _mapped(session, workspace_id, contact_id, rows)
     await _write(session, workspace_id, contact_id, rows, provenance)
-    changed_ids = [d for d, _, _ in rows]
-    await groups.contact_values_changed(session, workspace_id, contact_id, changed_ids)
-    await crm.values_changed(session, workspace_id, contact_id, changed_ids)
+    await emit(
+        session,
+        AttributeValuesChanged(
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            changes=tuple(ValueChange(d, old, v.value) for d, v, old in rows),
+            source=provenance.source,
+            actor_kind=provenance.actor_kind,
+            actor_id=provenance.actor_id,
+        ),
+    )
     names = {definition_id: name for name, definition_id in definitions.items()}
     after = {names[d]: value for d, value in current.items() if value is not None}
     after.update({n: v.value for n, v in changed})

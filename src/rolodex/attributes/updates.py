@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import options, repository
+from rolodex.attributes.events import VipToggled
 from rolodex.attributes.formats import Format
 from rolodex.attributes.schemas import (
     VIP_KEY,
@@ -25,8 +26,8 @@ from rolodex.auth.principals import Principal
 from rolodex.channels import service as channels
 from rolodex.errors import InvalidInput, NotFound, field_error
 from rolodex.jobs import service as jobs
+from rolodex.kit.events import emit
 from rolodex.models import AttributeDefinition
-from rolodex.routing import service as routing
 from rolodex.workspaces.plans import Feature
 
 
@@ -94,9 +95,10 @@ async def _after_vip_toggle(
     was: bool,
     now: bool,
 ) -> None:
-    # VIP off: priority ignores it; on again: the VIP contacts (kept) count again.
+    # VIP off: priority ignores it; on again: the VIP contacts (kept) count again (routing
+    # re-scores on this event).
     if _is_vip(definition) and was != now:
-        await routing.rescore_workspace(session, principal.workspace_id)
+        await emit(session, VipToggled(workspace_id=principal.workspace_id, enabled=now))
 
 
 def _check_update(

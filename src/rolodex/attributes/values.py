@@ -31,9 +31,7 @@ from rolodex.attributes.schemas import (
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.contacts import service as contacts
 from rolodex.contacts.schemas import ContactRead
-from rolodex.crm import triggers as crm
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
-from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition
 from rolodex.workspaces import service as workspaces
@@ -188,12 +186,14 @@ async def write_contact_attributes(
         source.value, principal.actor_kind, principal.actor_id, channel_id, utcnow()
     )
     await writes.apply(session, ws, changes, provenance)
-    if changes:
-        vip_changed = VIP_KEY in values and any(c.definition_id == ids[VIP_KEY] for c in changes)
-        changed_ids = [c.definition_id for c in changes]
-        await groups.contact_values_changed(
-            session, ws, contact.id, changed_ids, vip_changed=vip_changed
-        )
-        if principal.kind is not TokenKind.CRM:  # the CRM's own writes ask it nothing
-            await crm.values_changed(session, ws, contact.id, changed_ids)
+    vip_changed = VIP_KEY in values and any(c.definition_id == ids[VIP_KEY] for c in changes)
+    await writes.announce(
+        session,
+        ws,
+        contact.id,
+        changes,
+        provenance,
+        keys={definition_id: key for key, definition_id in ids.items()},
+        vip_changed=vip_changed,
+    )
     return await contacts.read_contact(session, principal, contact.id)

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import repository
+from rolodex.attributes.events import AttributeValuesChanged, ValueChange
 from rolodex.attributes.formats import Normalized
 from rolodex.attributes.platform import Provenance
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 
 
@@ -74,4 +76,43 @@ async def apply(
             }
             for c in changes
         ],
+    )
+
+
+async def announce(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    changes: Sequence[Change],
+    provenance: Provenance,
+    *,
+    keys: dict[str, str] | None = None,
+    vip_changed: bool = False,
+) -> None:
+    """Emit one AttributeValuesChanged for a write of one contact's values (if any changed).
+
+    Groups, routing, the CRM and webhooks react to it (see their subscribers).
+    """
+    if not changes:
+        return
+    keys = keys or {}
+    await emit(
+        session,
+        AttributeValuesChanged(
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            changes=tuple(
+                ValueChange(
+                    c.definition_id,
+                    c.old,
+                    c.new.value if c.new else None,
+                    keys.get(c.definition_id, ""),
+                )
+                for c in changes
+            ),
+            source=provenance.source,
+            actor_kind=provenance.actor_kind,
+            actor_id=provenance.actor_id,
+            vip_changed=vip_changed,
+        ),
     )

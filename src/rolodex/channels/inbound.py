@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import platform
 from rolodex.auth.principals import Principal
+from rolodex.catalogue import Medium, attributes_of, display_name
 from rolodex.channels import attachments
 from rolodex.channels import service as channels
-from rolodex.channels.catalogue import Medium, attributes_of, display_name
 from rolodex.channels.schemas import InboundMessage, InboundResult
 from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from rolodex.channels.catalogue import Medium
+from rolodex.catalogue import Medium
 from rolodex.schemas import InputModel, Instant, Name, OutputModel
 
 

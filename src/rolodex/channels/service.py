@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.attributes import platform
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
+from rolodex.catalogue import Medium
 from rolodex.channels import repository
-from rolodex.channels.catalogue import Medium
 from rolodex.channels.schemas import ChannelCreate, ChannelUpdate
 from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, NotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rolodex.channels.catalogue import Medium
+from rolodex.catalogue import Medium
 from rolodex.schemas import OutputModel
 
 

@@ -12,11 +12,13 @@ from rolodex.attributes import repository as attributes
 from rolodex.attributes.schemas import VIP_KEY
 from rolodex.attributes.visibility import NOTHING, Hidden, hidden_from
 from rolodex.auth.principals import Principal
-from rolodex.channels.catalogue import Medium, identity_scope
+from rolodex.catalogue import Medium, identity_scope
 from rolodex.contacts import repository
+from rolodex.contacts.events import ContactCreated
 from rolodex.contacts.schemas import AttributeChangeRead, ContactRead
 from rolodex.errors import NotFound
 from rolodex.groups import service as groups
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.linking import repository as links
@@ -58,7 +60,18 @@ async def identify(
         display_name=display_name,
         at=at,
     )
-    return Identity(contact_id, stored_name, created=contact_id == candidate)
+    created = contact_id == candidate
+    if created:
+        await emit(
+            session,
+            ContactCreated(
+                workspace_id=workspace_id,
+                contact_id=contact_id,
+                medium=medium.value,
+                channel_id=channel_id,
+            ),
+        )
+    return Identity(contact_id, stored_name, created=created)
 
 
 async def rename(

@@ -18,6 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.auth.principals import Principal
 from rolodex.contacts import service as contacts
 from rolodex.conversations import repository
+from rolodex.conversations.events import (
+    ConversationAssigned,
+    ConversationStarted,
+    ConversationStatusChanged,
+    MessageReceived,
+    MessageSent,
+)
 from rolodex.conversations.schemas import (
     AttachmentRead,
     ConversationDetail,
@@ -28,16 +35,14 @@ from rolodex.conversations.schemas import (
     MessageRead,
     Status,
 )
-from rolodex.crm import triggers as crm
 from rolodex.errors import Conflict, NotFound
 from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Conversation, Message
-from rolodex.privacy import autoclear
 from rolodex.routing import scoring
-from rolodex.routing import service as routing
 from rolodex.users import service as users
 
 
@@ -92,6 +97,39 @@ async def _event(
     )
 
 
+async def _status_event(
+    session: AsyncSession,
+    workspace_id: str,
+    conversation_id: str,
+    contact_id: str,
+    actor: Actor,
+    old: str,
+    new: str,
+    *,
+    reason: str | None = None,
+    comment: str | None = None,
+) -> None:
+    # The event row, then the domain event that routing, auto-clear, the CRM and webhooks
+    # react to (their subscribers).
+    await _event(
+        session, workspace_id, conversation_id, actor, old, new, reason=reason, comment=comment
+    )
+    await emit(
+        session,
+        ConversationStatusChanged(
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            contact_id=contact_id,
+            previous=old,
+            current=new,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            reason=reason,
+            comment=comment,
+        ),
+    )
+
+
 async def receive_message(
     session: AsyncSession,
     *,
@@ -135,10 +173,27 @@ async def receive_message(
     if not await repository.insert_inbound_message(session, row):
         return Received(conversation_id, None)
     if conversation_id == candidate:
-        await routing.route_new(session, workspace_id, conversation_id)
-        await crm.conversation_started(session, workspace_id, contact_id)
+        await emit(
+            session,
+            ConversationStarted(
+                workspace_id=workspace_id,
+                conversation_id=conversation_id,
+                contact_id=contact_id,
+                channel_id=channel_id,
+            ),
+        )
     elif status == Status.PENDING:
         await _back_to_new(session, workspace_id, conversation_id, contact_id)
+    await emit(
+        session,
+        MessageReceived(
+            workspace_id=workspace_id,
+            message_id=message_id,
+            conversation_id=conversation_id,
+            contact_id=contact_id,
+            channel_id=channel_id,
+        ),
+    )
     return Received(conversation_id, message_id)
 
 
@@ -149,16 +204,16 @@ async def _back_to_new(
     if await repository.change_status_if(
         session, workspace_id, conversation_id, old=Status.PENDING, new=Status.NEW
     ):
-        await _event(
+        await _status_event(
             session,
             workspace_id,
             conversation_id,
+            contact_id,
             Actor("contact", contact_id),
             Status.PENDING,
             Status.NEW,
             reason="contact_replied",
         )
-        await routing.rescore_conversation(session, workspace_id, conversation_id)
 
 
 async def find_received(
@@ -302,6 +357,7 @@ async def update_conversation(
     )
     ws, actor = principal.workspace_id, Actor.of(principal)
     fields = data.model_fields_set
+    assignment = (conversation.assignee_id, conversation.team_id)
     if "assignee_id" in fields and data.assignee_id != conversation.assignee_id:
         if data.assignee_id is not None:
             await users.access_user_by_id(session, principal, data.assignee_id)
@@ -322,42 +378,35 @@ async def update_conversation(
             session, ws, conversation.id, actor, conversation.team_id, data.team_id, kind="team"
         )
         conversation.team_id = data.team_id
+    if assignment != (conversation.assignee_id, conversation.team_id):
+        await emit(
+            session,
+            ConversationAssigned(
+                workspace_id=ws,
+                conversation_id=conversation.id,
+                assignee_id=conversation.assignee_id,
+                team_id=conversation.team_id,
+                previous_assignee_id=assignment[0],
+                previous_team_id=assignment[1],
+            ),
+        )
     if data.status is not None and data.status != conversation.status:
-        await _event(
+        old_status = conversation.status
+        conversation.status = data.status.value
+        await _flush_reopen(session)
+        await _status_event(
             session,
             ws,
             conversation.id,
+            conversation.contact_id,
             actor,
-            conversation.status,
+            old_status,
             data.status.value,
             reason=data.reason,
             comment=data.comment,
         )
-        back_to_new = conversation.status == Status.PENDING and data.status is Status.NEW
-        old_status = conversation.status
-        await autoclear.status_changed(
-            session,
-            ws,
-            conversation_id=conversation.id,
-            contact_id=conversation.contact_id,
-            old=conversation.status,
-            new=data.status.value,
-            at=utcnow(),
-        )
-        conversation.status = data.status.value
-        await _flush_reopen(session)
-        await crm.status_changed(
-            session,
-            ws,
-            conversation.id,
-            old=old_status,
-            new=data.status.value,
-            actor_user_id=principal.user_id,
-            reason=data.reason,
-            comment=data.comment,
-        )
-        if back_to_new:
-            await routing.rescore_conversation(session, ws, conversation.id)
+        if old_status == Status.PENDING and data.status is Status.NEW:
+            # Routing re-scored it (its subscriber): read the new score back.
             await session.refresh(conversation, ["priority_score"])
     await _flush_reopen(session)
     return await read_conversation(session, principal, conversation.id)
@@ -414,25 +463,29 @@ async def reply(
     )
     session.add(message)
     if conversation.status != Status.PENDING:
-        await _event(
-            session,
-            principal.workspace_id,
-            conversation.id,
-            Actor.of(principal),
-            conversation.status,
-            Status.PENDING.value,
-            reason="agent_replied",
-        )
         old_status, conversation.status = conversation.status, Status.PENDING.value
-        await crm.status_changed(
+        await _status_event(
             session,
             principal.workspace_id,
             conversation.id,
-            old=old_status,
-            new=Status.PENDING.value,
-            actor_user_id=principal.user_id,
+            conversation.contact_id,
+            Actor.of(principal),
+            old_status,
+            Status.PENDING.value,
             reason="agent_replied",
         )
     conversation.last_message_at = now
     await _flush_reopen(session)
+    await emit(
+        session,
+        MessageSent(
+            workspace_id=principal.workspace_id,
+            message_id=message.id,
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            channel_id=conversation.channel_id,
+            author_kind=principal.actor_kind,
+            author_id=principal.actor_id,
+        ),
+    )
     return MessageRead.model_validate(message)

@@ -20,7 +20,6 @@ from rolodex.attributes.platform import Provenance
 from rolodex.attributes.values import check
 from rolodex.crm import repository
 from rolodex.crm.schemas import AnswerResult, CrmAnswer, LookupOutcome, Skipped
-from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition
 
@@ -90,11 +89,8 @@ async def _write(
     await attributes.lock_contact(session, workspace_id, contact_id)
     changes = await _changes(session, workspace_id, contact_id, values, definitions)
     await writes.apply(session, workspace_id, changes, provenance)
-    if changes:
-        await groups.contact_values_changed(
-            session, workspace_id, contact_id, [c.definition_id for c in changes]
-        )
     keys = {d.id: k for k, d in definitions.items()}
+    await writes.announce(session, workspace_id, contact_id, changes, provenance, keys=keys)
     applied = [keys[c.definition_id] for c in changes if c.new is not None]
     cleared = [keys[c.definition_id] for c in changes if c.new is None]
     return applied, cleared

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from rolodex.channels.catalogue import Medium
+from rolodex.catalogue import Medium
 from rolodex.schemas import InputModel, Instant, OutputModel
 
 Id = Annotated[str, Field(min_length=1, max_length=80)]

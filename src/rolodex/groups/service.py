@@ -25,6 +25,7 @@ from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.groups import repository, rules
+from rolodex.groups.events import ContactRegrouped, GroupRulesChanged
 from rolodex.groups.repository import VIP_KEY
 from rolodex.groups.schemas import (
     ContactGroupCreate,
@@ -33,6 +34,7 @@ from rolodex.groups.schemas import (
     Match,
     RuleRead,
 )
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import ContactGroup
 from rolodex.routing import service as routing
@@ -196,7 +198,7 @@ async def update_group(
     after = _read(group)
     if (after.match, after.rules) != (before.match, before.rules):
         await recompute_members(session, group)
-        await routing.rescore_workspace(session, principal.workspace_id)
+        await emit(session, GroupRulesChanged(workspace_id=principal.workspace_id, group_key=key))
     if after != before:
         await audit.record(
             session,
@@ -280,7 +282,12 @@ async def contact_values_changed(
     if groups:
         moved = await _reevaluate(session, workspace_id, contact_id, groups)
     if moved or vip_changed:
-        await routing.contact_changed(session, workspace_id, contact_id, vip_changed=vip_changed)
+        await emit(
+            session,
+            ContactRegrouped(
+                workspace_id=workspace_id, contact_id=contact_id, vip_changed=vip_changed
+            ),
+        )
 
 
 async def _reevaluate(

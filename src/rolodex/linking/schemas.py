@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from rolodex.channels.catalogue import Medium
+from rolodex.catalogue import Medium
 from rolodex.conversations.schemas import Status
 from rolodex.schemas import InputModel, OutputModel
 

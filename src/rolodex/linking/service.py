@@ -23,7 +23,7 @@ from rolodex.attributes import repository as attributes
 from rolodex.attributes.schemas import AttributeKind, AttributeType
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
-from rolodex.channels.catalogue import CATALOGUE, Medium
+from rolodex.catalogue import CATALOGUE, Medium
 from rolodex.contacts import service as contacts
 from rolodex.conversations.schemas import Status
 from rolodex.errors import InvalidInput, field_error

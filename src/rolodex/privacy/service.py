@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.contacts import service as contacts
+from rolodex.contacts.events import ContactDeleted
 from rolodex.errors import InvalidInput
 from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.linking import repository as links
@@ -95,6 +97,10 @@ async def delete_contact(
             target_type="deleted_contact",
             target_id=record.id,
             after={"medium": record.medium, "include_linked": include_linked},
+        )
+        await emit(
+            session,
+            ContactDeleted(workspace_id=ws, contact_id=target, hint=hint, medium=record.medium),
         )
     if hashes:
         # Files are content-addressed (one copy per content): removed after commit, and only

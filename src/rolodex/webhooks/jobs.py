@@ -16,7 +16,9 @@ from rolodex.jobs import service as jobs
 from rolodex.jobs.registry import JobContext, job
 from rolodex.kit import outbound
 from rolodex.kit.clock import utcnow
+from rolodex.kit.events import emit
 from rolodex.webhooks import repository, signing
+from rolodex.webhooks.events import WebhooksChanged
 
 RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (30, 120, 600, 3600, 6 * 3600, 24 * 3600))
 # One request with TIMEOUT_SECONDS; the lease leaves room for the database work around it.
@@ -61,6 +63,7 @@ async def deliver(ctx: JobContext) -> None:
         if await repository.record_failure(session, webhook_id, now, cutoff, reason):
             # Disabled (by this failure or a concurrent one): nothing more is attempted.
             await jobs.cancel_for_ref(session, ctx.workspace_id, webhook_id)
+            await emit(session, WebhooksChanged(workspace_id=ctx.workspace_id))
             error = f"{error}; the webhook is disabled"
             await repository.cancel_own_attempt(session, ctx.job_id, ctx.attempt, now, error)
     raise DeliveryFailed(error)

@@ -9,12 +9,14 @@ here would make the emitting modules import themselves back.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.models import Contact, Conversation, Job, Message, Webhook
+from rolodex.models import AttributeDefinition, Contact, Conversation, Job, Message, Webhook
 
 DELIVER_JOB = "webhooks.deliver"
 
@@ -40,17 +42,54 @@ async def count(session: AsyncSession, workspace_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+# Each workspace's enabled webhooks (id, events), kept a few seconds: every inbound message
+# emits events, and most workspaces have no webhook, so asking the database each time would
+# cost the hot path a statement for nothing. This process forgets a workspace's entry when
+# its webhooks change (`forget_enabled`); another process sees the change within the TTL.
+ENABLED_CACHE_SECONDS = 5.0
+_ENABLED: dict[str, tuple[float, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
+_ENABLED_MAX = 10_000
+
+
+def forget_enabled(workspace_id: str) -> None:
+    """Drop the cached webhooks of a workspace (they were added, changed or removed)."""
+    _ENABLED.pop(workspace_id, None)
+
+
 async def subscribed(session: AsyncSession, workspace_id: str, event_type: str) -> list[str]:
     """Ids of the workspace's enabled webhooks that receive this event type.
 
-    One look-up on (workspace_id, enabled); the event list of those few rows (a workspace
-    has at most service.MAX_WEBHOOKS) is checked here, the same way on SQLite and PostgreSQL.
+    One look-up on (workspace_id, enabled) at most every few seconds; the event list of those
+    few rows (a workspace has at most service.MAX_WEBHOOKS) is checked here, the same way on
+    SQLite and PostgreSQL.
     """
-    stmt = select(Webhook.id, Webhook.events).where(
-        Webhook.workspace_id == workspace_id, Webhook.enabled == true()
+    now = time.monotonic()
+    cached = _ENABLED.get(workspace_id)
+    if cached is None or cached[0] <= now:
+        stmt = select(Webhook.id, Webhook.events).where(
+            Webhook.workspace_id == workspace_id, Webhook.enabled == true()
+        )
+        rows = tuple(
+            (row.id, tuple(row.events or ()))
+            for row in await session.execute(stmt.order_by(Webhook.id))
+        )
+        if len(_ENABLED) >= _ENABLED_MAX:
+            _ENABLED.clear()
+        cached = _ENABLED[workspace_id] = (now + ENABLED_CACHE_SECONDS, rows)
+    return [hook_id for hook_id, events in cached[1] if event_type in events]
+
+
+async def definition_keys(
+    session: AsyncSession, workspace_id: str, definition_ids: Sequence[str]
+) -> dict[str, str]:
+    """Attribute keys by definition id."""
+    if not definition_ids:
+        return {}
+    stmt = select(AttributeDefinition.id, AttributeDefinition.key).where(
+        AttributeDefinition.workspace_id == workspace_id,
+        AttributeDefinition.id.in_(definition_ids),
     )
-    rows = (await session.execute(stmt.order_by(Webhook.id))).all()
-    return [row.id for row in rows if event_type in (row.events or ())]
+    return {row.id: row.key for row in await session.execute(stmt)}
 
 
 async def record_success(session: AsyncSession, webhook_id: str) -> None:

@@ -26,10 +26,12 @@ from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.jobs import service as jobs
 from rolodex.kit import outbound
 from rolodex.kit.clock import utcnow
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Job, Webhook
 from rolodex.webhooks import repository, signing
+from rolodex.webhooks.events import WebhooksChanged
 from rolodex.webhooks.repository import DELIVER_JOB
 from rolodex.webhooks.schemas import (
     TEST_EVENT,
@@ -108,6 +110,7 @@ async def create_webhook(
     )
     session.add(row)
     await session.flush()
+    await emit(session, WebhooksChanged(workspace_id=principal.workspace_id))
     await audit.record(
         session,
         principal,
@@ -159,6 +162,7 @@ async def update_webhook(
             await jobs.cancel_for_ref(session, principal.workspace_id, row.id)
     row.updated_at = utcnow()
     await session.flush()
+    await emit(session, WebhooksChanged(workspace_id=principal.workspace_id))
     after = _snapshot(row)
     if after != before:
         await audit.record(
@@ -180,6 +184,7 @@ async def delete_webhook(session: AsyncSession, principal: Principal, webhook_id
     await jobs.cancel_for_ref(session, principal.workspace_id, row.id)
     await session.delete(row)
     await session.flush()
+    await emit(session, WebhooksChanged(workspace_id=principal.workspace_id))
     await audit.record(
         session,
         principal,

@@ -24,6 +24,7 @@ from rolodex.conversations.events import (
 from rolodex.kit.events import Registry
 from rolodex.models import Conversation
 from rolodex.webhooks import repository, service
+from rolodex.webhooks.events import WebhooksChanged
 from rolodex.webhooks.schemas import EventType
 from rolodex.webhooks.signing import iso
 
@@ -80,14 +81,16 @@ async def attribute_values_changed(session: AsyncSession, event: AttributeValues
     hooks = await _targets(session, ws, EventType.CONTACT_UPDATED)
     if not hooks:
         return
+    missing = [change.definition_id for change in event.changes if not change.key]
+    keys = await repository.definition_keys(session, ws, missing)
     data = {
         "id": event.contact_id,
         "changes": [
             {
-                "attribute": change.key,
+                "attribute": change.key or keys.get(change.definition_id, ""),
                 "old_value": change.old,
                 "new_value": change.new,
-                "source": change.source,
+                "source": event.source,
             }
             for change in event.changes
         ],
@@ -219,8 +222,14 @@ async def message_sent(session: AsyncSession, event: MessageSent) -> None:
     await _message_created(session, event, _actor(event.author_kind, event.author_id))
 
 
+def _forget_enabled(event: WebhooksChanged) -> None:
+    repository.forget_enabled(event.workspace_id)
+
+
 def register(registry: Registry) -> None:
     """Subscribe, in the transaction, to every event that a webhook can receive."""
+    # After commit: forgetting before it, a concurrent event could cache the old rows again.
+    registry.after_commit(WebhooksChanged, _forget_enabled)
     registry.on(ContactCreated, contact_created)
     registry.on(AttributeValuesChanged, attribute_values_changed)
     registry.on(ContactDeleted, contact_deleted)

@@ -1,0 +1,22 @@
+"""Events of the groups domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rolodex.kit.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactRegrouped(Event):
+    """A contact joined or left a group, or its VIP status changed."""
+
+    contact_id: str
+    vip_changed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRulesChanged(Event):
+    """An admin changed a group's rules: its members were recomputed."""
+
+    group_key: str
