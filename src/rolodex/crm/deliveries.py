@@ -7,9 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.auth.principals import Principal
 from rolodex.crm import repository
 from rolodex.crm.schemas import DeliveryRead, DeliveryStatus
-from rolodex.errors import Conflict, NotFound
+from rolodex.errors import NotFound
 from rolodex.jobs import service as jobs
-from rolodex.kit.clock import utcnow
 from rolodex.kit.pagination import id_page
 from rolodex.models import Job
 from rolodex.workspaces.plans import Feature
@@ -65,12 +64,4 @@ async def retry_delivery(
     job = await repository.get_delivery(session, principal.workspace_id, delivery_id)
     if job is None:
         raise NotFound("Delivery not found.")
-    if job.status == "failed":
-        job = await jobs.retry_job(session, principal, job.id)
-    elif job.status == "queued":
-        job.run_at = job.updated_at = utcnow()
-        await session.flush()
-        session.sync_session.info["jobs_enqueued"] = True
-    else:
-        raise Conflict(f"This delivery is {job.status}.", code="delivery_not_retryable")
-    return _delivery(job)
+    return _delivery(await jobs.send_now(session, job))

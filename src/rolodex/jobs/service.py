@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,6 +189,20 @@ async def list_workspace_jobs(
     return await list_jobs(
         session, workspace_id=principal.workspace_id, status=status, cursor=cursor, limit=limit
     )
+
+
+async def send_now(session: AsyncSession, job: Job, *, again: Collection[str] = ("failed",)) -> Job:
+    """Retry now: a job in one of the `again` states gets one more attempt, a waiting one
+    runs at once; anything else is 409 `delivery_not_retryable` (outbox deliveries' Retry)."""
+    if job.status in again:
+        job.status, job.finished_at = "queued", None
+        job.max_attempts = max(job.max_attempts, job.attempts + 1)
+    elif job.status != "queued":
+        raise Conflict(f"This delivery is {job.status}.", code="delivery_not_retryable")
+    job.run_at = job.updated_at = utcnow()
+    await session.flush()
+    session.sync_session.info["jobs_enqueued"] = True
+    return job
 
 
 async def retry_job(session: AsyncSession, principal: Principal, job_id: str) -> Job:

@@ -308,14 +308,4 @@ async def retry_delivery(
         raise NotFound("Delivery not found.")
     if not row.enabled:
         raise Conflict("Enable the webhook to retry its deliveries.", code="webhook_disabled")
-    now = utcnow()
-    if job.status in ("failed", "cancelled"):
-        job.status, job.finished_at = "queued", None
-        job.max_attempts = max(job.max_attempts, job.attempts + 1)
-    elif job.status != "queued":
-        raise Conflict(f"This delivery is {job.status}.", code="delivery_not_retryable")
-    job.run_at = job.updated_at = now
-    await session.flush()
-    # Wakes the in-process worker after commit, as jobs.service.enqueue does.
-    session.sync_session.info["jobs_enqueued"] = True
-    return _delivery(job)
+    return _delivery(await jobs.send_now(session, job, again=("failed", "cancelled")))
