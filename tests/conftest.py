@@ -16,11 +16,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import support.jobs  # noqa: F401  (registers the test job kinds in this process)
+from rolodex import subscriptions
 from rolodex.app import create_app
 from rolodex.config import Settings
 from rolodex.db import Database, open_database, sync_url
 from rolodex.kit.migrate import upgrade
 from rolodex.models import Base
+
+# Services called straight from tests (builders) need the domains' subscribers, as every
+# process that serves or works has them.
+subscriptions.register_all()
 
 POSTGRES_URL = os.environ.get("ROLODEX_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ROLODEX_REQUIRE_POSTGRES") == "1"

@@ -13,6 +13,7 @@ from rolodex.kit.events import registry
 # The order is the order reactions run in: memberships before routing (which reads them),
 # webhooks last (their snapshots see what the others wrote).
 SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "rolodex.attributes.subscribers",
     "rolodex.groups.subscribers",
     "rolodex.routing.subscribers",
     "rolodex.privacy.subscribers",

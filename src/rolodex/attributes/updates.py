@@ -23,8 +23,7 @@ from rolodex.attributes.service import (
 )
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
-from rolodex.channels import service as channels
-from rolodex.errors import InvalidInput, NotFound, field_error
+from rolodex.errors import InvalidInput, field_error
 from rolodex.jobs import service as jobs
 from rolodex.kit.events import emit
 from rolodex.models import AttributeDefinition
@@ -146,16 +145,15 @@ async def _set_disabled_channels(
     channel_ids: list[str],
 ) -> None:
     ids = list(dict.fromkeys(channel_ids))
+    media = await repository.channel_media(session, principal.workspace_id, ids)
     errors = []
     for i, channel_id in enumerate(ids):
-        try:
-            channel = await channels.access_channel_by_id(session, principal, channel_id)
-        except NotFound:
+        if channel_id not in media:
             errors.append(
                 field_error(f"disabled_channel_ids.{i}", "No such channel.", "unknown_channel")
             )
             continue
-        if channel.medium != definition.medium:
+        if media[channel_id] != definition.medium:
             errors.append(
                 field_error(
                     f"disabled_channel_ids.{i}",

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, insert, select, update
+from sqlalchemy import Select, Table, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import insert_for, prepared
+from rolodex.errors import InvalidInput
+from rolodex.kit.clock import as_utc
+from rolodex.kit.pagination import decode_cursor, encode_cursor
 from rolodex.models import Attachment, Conversation, ConversationEvent, Message
 from rolodex.models.conversations import OPEN
 
@@ -178,3 +181,39 @@ async def events_of(
         .order_by(ConversationEvent.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+MAX_SCORE = 2**31 - 1  # a score beyond this is no cursor of ours
+
+
+async def priority_page(
+    session: AsyncSession, stmt: Select[Any], *, cursor: str | None, limit: int
+) -> tuple[Sequence[Conversation], str | None]:
+    """One page of conversations by score (highest first), then oldest first, then id."""
+    if cursor:
+        score, created, last_id = decode_cursor(cursor, 3)
+        try:
+            at = as_utc(datetime.fromisoformat(str(created)))
+            points = int(score)
+            if abs(points) > MAX_SCORE:
+                raise ValueError(points)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from None
+        stmt = stmt.where(
+            or_(
+                Conversation.priority_score < points,
+                and_(Conversation.priority_score == points, Conversation.created_at > at),
+                and_(
+                    Conversation.priority_score == points,
+                    Conversation.created_at == at,
+                    Conversation.id > str(last_id),
+                ),
+            )
+        )
+    order = (Conversation.priority_score.desc(), Conversation.created_at, Conversation.id)
+    rows = list((await session.execute(stmt.order_by(*order).limit(limit + 1))).scalars())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor([last.priority_score, last.created_at.isoformat(), last.id])

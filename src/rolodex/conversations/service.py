@@ -42,7 +42,6 @@ from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Conversation, Message
-from rolodex.routing import scoring
 from rolodex.users import service as users
 
 
@@ -325,7 +324,9 @@ async def list_conversations(
     ):
         stmt = stmt.where(condition)
     if filters.sort == "priority":
-        rows, next_cursor = await scoring.priority_page(session, stmt, cursor=cursor, limit=limit)
+        rows, next_cursor = await repository.priority_page(
+            session, stmt, cursor=cursor, limit=limit
+        )
     else:
         rows, next_cursor = await id_page(
             session, stmt, Conversation.id, cursor=cursor, limit=limit, newest_first=True
@@ -489,3 +490,10 @@ async def reply(
         ),
     )
     return MessageRead.model_validate(message)
+
+
+async def priority_page(
+    session: AsyncSession, stmt: Select[Any], *, cursor: str | None, limit: int
+) -> tuple[Sequence[Conversation], str | None]:
+    """One page of conversations by priority score (highest first), then oldest first."""
+    return await repository.priority_page(session, stmt, cursor=cursor, limit=limit)

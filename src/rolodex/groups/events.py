@@ -20,3 +20,10 @@ class GroupRulesChanged(Event):
     """An admin changed a group's rules: its members were recomputed."""
 
     group_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupDeleting(Event):
+    """An admin is deleting a group; a subscriber that still uses it refuses (an AppError)."""
+
+    group_key: str

@@ -25,7 +25,7 @@ from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.groups import repository, rules
-from rolodex.groups.events import ContactRegrouped, GroupRulesChanged
+from rolodex.groups.events import ContactRegrouped, GroupDeleting, GroupRulesChanged
 from rolodex.groups.repository import VIP_KEY
 from rolodex.groups.schemas import (
     ContactGroupCreate,
@@ -37,7 +37,6 @@ from rolodex.groups.schemas import (
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import ContactGroup
-from rolodex.routing import service as routing
 from rolodex.workspaces.plans import Feature, has_feature
 
 BATCH = 500
@@ -218,11 +217,8 @@ async def delete_group(session: AsyncSession, principal: Principal, key: str) ->
     if key == VIP_KEY:
         raise _builtin()
     group = await access_group_by_key(session, principal, key)
-    if await routing.uses_group(session, principal.workspace_id, group.key):
-        raise Conflict(
-            f"Routing or prioritisation uses the group {key!r}; remove it there first.",
-            code="group_in_use",
-        )
+    # Routing refuses (409 group_in_use) while its settings name the group.
+    await emit(session, GroupDeleting(workspace_id=principal.workspace_id, group_key=group.key))
     before = _read(group).model_dump(mode="json")
     await session.delete(group)
     await session.flush()

@@ -28,7 +28,7 @@ async def queue(
     if team_id is not None:
         await users.access_team_by_id(session, principal, team_id)
         stmt = stmt.where(Conversation.team_id == team_id)
-    rows, next_cursor = await scoring.priority_page(session, stmt, cursor=cursor, limit=limit)
+    rows, next_cursor = await conversations.priority_page(session, stmt, cursor=cursor, limit=limit)
     settings = await repository.get(session, ws)
     contact_ids = list(dict.fromkeys(r.contact_id for r in rows))
     member_of = await groups.memberships(session, ws, contact_ids) if settings else {}

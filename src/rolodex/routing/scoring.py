@@ -10,22 +10,15 @@ at read time for the conversations of one page only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, literal, null, or_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, case, literal, null
 
-from rolodex.errors import InvalidInput
 from rolodex.groups import repository as groups
 from rolodex.groups.repository import VIP_KEY
-from rolodex.kit.clock import as_utc
-from rolodex.kit.pagination import decode_cursor, encode_cursor
 from rolodex.models import Conversation, RoutingSettings
 from rolodex.routing.schemas import PriorityPoints
-
-MAX_POINTS = 2**31 - 1  # a score beyond this is no cursor of ours
 
 
 def _in_group(workspace_id: str, group: Mapping[str, Any]) -> ColumnElement[bool]:
@@ -98,36 +91,3 @@ def breakdown(
         if c["channel_id"] == channel_id
     ]
     return out
-
-
-async def priority_page(
-    session: AsyncSession, stmt: Select[Any], *, cursor: str | None, limit: int
-) -> tuple[Sequence[Conversation], str | None]:
-    """One page of conversations by score (highest first), then oldest first, then id."""
-    if cursor:
-        score, created, last_id = decode_cursor(cursor, 3)
-        try:
-            at = as_utc(datetime.fromisoformat(str(created)))
-            points = int(score)
-            if abs(points) > MAX_POINTS:
-                raise ValueError(points)
-        except (TypeError, ValueError, OverflowError):
-            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from None
-        stmt = stmt.where(
-            or_(
-                Conversation.priority_score < points,
-                and_(Conversation.priority_score == points, Conversation.created_at > at),
-                and_(
-                    Conversation.priority_score == points,
-                    Conversation.created_at == at,
-                    Conversation.id > str(last_id),
-                ),
-            )
-        )
-    order = (Conversation.priority_score.desc(), Conversation.created_at, Conversation.id)
-    rows = list((await session.execute(stmt.order_by(*order).limit(limit + 1))).scalars())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    last = rows[-1]
-    return rows, encode_cursor([last.priority_score, last.created_at.isoformat(), last.id])

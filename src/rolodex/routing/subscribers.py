@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.attributes.events import VipToggled
 from rolodex.conversations.events import ConversationStarted, ConversationStatusChanged
 from rolodex.conversations.schemas import Status
-from rolodex.groups.events import ContactRegrouped, GroupRulesChanged
+from rolodex.errors import Conflict
+from rolodex.groups.events import ContactRegrouped, GroupDeleting, GroupRulesChanged
 from rolodex.kit.events import Registry
 from rolodex.routing import service
 
@@ -40,6 +41,15 @@ async def group_rules_changed(session: AsyncSession, event: GroupRulesChanged) -
     await service.rescore_workspace(session, event.workspace_id)
 
 
+async def group_deleting(session: AsyncSession, event: GroupDeleting) -> None:
+    """A group that routing or prioritisation names cannot be deleted (409 group_in_use)."""
+    if await service.uses_group(session, event.workspace_id, event.group_key):
+        raise Conflict(
+            f"Routing or prioritisation uses the group {event.group_key!r}; remove it there first.",
+            code="group_in_use",
+        )
+
+
 def register(registry: Registry) -> None:
     """Subscribe in the transaction: a conversation is never seen unrouted."""
     registry.on(ConversationStarted, conversation_started)
@@ -47,3 +57,4 @@ def register(registry: Registry) -> None:
     registry.on(VipToggled, vip_toggled)
     registry.on(ContactRegrouped, contact_regrouped)
     registry.on(GroupRulesChanged, group_rules_changed)
+    registry.on(GroupDeleting, group_deleting)

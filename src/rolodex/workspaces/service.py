@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth import service as auth
 from rolodex.auth.principals import Principal, Role, TokenKind
 from rolodex.errors import NotFound
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import Workspace
 from rolodex.users import service as users
 from rolodex.users.schemas import UserCreate
 from rolodex.workspaces import repository
+from rolodex.workspaces.events import WorkspaceCreated
 from rolodex.workspaces.plans import Feature, Plan
 
 
@@ -44,7 +45,7 @@ async def create_workspace(
     )
     session.add(workspace)
     await session.flush()
-    await attributes.create_standard_attributes(session, workspace.id)
+    await emit(session, WorkspaceCreated(workspace_id=workspace.id))
     admin = await users.insert_user(
         session,
         workspace.id,

@@ -1,6 +1,7 @@
 """Attribute rows, always scoped by workspace: definitions with their toggles, values, history."""
 
 from rolodex.attributes.repository.definitions import (
+    channel_media,
     definition_ids,
     definitions_by_key,
     definitions_of,
@@ -35,6 +36,7 @@ from rolodex.attributes.repository.values import (
 )
 
 __all__ = [
+    "channel_media",
     "contact_tab_rows",
     "count_invalid",
     "count_with_normalized",

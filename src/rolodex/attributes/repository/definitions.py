@@ -23,8 +23,23 @@ from rolodex.models import (
     AttributeDefinition,
     AttributeHistory,
     AttributeValue,
+    Channel,
     Workspace,
 )
+
+
+async def channel_media(
+    session: AsyncSession, workspace_id: str, channel_ids: Sequence[str]
+) -> dict[str, str]:
+    """The medium of each of these channels of the workspace (deleted ones left out)."""
+    if not channel_ids:
+        return {}
+    stmt = select(Channel.id, Channel.medium).where(
+        Channel.workspace_id == workspace_id,
+        Channel.id.in_(channel_ids),
+        Channel.deleted_at.is_(None),
+    )
+    return {row.id: row.medium for row in await session.execute(stmt)}
 
 
 async def lock_order(session: AsyncSession, workspace_id: str) -> None:
