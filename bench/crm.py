@@ -33,8 +33,8 @@ EMAILS = ("maria@example.com", "jon@example.com", "aiko@example.com", "li.wei@ex
 
 
 async def _setup(client: httpx.AsyncClient, crm_dir: Path) -> tuple[dict[str, str], ReferenceCrm]:
+    from rolodex.plans import Plan
     from rolodex.workspaces import service as workspaces
-    from rolodex.workspaces.plans import Plan
 
     db = client._transport.app.state.database  # type: ignore[attr-defined]
     async with db.transaction() as session:

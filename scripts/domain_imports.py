@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "rolodex"
 NOT_DOMAINS = frozenset(
     {
         "kit", "models", "migrations", "db", "errors", "config", "schemas", "web", "app",
-        "cli", "worker", "middleware", "subscriptions", "demo", "catalogue", "__init__",
+        "cli", "worker", "middleware", "subscriptions", "demo", "catalogue", "plans", "__init__",
         "__main__",
     }
 )  # fmt: skip

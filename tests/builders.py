@@ -15,8 +15,8 @@ from rolodex.channels.schemas import ChannelCreate
 from rolodex.db import Database
 from rolodex.kit.ids import new_id
 from rolodex.models import User
+from rolodex.plans import Plan
 from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Plan
 
 PASSWORD = "correct-horse-battery"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rolodex.errors import PlanRequired
-from rolodex.workspaces.plans import Feature, Plan, has_feature, require_feature
+from rolodex.plans import Feature, Plan, has_feature, require_feature
 
 
 @pytest.mark.parametrize(

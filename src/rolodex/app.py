@@ -42,12 +42,14 @@ from rolodex.web import PACKAGE_DIR
 from rolodex.webhooks import api as webhooks_api
 from rolodex.webhooks import pages as webhooks_pages
 from rolodex.worker import Worker
+from rolodex.workspaces import api as workspaces_api
 from rolodex.workspaces import pages as workspace_pages
 
 log = logging.getLogger(__name__)
 
 API_ROUTERS = (
     auth_api.router,
+    workspaces_api.router,
     users_api.router,
     jobs_api.router,
     audit_api.router,

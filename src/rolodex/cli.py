@@ -165,9 +165,9 @@ def workspace_create(
     from pydantic import ValidationError
 
     from rolodex.errors import AppError
+    from rolodex.plans import Plan
     from rolodex.users.schemas import UserCreate
     from rolodex.workspaces import service
-    from rolodex.workspaces.plans import Plan
 
     try:
         plan_value = Plan(plan)
@@ -357,7 +357,7 @@ def export_contact_attributes(
     from rolodex.exports import writer
     from rolodex.exports.schemas import ExportFilters
     from rolodex.models import Workspace
-    from rolodex.workspaces.plans import Feature, has_feature
+    from rolodex.plans import Feature, has_feature
 
     try:
         filters = ExportFilters.model_validate(

@@ -28,10 +28,10 @@ from rolodex.crm import service as crm
 from rolodex.crm.schemas import CrmIntegrationUpdate
 from rolodex.db import Database
 from rolodex.kit.clock import utcnow
+from rolodex.plans import Plan
 from rolodex.users import service as users
 from rolodex.users.schemas import TeamCreate, UserCreate
 from rolodex.workspaces import repository, service
-from rolodex.workspaces.plans import Plan
 
 DEMO_NAME = "Rolodex Demo"
 DEMO_CRM_SECRET_FILE = "demo-crm-secret"  # noqa: S105 - a file name

@@ -20,8 +20,8 @@ from rolodex.auth import service as auth
 from rolodex.auth.principals import Role, TokenKind
 from rolodex.db import Database
 from rolodex.models import AttributeHistory, AttributeValue
+from rolodex.plans import Plan
 from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Plan
 
 
 async def _write(

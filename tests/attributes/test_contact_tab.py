@@ -21,7 +21,7 @@ from builders import (
 )
 from rolodex.auth.principals import Role, TokenKind
 from rolodex.db import Database
-from rolodex.workspaces.plans import Plan
+from rolodex.plans import Plan
 
 ENTRY_FIELDS = {
     "key",

@@ -13,7 +13,7 @@ from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.kit.clock import utcnow
 from rolodex.models import ApiToken
-from rolodex.workspaces.plans import Plan
+from rolodex.plans import Plan
 
 
 async def test_login_issues_a_token_that_answers_me(

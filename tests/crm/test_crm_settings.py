@@ -18,7 +18,7 @@ from rolodex.app import create_app
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
-from rolodex.workspaces.plans import Plan
+from rolodex.plans import Plan
 
 CRM = {"lookup_url": "https://crm.example.com/lookup"}
 

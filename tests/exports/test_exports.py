@@ -18,8 +18,8 @@ from rolodex.db import Database
 from rolodex.exports.writer import neutralised
 from rolodex.kit.clock import utcnow
 from rolodex.models import AuditEvent, Export
+from rolodex.plans import Plan
 from rolodex.worker import Worker
-from rolodex.workspaces.plans import Plan
 from support.processes import run_cli
 
 

@@ -17,7 +17,7 @@ from builders import (
 )
 from rolodex.auth.principals import Role
 from rolodex.db import Database
-from rolodex.workspaces.plans import Plan
+from rolodex.plans import Plan
 
 GROUPS = "/api/v1/contact-groups"
 

@@ -8,8 +8,8 @@ import httpx
 
 from builders import Actor, make_attribute, make_channel, make_conversation, make_workspace
 from rolodex.db import Database
+from rolodex.plans import Plan
 from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Plan
 
 
 async def _patch(client: httpx.AsyncClient, actor: Actor, **body: Any) -> None:

@@ -12,9 +12,9 @@ from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.models import AuditEvent, Job
+from rolodex.plans import Plan
 from rolodex.privacy.autoclear import AUTO_CLEAR_JOB
 from rolodex.worker import Worker
-from rolodex.workspaces.plans import Plan
 
 
 async def _setup(

@@ -10,7 +10,7 @@ from builders import make_channel, make_user, make_workspace
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
-from rolodex.workspaces.plans import Plan
+from rolodex.plans import Plan
 from support.webhook_receiver import WebhookReceiver
 from support.webhook_receiver import receiver as receiver
 from support.webhooks import Subscribed, create_webhook

@@ -14,7 +14,7 @@ from rolodex.app import create_app
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
-from rolodex.workspaces.plans import Plan
+from rolodex.plans import Plan
 from support.webhooks import ALL_EVENTS, Subscribed, create_webhook
 
 

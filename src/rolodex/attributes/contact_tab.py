@@ -30,7 +30,7 @@ from rolodex.contacts.service import LINKS_SHOWN
 from rolodex.crm import service as crm
 from rolodex.errors import NotFound
 from rolodex.linking import repository as links
-from rolodex.workspaces.plans import Feature, has_feature
+from rolodex.plans import Feature, has_feature
 
 
 def _entry(row: Any, *, editable: bool) -> ContactTabAttribute:

@@ -27,7 +27,7 @@ from rolodex.errors import InvalidInput, field_error
 from rolodex.jobs import service as jobs
 from rolodex.kit.events import emit
 from rolodex.models import AttributeDefinition
-from rolodex.workspaces.plans import Feature
+from rolodex.plans import Feature
 
 
 async def update_attribute(

@@ -34,8 +34,8 @@ from rolodex.contacts.schemas import ContactRead
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition
+from rolodex.plans import Feature
 from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Feature
 
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})

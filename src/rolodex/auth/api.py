@@ -7,22 +7,18 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response, status
 
 from rolodex.auth import service
-from rolodex.auth.deps import AdminPrincipal, CurrentPrincipal
+from rolodex.auth.deps import AdminPrincipal
 from rolodex.auth.principals import TokenKind
 from rolodex.auth.schemas import (
     IntegrationTokenCreate,
     IntegrationTokenCreated,
     IntegrationTokenRead,
-    MeRead,
     TokenRequest,
     TokenResponse,
 )
 from rolodex.auth.service import LoginAttempt
 from rolodex.auth.throttle import LoginThrottleDep, client_address
 from rolodex.db import SessionDep, TransactionalRoute
-from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Feature, has_feature
-from rolodex.workspaces.schemas import WorkspaceRead
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
 
@@ -38,21 +34,6 @@ async def create_token(
         session, throttle, attempt, kind=TokenKind.USER, lifetime=timedelta(days=days)
     )
     return TokenResponse(access_token=token, expires_at=expires_at)
-
-
-@router.get("/me")
-async def me(session: SessionDep, principal: CurrentPrincipal) -> MeRead:
-    """Who the token belongs to, and their workspace."""
-    workspace = await workspaces.get_workspace(session, principal)
-    return MeRead(
-        kind=principal.kind,
-        user_id=principal.user_id,
-        name=principal.name,
-        email=principal.email,
-        role=principal.role,
-        workspace=WorkspaceRead.model_validate(workspace),
-        features={f.value: has_feature(workspace.plan, f) for f in Feature},
-    )
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)

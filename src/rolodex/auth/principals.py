@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rolodex.errors import Forbidden
-from rolodex.workspaces.plans import Feature, require_feature
+from rolodex.plans import Feature, require_feature
 
 
 class Role(StrEnum):

@@ -7,9 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from rolodex.auth.principals import Role, TokenKind
+from rolodex.auth.principals import TokenKind
 from rolodex.schemas import InputModel, Name, OutputModel
-from rolodex.workspaces.schemas import WorkspaceRead
 
 
 class TokenRequest(InputModel):
@@ -27,18 +26,6 @@ class TokenResponse(OutputModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - not a secret
     expires_at: datetime | None = None
-
-
-class MeRead(OutputModel):
-    """The caller: a user, or an integration token, and its workspace."""
-
-    kind: TokenKind
-    user_id: str | None
-    name: str
-    email: str
-    role: Role | None
-    workspace: WorkspaceRead
-    features: dict[str, bool]
 
 
 class IntegrationTokenCreate(InputModel):

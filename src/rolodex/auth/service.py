@@ -19,7 +19,7 @@ from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.secrets import new_token, same, token_hash
 from rolodex.models import ApiToken, OAuthClient, User
-from rolodex.workspaces.plans import Feature, has_feature
+from rolodex.plans import Feature, has_feature
 
 # Principals checked in the last few seconds, by token hash: every request authenticates, and
 # the look-up costs more than most reads. This process forgets them at once on a revocation

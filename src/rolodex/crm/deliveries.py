@@ -11,7 +11,7 @@ from rolodex.errors import NotFound
 from rolodex.jobs import service as jobs
 from rolodex.kit.pagination import id_page
 from rolodex.models import Job
-from rolodex.workspaces.plans import Feature
+from rolodex.plans import Feature
 
 
 def _require(principal: Principal) -> None:

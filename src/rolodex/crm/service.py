@@ -44,8 +44,8 @@ from rolodex.kit import outbound
 from rolodex.kit.clock import utcnow
 from rolodex.kit.signing import new_shared_secret
 from rolodex.models import CrmIntegration, OAuthClient
+from rolodex.plans import Feature, has_feature
 from rolodex.workspaces import service as workspaces
-from rolodex.workspaces.plans import Feature, has_feature
 
 URL_FIELDS = ("lookup_url", "write_back_url", "notification_url")
 

@@ -14,8 +14,8 @@ from rolodex.auth.deps import SignedIn
 from rolodex.channels import service as channels
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
+from rolodex.plans import Feature, has_feature
 from rolodex.web import page
-from rolodex.workspaces.plans import Feature, has_feature
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 

@@ -30,7 +30,7 @@ from rolodex.kit.clock import as_utc, utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Export
-from rolodex.workspaces.plans import Feature
+from rolodex.plans import Feature
 
 EXPORT_JOB = "exports.contact_attributes"
 EXPIRE_JOB = "exports.expire"

@@ -17,7 +17,7 @@ from rolodex.models import (
     ContactGroupMember,
     Workspace,
 )
-from rolodex.workspaces.plans import FEATURE_PLANS, Feature
+from rolodex.plans import FEATURE_PLANS, Feature
 
 VIP_KEY = "vip"
 _members = cast(Table, ContactGroupMember.__table__)

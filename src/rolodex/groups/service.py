@@ -37,7 +37,7 @@ from rolodex.groups.schemas import (
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import ContactGroup
-from rolodex.workspaces.plans import Feature, has_feature
+from rolodex.plans import Feature, has_feature
 
 BATCH = 500
 

@@ -10,10 +10,10 @@ from rolodex.jobs import service as jobs
 from rolodex.jobs.registry import JobContext, job
 from rolodex.kit.clock import utcnow
 from rolodex.models import Workspace
+from rolodex.plans import Feature, has_feature
 from rolodex.privacy import repository
 from rolodex.privacy.autoclear import AUTO_CLEAR_JOB, RESOLVED, timer_ref
 from rolodex.privacy.service import FILES_JOB
-from rolodex.workspaces.plans import Feature, has_feature
 
 
 @job(FILES_JOB)

@@ -12,10 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.plans import Feature, has_feature
 from rolodex.privacy import service
 from rolodex.privacy.schemas import PrivacySettingsUpdate
 from rolodex.web import page
-from rolodex.workspaces.plans import Feature, has_feature
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 

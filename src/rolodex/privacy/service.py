@@ -24,6 +24,7 @@ from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.linking import repository as links
 from rolodex.models import DeletedContact
+from rolodex.plans import Feature
 from rolodex.privacy import repository
 from rolodex.privacy.schemas import (
     DeletedBy,
@@ -31,7 +32,6 @@ from rolodex.privacy.schemas import (
     PrivacySettingsRead,
     PrivacySettingsUpdate,
 )
-from rolodex.workspaces.plans import Feature
 
 FILES_JOB = "privacy.remove_files"
 MAX_HINT = 100

@@ -14,6 +14,7 @@ from rolodex.groups import repository as groups
 from rolodex.groups.repository import VIP_KEY
 from rolodex.kit.clock import utcnow
 from rolodex.models import RoutingSettings
+from rolodex.plans import Feature
 from rolodex.routing import repository, service
 from rolodex.routing.schemas import (
     GroupRouteRead,
@@ -25,7 +26,6 @@ from rolodex.routing.schemas import (
     RoutingSettingsUpdate,
 )
 from rolodex.users import service as users
-from rolodex.workspaces.plans import Feature
 
 Errors = list[dict[str, Any]]
 

@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse
 
 from rolodex.auth.deps import SignedIn
 from rolodex.db import TransactionalRoute
+from rolodex.plans import Feature, has_feature
 from rolodex.web import page
 from rolodex.webhooks.schemas import EventType
-from rolodex.workspaces.plans import Feature, has_feature
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 

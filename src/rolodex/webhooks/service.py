@@ -30,6 +30,7 @@ from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Job, Webhook
+from rolodex.plans import Feature
 from rolodex.webhooks import repository, signing
 from rolodex.webhooks.events import WebhooksChanged
 from rolodex.webhooks.repository import DELIVER_JOB
@@ -42,7 +43,6 @@ from rolodex.webhooks.schemas import (
     WebhookRead,
     WebhookUpdate,
 )
-from rolodex.workspaces.plans import Feature
 
 # Each emitted event reads the workspace's enabled webhooks; this keeps that read small.
 MAX_WEBHOOKS = 20

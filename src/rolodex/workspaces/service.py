@@ -13,11 +13,11 @@ from rolodex.errors import NotFound
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import Workspace
+from rolodex.plans import Feature, Plan
 from rolodex.users import service as users
 from rolodex.users.schemas import UserCreate
 from rolodex.workspaces import repository
 from rolodex.workspaces.events import WorkspaceCreated
-from rolodex.workspaces.plans import Feature, Plan
 
 
 @dataclass
