@@ -15,10 +15,10 @@ from rolodex.crm.schemas import (
     CrmIntegrationUpdate,
     CrmStateRead,
     DeliveryRead,
-    DeliveryStatus,
     SharedSecretRead,
 )
 from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.schemas import Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1", route_class=TransactionalRoute, tags=["crm"])

@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.auth.principals import Principal
 from rolodex.crm import repository
-from rolodex.crm.schemas import DeliveryRead, DeliveryStatus
+from rolodex.crm.schemas import DeliveryRead
 from rolodex.errors import NotFound
 from rolodex.jobs import service as jobs
+from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.kit.pagination import id_page
 from rolodex.models import Job
 from rolodex.plans import Feature

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.schemas import InputModel, OutputModel
 
 Url = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -136,16 +137,6 @@ class CrmStateRead(OutputModel):
     last_outcome: LookupOutcome | None = None
     last_error: str | None = None
     pending: dict[str, str | None] | None = None
-
-
-class DeliveryStatus(StrEnum):
-    """Where a write-back stands."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class DeliveryRead(OutputModel):

@@ -216,9 +216,4 @@ async def retry_job(session: AsyncSession, principal: Principal, job_id: str) ->
         raise Conflict(
             f"Only failed jobs can be retried; this one is {job.status}.", code="job_not_failed"
         )
-    now = utcnow()
-    job.status, job.run_at, job.finished_at, job.updated_at = "queued", now, None, now
-    job.max_attempts = job.attempts + 1
-    await session.flush()
-    session.sync_session.info["jobs_enqueued"] = True
-    return job
+    return await send_now(session, job)

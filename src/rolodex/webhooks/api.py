@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response, status
 
 from rolodex.auth.deps import CurrentPrincipal
 from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.schemas import Cursor, Limit, Page
 from rolodex.webhooks import service
 from rolodex.webhooks.schemas import (
     DeliveryRead,
-    DeliveryStatus,
     SecretRead,
     WebhookCreate,
     WebhookRead,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.schemas import InputModel, OutputModel
 
 Url = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -68,16 +69,6 @@ class SecretRead(OutputModel):
     """A webhook's (new) signing secret."""
 
     secret: str
-
-
-class DeliveryStatus(StrEnum):
-    """Where a delivery stands."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class DeliveryRead(OutputModel):

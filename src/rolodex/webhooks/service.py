@@ -24,6 +24,7 @@ from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.jobs import service as jobs
+from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.kit import outbound
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
@@ -37,7 +38,6 @@ from rolodex.webhooks.repository import DELIVER_JOB
 from rolodex.webhooks.schemas import (
     TEST_EVENT,
     DeliveryRead,
-    DeliveryStatus,
     SecretRead,
     WebhookCreate,
     WebhookRead,
