@@ -39,6 +39,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/domain_imports.py
 
 ## check: lint, then the tests
 check: lint test

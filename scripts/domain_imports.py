@@ -67,7 +67,7 @@ def main() -> int:
                 continue
             edges[(source, target)].append(f"{module} -> {name}")
             part = name.split(".")[2] if name.count(".") >= 2 else ""
-            if part and part not in PUBLIC and not name.split(".")[-1][:1].isupper():
+            if part and part not in PUBLIC:
                 internal.append(f"{module} -> {name}")
     pairs = sorted({tuple(sorted(e)) for e in edges if (e[1], e[0]) in edges})
     print(f"imports of another domain's repository or internal module: {len(internal)}")

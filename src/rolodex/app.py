@@ -20,15 +20,15 @@ from rolodex.auth import pages as auth_pages
 from rolodex.channels import api as channels_api
 from rolodex.compat import api as compat_api
 from rolodex.config import Settings, get_settings
-from rolodex.contacts import api as contacts_api
 from rolodex.conversations import api as conversations_api
-from rolodex.conversations import pages as conversations_pages
 from rolodex.crm import api as crm_api
 from rolodex.crm import pages as crm_pages
 from rolodex.db import open_database
 from rolodex.exports import api as exports_api
 from rolodex.exports import pages as exports_pages
 from rolodex.groups import api as groups_api
+from rolodex.inbox import api as inbox_api
+from rolodex.inbox import pages as inbox_pages
 from rolodex.jobs import api as jobs_api
 from rolodex.jobs.registry import load_job_modules
 from rolodex.linking import api as linking_api
@@ -54,7 +54,7 @@ API_ROUTERS = (
     jobs_api.router,
     audit_api.router,
     channels_api.router,
-    contacts_api.router,
+    inbox_api.router,
     conversations_api.router,
     attributes_api.router,
     linking_api.router,
@@ -70,7 +70,7 @@ PAGE_ROUTERS = (
     auth_pages.router,
     users_pages.router,
     workspace_pages.router,
-    conversations_pages.router,
+    inbox_pages.router,
     attributes_pages.router,
     routing_pages.router,
     privacy_pages.router,

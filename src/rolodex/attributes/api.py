@@ -1,4 +1,4 @@
-"""REST routes for attribute definitions, contact values and the Contact tab."""
+"""REST routes for attribute definitions (contact values and the Contact tab: inbox/api.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from rolodex.attributes import contact_tab, service, updates, values
+from rolodex.attributes import service, updates
 from rolodex.attributes.schemas import (
     AttributeCreate,
     AttributeDetail,
     AttributeOrder,
     AttributeRead,
     AttributeUpdate,
-    ContactAttributesUpdate,
-    ContactTabRead,
 )
 from rolodex.auth.deps import CurrentPrincipal
-from rolodex.contacts.schemas import ContactRead
 from rolodex.db import SessionDep, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", route_class=TransactionalRoute)
@@ -78,22 +75,3 @@ async def delete_attribute(
     """Delete a custom attribute and its values (admins)."""
     await service.delete_attribute(session, principal, key)
     return Response(status_code=204)
-
-
-@router.patch("/contacts/{contact_id}/attributes", tags=["contacts"])
-async def write_contact_attributes(
-    contact_id: str,
-    data: ContactAttributesUpdate,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-) -> ContactRead:
-    """Set (or clear with null) some of a contact's attribute values, all or nothing."""
-    return await values.write_contact_attributes(session, principal, contact_id, data)
-
-
-@router.get("/conversations/{conversation_id}/contact-tab", tags=["conversations"])
-async def get_contact_tab(
-    conversation_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> ContactTabRead:
-    """The Contact tab: the enabled attributes for the conversation's channel, in order."""
-    return await contact_tab.contact_tab(session, principal, conversation_id)

@@ -10,7 +10,7 @@ value alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,6 @@ from rolodex.errors import InvalidInput, field_error
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
-from rolodex.linking import repository as links
 
 
 @dataclass(frozen=True)
@@ -170,11 +169,11 @@ async def _mapped(
     contact_id: str,
     rows: list[tuple[str, PlatformValue, str | None]],
 ) -> list[tuple[str, PlatformValue, str | None]]:
-    # Custom values that the admin's mappings (linking service) fill from the changed
+    # Custom values that the admin's mappings (set in linking) fill from the changed
     # platform values: one look-up; the writes ride on the platform upsert. A custom
     # value set by anyone but the platform is left alone (a cleared one may be filled).
     by_id = {definition_id: value for definition_id, value, _ in rows}
-    targets = await links.mapped_targets(session, workspace_id, contact_id, list(by_id))
+    targets = await repository.mapped_targets(session, workspace_id, contact_id, list(by_id))
     out: dict[str, tuple[str, PlatformValue, str | None]] = {}
     for from_id, to_id, old, source in targets:
         new = by_id[from_id]
@@ -225,5 +224,48 @@ async def _write(
                 "at": provenance.at,
             }
             for d, v, old in rows
+        ],
+    )
+
+
+async def write_mapped_values(
+    session: AsyncSession, workspace_id: str, definition_id: str, rows: Sequence[Any], at: datetime
+) -> None:
+    """Fill a mapping's custom attribute from platform values (linking's back-fill), with history.
+
+    Each row carries contact_id, value, normalized, the platform value's actor_kind, actor_id
+    and channel_id, and target_value (the value replaced). Written with source `platform`
+    under the upsert's guard, so an agent's, bot's or CRM's value is never overwritten.
+    """
+    stamps = [
+        {
+            "workspace_id": workspace_id,
+            "contact_id": r.contact_id,
+            "definition_id": definition_id,
+            "source": "platform",
+            "actor_kind": r.actor_kind,
+            "actor_id": r.actor_id,
+            "channel_id": r.channel_id,
+        }
+        for r in rows
+    ]
+    await repository.upsert_platform_values(
+        session,
+        [
+            {**s, "value": r.value, "normalized": r.normalized, "updated_at": at}
+            for s, r in zip(stamps, rows, strict=True)
+        ],
+    )
+    await repository.insert_history(
+        session,
+        [
+            {
+                **s,
+                "id": new_id("ahist"),
+                "old_value": r.target_value,
+                "new_value": r.value,
+                "at": at,
+            }
+            for s, r in zip(stamps, rows, strict=True)
         ],
     )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
-from rolodex.attributes.formats import Format
-from rolodex.contacts.schemas import ContactRead
-from rolodex.crm.schemas import CrmStateRead
+from rolodex.attributes.formats import Format as Format  # re-exported: the schemas name it
 from rolodex.schemas import InputModel, OutputModel
 
 KEY_PATTERN = r"^[a-z0-9_]+$"
@@ -130,39 +127,3 @@ class ContactAttributesUpdate(InputModel):
 
     # No `source`: the server records it from the caller, so nobody can claim `import` or `crm`.
     attributes: Annotated[dict[AnyKey, RawValue], Field(max_length=500)]
-
-
-class VipRead(OutputModel):
-    """The VIP marker of the Contact tab: whether agents see it, and its value."""
-
-    shown: bool
-    value: bool
-
-
-class ContactTabAttribute(OutputModel):
-    """One attribute of the Contact tab with its value, provenance and editability."""
-
-    key: str
-    label: str
-    kind: AttributeKind
-    type: AttributeType
-    format: Format | None
-    options: list[str] | None
-    value: str | None
-    source: ValueSource | None
-    updated_at: datetime | None
-    editable: bool
-    crm_managed: bool
-    lookup: bool
-    pending_value: str | None
-    # A CRM answer waits for Confirm on this attribute (pending_value null: it would clear it).
-    pending: bool = False
-
-
-class ContactTabRead(OutputModel):
-    """The Contact tab of a conversation (R1.3)."""
-
-    contact: ContactRead
-    vip: VipRead
-    attributes: list[ContactTabAttribute]
-    crm: CrmStateRead | None = None  # enterprise: validated, last look-up, pending values

@@ -20,22 +20,20 @@ How the attribute engine works
   values with history; a format change re-checks every value in a job
   (attributes/jobs.py) that re-normalises the valid ones and marks (never drops) the
   ones that no longer validate (`invalid_values` on GET /attributes/{key}).
-* **Contact tab** (attributes/contact_tab.py): the enabled attributes for a
+* **Contact tab** (composed in inbox/service.py): the enabled attributes for a
   conversation's channel, in order, each with its value and `editable` computed by the
-  same rule as the write path.
+  same rule as the write path (`refusal`).
 Every admin change writes an audit event in the same transaction.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import options, repository
+from rolodex.attributes import formats, options, platform, repository, values, visibility, writes
 from rolodex.attributes.formats import Format
 from rolodex.attributes.schemas import (
     VIP_KEY,
@@ -48,10 +46,10 @@ from rolodex.attributes.schemas import (
     CustomType,
     InvalidValueRead,
 )
-from rolodex.attributes.visibility import sees_hidden
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
+from rolodex.kit import slugs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.models import AttributeDefinition
@@ -118,7 +116,7 @@ async def access_attribute_by_key(
 ) -> AttributeDefinition:
     """A definition of the caller's workspace; 404 for missing and foreign alike."""
     definition = await repository.get_definition(session, principal.workspace_id, key)
-    if definition is None or not (definition.enabled or sees_hidden(principal)):
+    if definition is None or not (definition.enabled or visibility.sees_hidden(principal)):
         raise NotFound("Attribute not found.")
     return definition
 
@@ -126,7 +124,7 @@ async def access_attribute_by_key(
 async def list_attributes(session: AsyncSession, principal: Principal) -> list[AttributeRead]:
     """Every attribute of the workspace in the admin's order (agents: the enabled ones)."""
     definitions = await repository.list_definitions(session, principal.workspace_id)
-    if not sees_hidden(principal):
+    if not visibility.sees_hidden(principal):
         definitions = [d for d in definitions if d.enabled]
     disabled = await repository.disabled_channels(session, principal.workspace_id)
     return [_read(d, disabled.get(d.id, [])) for d in definitions]
@@ -155,9 +153,7 @@ async def get_attribute(session: AsyncSession, principal: Principal, key: str) -
 
 def slugify(label: str) -> str:
     """A key from a label: ASCII, lower case, words joined by underscores."""
-    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "_", ascii_label.lower()).strip("_")
-    return slug[:MAX_KEY_LENGTH].strip("_") or "attribute"
+    return slugs.slugify(label, fallback="attribute", length=MAX_KEY_LENGTH)
 
 
 async def _free_key(session: AsyncSession, workspace_id: str, label: str) -> str:
@@ -295,3 +291,43 @@ async def reorder_attributes(
         after={"keys": list(data.keys)},
     )
     return await list_attributes(session, principal)
+
+
+# The domain's public face for the domains above it: they import this module, its schemas and
+# its events, never attributes' repository or internal modules (.importlinter, DESIGN).
+# Definitions and values, read in the caller's transaction.
+get_definition = repository.get_definition
+get_definition_by_id = repository.get_definition_by_id
+definitions_by_key = repository.definitions_by_key
+list_definitions = repository.list_definitions
+current_values = repository.current_values
+values_by_contact = repository.values_by_contact
+history_page = repository.history_page
+contact_tab_rows = repository.contact_tab_rows
+# Locks the contact's row before a read-decide-write of its values (concurrency).
+lock_contact = repository.lock_contact
+# Value formats (attributes/formats.py): matching and comparing values the way writes store them.
+fold = formats.fold
+normalize = formats.normalize
+as_text = formats.as_text
+Normalized = formats.Normalized
+# Writing values: platform values from ingestion (attributes/platform.py), checked values
+# from people and integrations (attributes/values.py, attributes/writes.py).
+Provenance = platform.Provenance
+PlatformValue = platform.PlatformValue
+ensure_definitions = platform.ensure_definitions
+check_sender_attributes = platform.check_sender_attributes
+write_values = platform.write_values
+write_mapped_values = platform.write_mapped_values
+check_value = values.check
+write_contact_attributes = values.write_contact_attributes
+Change = writes.Change
+apply_changes = writes.apply
+announce = writes.announce
+# Who sees which attributes (attributes/visibility.py).
+Hidden = visibility.Hidden
+NOTHING = visibility.NOTHING
+hidden_from = visibility.hidden_from
+sees_hidden = visibility.sees_hidden
+# Why this caller may not write an attribute of this kind (None: it may).
+refusal = values.refusal

@@ -30,7 +30,6 @@ from rolodex.attributes.schemas import (
 )
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.contacts import service as contacts
-from rolodex.contacts.schemas import ContactRead
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition
@@ -157,8 +156,8 @@ async def write_contact_attributes(
     data: ContactAttributesUpdate,
     *,
     channel_id: str | None = None,
-) -> ContactRead:
-    """Set or clear (null) a contact's values by key, all or nothing; the contact after."""
+) -> None:
+    """Set or clear (null) a contact's values by key, all or nothing."""
     contact = await contacts.access_contact_by_id(session, principal, contact_id)
     if VIP_KEY in data.attributes:
         principal.require_feature(Feature.VIP)
@@ -196,4 +195,3 @@ async def write_contact_attributes(
         keys={definition_id: key for key, definition_id in ids.items()},
         vip_changed=vip_changed,
     )
-    return await contacts.read_contact(session, principal, contact.id)

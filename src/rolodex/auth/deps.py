@@ -7,11 +7,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rolodex.auth import scopes, service
+from rolodex.auth import scopes, service, throttle
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.db import SessionDep
 from rolodex.errors import Forbidden, Unauthorized
 from rolodex.kit.secrets import keyed_digest, same
+
+# The domain's public face for routes: what other domains' routes use of the login throttle.
+LoginThrottleDep = throttle.LoginThrottleDep
+client_address = throttle.client_address
 
 SESSION_COOKIE = "rolodex_session"
 CSRF_HEADER = "X-CSRF-Token"

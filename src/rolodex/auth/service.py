@@ -8,18 +8,21 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.audit import service as audit
-from rolodex.auth import repository
-from rolodex.auth.passwords import verify_password_async
+from rolodex.auth import passwords, repository
+from rolodex.auth.events import CredentialsChanged
 from rolodex.auth.principals import Principal, Role, TokenKind
 from rolodex.auth.throttle import LoginThrottle, account_key, address_key, client_key
 from rolodex.db import Database
 from rolodex.errors import NotFound, Unauthorized
 from rolodex.kit.clock import utcnow
+from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.secrets import new_token, same, token_hash
 from rolodex.models import ApiToken, OAuthClient, User
 from rolodex.plans import Feature, has_feature
+
+# The domain's public face: what other domains use of auth's internals, reached from here.
+hash_password_async = passwords.hash_password_async
 
 # Principals checked in the last few seconds, by token hash: every request authenticates, and
 # the look-up costs more than most reads. This process forgets them at once on a revocation
@@ -128,9 +131,9 @@ async def check_password(
             session, email, workspace_id=workspace_id, limit=MAX_ACCOUNTS_PER_EMAIL
         )
     if not users:
-        await verify_password_async(None, password)  # a miss costs as much time as a hit
+        await passwords.verify_password_async(None, password)  # a miss costs as much time as a hit
     for user in users:
-        if await verify_password_async(user.password_hash, password):
+        if await passwords.verify_password_async(user.password_hash, password):
             return user
     raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
 
@@ -186,13 +189,16 @@ async def create_api_token(
         user_id=principal.user_id if kind is TokenKind.USER else None,
         name=name,
     )
-    await audit.record(
+    await emit(
         session,
-        principal,
-        "token.created",
-        target_type="api_token",
-        target_id=row.id,
-        after={"kind": kind.value, "name": name},
+        CredentialsChanged(
+            workspace_id=principal.workspace_id,
+            actor=principal,
+            action="token.created",
+            target_type="api_token",
+            target_id=row.id,
+            after={"kind": kind.value, "name": name},
+        ),
     )
     return row, token
 
@@ -212,8 +218,15 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         forget_principals()
-        await audit.record(
-            session, principal, "token.revoked", target_type="api_token", target_id=row.id
+        await emit(
+            session,
+            CredentialsChanged(
+                workspace_id=principal.workspace_id,
+                actor=principal,
+                action="token.revoked",
+                target_type="api_token",
+                target_id=row.id,
+            ),
         )
     await session.flush()
 
@@ -236,13 +249,16 @@ async def create_oauth_client(
     )
     session.add(row)
     await session.flush()
-    await audit.record(
+    await emit(
         session,
-        principal,
-        "oauth_client.created",
-        target_type="oauth_client",
-        target_id=row.id,
-        after={"kind": kind.value, "name": name},
+        CredentialsChanged(
+            workspace_id=principal.workspace_id,
+            actor=principal,
+            action="oauth_client.created",
+            target_type="oauth_client",
+            target_id=row.id,
+            after={"kind": kind.value, "name": name},
+        ),
     )
     return row, secret
 
@@ -268,8 +284,15 @@ async def revoke_oauth_client(
         row.revoked_at = now
         await repository.revoke_client_tokens(session, principal.workspace_id, row.id, now)
         forget_principals()
-        await audit.record(
-            session, principal, "oauth_client.revoked", target_type="oauth_client", target_id=row.id
+        await emit(
+            session,
+            CredentialsChanged(
+                workspace_id=principal.workspace_id,
+                actor=principal,
+                action="oauth_client.revoked",
+                target_type="oauth_client",
+                target_id=row.id,
+            ),
         )
     await session.flush()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import platform
+from rolodex.attributes import service as attributes
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium, attributes_of, display_name
 from rolodex.channels import attachments
@@ -57,7 +57,7 @@ async def receive(
     require_inbound_caller(principal)
     channel, medium, region = await channels.inbound_channel(session, principal, channel_id)
     ws, channel_id = principal.workspace_id, channel.id
-    values, ignored = platform.check_sender_attributes(medium, _sent(medium, data), region)
+    values, ignored = attributes.check_sender_attributes(medium, _sent(medium, data), region)
     files = attachments.decode_all(data.attachments, max_attachment_bytes)
     now = utcnow()
     identity = await _contact_with_values(session, principal, medium, channel_id, data, values, now)
@@ -98,14 +98,14 @@ async def _contact_with_values(
     medium: Medium,
     channel_id: str,
     data: InboundMessage,
-    values: dict[str, platform.PlatformValue],
+    values: dict[str, attributes.PlatformValue],
     now: datetime,
 ) -> contacts.Identity:
     # The contact of the sender, with the sent platform values written (provenance:
     # source platform, the posting token, the channel, now) and its display name kept
     # in step with them.
     ws, user_id = principal.workspace_id, data.sender.id
-    definitions = await platform.ensure_definitions(session, ws, medium)
+    definitions = await attributes.ensure_definitions(session, ws, medium)
     sent_values = {name: v.value for name, v in values.items()}
     identity = await contacts.identify(
         session,
@@ -116,10 +116,10 @@ async def _contact_with_values(
         display_name=display_name(medium, sent_values, user_id),
         at=now,
     )
-    provenance = platform.Provenance(
+    provenance = attributes.Provenance(
         "platform", principal.actor_kind, principal.actor_id, channel_id, now
     )
-    after = await platform.write_values(
+    after = await attributes.write_values(
         session,
         ws,
         identity.contact_id,

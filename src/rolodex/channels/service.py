@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import platform
+from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium
-from rolodex.channels import repository
+from rolodex.channels import attachments, repository
 from rolodex.channels.schemas import ChannelCreate, ChannelUpdate
 from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, NotFound
@@ -57,7 +57,7 @@ async def create_channel(
     )
     session.add(channel)
     await session.flush()
-    await platform.ensure_definitions(session, principal.workspace_id, data.medium)
+    await attributes.ensure_definitions(session, principal.workspace_id, data.medium)
     await audit.record(
         session,
         principal,
@@ -151,3 +151,7 @@ async def inbound_channel(
             code="channel_inactive",
         )
     return channel, Medium(channel.medium), region
+
+
+# Where an attachment's bytes live on disk (privacy erases them after a contact's deletion).
+attachment_path = attachments.path_for

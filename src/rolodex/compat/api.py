@@ -10,9 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from rolodex.auth import service as auth
-from rolodex.auth.deps import CurrentPrincipal
+from rolodex.auth.deps import CurrentPrincipal, LoginThrottleDep, client_address
 from rolodex.auth.principals import TokenKind
-from rolodex.auth.throttle import LoginThrottleDep, client_address
 from rolodex.crm import service as crm
 from rolodex.crm.schemas import AnswerResult, CrmAnswer, OAuthToken
 from rolodex.db import SessionDep, TransactionalRoute

@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from rolodex.auth.deps import CurrentPrincipal
 from rolodex.conversations import service
 from rolodex.conversations.schemas import (
     ConversationDetail,
-    ConversationRead,
     ConversationUpdate,
     MessageCreate,
     MessageRead,
-    Status,
 )
-from rolodex.conversations.service import ConversationFilters
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.schemas import Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"], route_class=TransactionalRoute)
-
-IdFilter = Annotated[str | None, Query(max_length=40)]
-
-
-@router.get("/conversations")
-async def list_conversations(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    status: Annotated[Status | None, Query()] = None,
-    channel_id: IdFilter = None,
-    team_id: IdFilter = None,
-    assignee_id: IdFilter = None,
-    contact_id: IdFilter = None,
-    group: Annotated[str | None, Query(max_length=80, description="A contact group key.")] = None,
-    vip: Annotated[bool | None, Query(description="Only VIP (or non-VIP) contacts'.")] = None,
-    sort: Annotated[Literal["priority"] | None, Query(description="priority: queue order.")] = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
-) -> Page[ConversationRead]:
-    """Conversations, newest first (or by priority), filtered by status, team, group, VIP…."""
-    filters = ConversationFilters(
-        status, channel_id, team_id, assignee_id, contact_id, group, vip, sort
-    )
-    items, next_cursor = await service.list_conversations(
-        session, principal, filters, cursor=cursor, limit=limit
-    )
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/conversations/{conversation_id}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,6 @@ from rolodex.conversations.schemas import (
     Status,
 )
 from rolodex.errors import Conflict, NotFound
-from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
@@ -282,8 +281,6 @@ class ConversationFilters:
     team_id: str | None = None
     assignee_id: str | None = None
     contact_id: str | None = None
-    group: str | None = None
-    vip: bool | None = None
     sort: str | None = None  # None: newest first; "priority": the queue order
 
 
@@ -307,8 +304,9 @@ async def list_conversations(
     *,
     cursor: str | None,
     limit: int,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[list[ConversationRead], str | None]:
-    """The workspace's conversations, newest first, narrowed by the filters."""
+    """The workspace's conversations, newest first, narrowed by the filters and `where`."""
     stmt = repository.conversations_of(principal.workspace_id)
     for column, value in (
         (Conversation.status, filters.status),
@@ -319,9 +317,7 @@ async def list_conversations(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    for condition in await groups.contact_filters(
-        session, principal, Conversation.contact_id, group=filters.group, vip=filters.vip
-    ):
+    for condition in where:  # e.g. the inbox's contact-group narrowing
         stmt = stmt.where(condition)
     if filters.sort == "priority":
         rows, next_cursor = await repository.priority_page(

@@ -13,11 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import repository as attributes
-from rolodex.attributes import writes
-from rolodex.attributes.formats import Normalized, as_text
-from rolodex.attributes.platform import Provenance
-from rolodex.attributes.values import check
+from rolodex.attributes import service as attributes
 from rolodex.crm import repository
 from rolodex.crm.schemas import AnswerResult, CrmAnswer, LookupOutcome, Skipped
 from rolodex.kit.clock import utcnow
@@ -33,15 +29,15 @@ class Applied:
 
 
 def _raw(value: Any) -> Any:
-    return value if value is None or isinstance(value, bool) else as_text(value)
+    return value if value is None or isinstance(value, bool) else attributes.as_text(value)
 
 
 def _checked(
     answer: CrmAnswer, definitions: dict[str, AttributeDefinition], region: str
-) -> tuple[dict[str, Normalized | None], list[Skipped]]:
+) -> tuple[dict[str, attributes.Normalized | None], list[Skipped]]:
     # {key: new value or None} for every CRM-managed attribute the answer sets or clears.
     managed = {k: d for k, d in definitions.items() if d.crm_managed}
-    values: dict[str, Normalized | None] = dict.fromkeys(managed)
+    values: dict[str, attributes.Normalized | None] = dict.fromkeys(managed)
     skipped: list[Skipped] = []
     for item in answer.contactAttributes:
         definition = definitions.get(item.attribute)
@@ -52,7 +48,9 @@ def _checked(
                 skipped.append(Skipped(attribute=item.attribute, reason="not CRM-managed"))
         else:
             try:
-                values[item.attribute] = check(definition, _raw(item.value), region)
+                values[item.attribute] = attributes.check_value(
+                    definition, _raw(item.value), region
+                )
             except ValueError as exc:
                 values.pop(item.attribute, None)  # kept as it was, not cleared
                 skipped.append(Skipped(attribute=item.attribute, reason=str(exc)))
@@ -63,14 +61,14 @@ async def _changes(
     session: AsyncSession,
     workspace_id: str,
     contact_id: str,
-    values: dict[str, Normalized | None],
+    values: dict[str, attributes.Normalized | None],
     definitions: dict[str, AttributeDefinition],
-) -> list[writes.Change]:
+) -> list[attributes.Change]:
     # The values that differ from the contact's current ones.
     ids = {key: definitions[key].id for key in values}
     current = await attributes.current_values(session, workspace_id, contact_id, ids.values())
     return [
-        writes.Change(contact_id, ids[key], current.get(ids[key]), new)
+        attributes.Change(contact_id, ids[key], current.get(ids[key]), new)
         for key, new in values.items()
         if current.get(ids[key]) != (new.value if new else None)
     ]
@@ -80,17 +78,17 @@ async def _write(
     session: AsyncSession,
     workspace_id: str,
     contact_id: str,
-    values: dict[str, Normalized | None],
+    values: dict[str, attributes.Normalized | None],
     definitions: dict[str, AttributeDefinition],
-    provenance: Provenance,
+    provenance: attributes.Provenance,
 ) -> tuple[list[str], list[str]]:
     # Writes the values that differ; returns (keys set, keys cleared). The contact is
     # locked first, as for an agent's write, so history names the value each one replaced.
     await attributes.lock_contact(session, workspace_id, contact_id)
     changes = await _changes(session, workspace_id, contact_id, values, definitions)
-    await writes.apply(session, workspace_id, changes, provenance)
+    await attributes.apply_changes(session, workspace_id, changes, provenance)
     keys = {d.id: k for k, d in definitions.items()}
-    await writes.announce(session, workspace_id, contact_id, changes, provenance, keys=keys)
+    await attributes.announce(session, workspace_id, contact_id, changes, provenance, keys=keys)
     applied = [keys[c.definition_id] for c in changes if c.new is not None]
     cleared = [keys[c.definition_id] for c in changes if c.new is None]
     return applied, cleared
@@ -113,7 +111,7 @@ async def apply_answer(
     workspace_id: str,
     contact_id: str,
     answer: CrmAnswer,
-    provenance: Provenance,
+    provenance: attributes.Provenance,
 ) -> Applied:
     """Write the answer's CRM-managed values (autoConfirm) or keep them pending for Confirm."""
     definitions, region = await _context(session, workspace_id)
@@ -159,7 +157,7 @@ async def confirm_pending(
     workspace_id: str,
     contact_id: str,
     pending: dict[str, Any],
-    provenance: Provenance,
+    provenance: attributes.Provenance,
 ) -> Applied:
     """Write a pending answer an agent confirmed (checked again: definitions may have changed)."""
     answer = CrmAnswer.model_validate(

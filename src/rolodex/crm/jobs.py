@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
-from rolodex.attributes.platform import Provenance
+from rolodex.attributes.service import Provenance
 from rolodex.config import Settings
 from rolodex.crm import client, repository, service
 from rolodex.crm.client import CrmUnavailable, Target

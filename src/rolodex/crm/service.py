@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes.platform import Provenance
+from rolodex.attributes.service import Provenance
 from rolodex.audit import service as audit
 from rolodex.auth import service as auth
 from rolodex.auth.principals import Principal, TokenKind

@@ -38,8 +38,8 @@ from rolodex.attributes.schemas import VIP_KEY
 from rolodex.db import Database
 from rolodex.errors import Conflict, InvalidInput, field_error
 from rolodex.exports.schemas import ExportFilters
-from rolodex.groups import repository as groups
-from rolodex.linking.repository import link_rule
+from rolodex.groups import service as groups
+from rolodex.linking import service as linking
 from rolodex.models import (
     AttributeDefinition,
     AttributeValue,
@@ -144,7 +144,7 @@ async def plan(
         if filters.group == VIP_KEY:
             conditions.append(groups.vip_condition(ws, Contact.id, gated=False))
         else:
-            group = await groups.get_group(session, ws, filters.group)
+            group = await groups.group_by_key(session, ws, filters.group)
             if group is None:
                 errors.append(field_error("filters.group", "No such contact group.", "unknown"))
             else:
@@ -297,7 +297,7 @@ def _links_sql(export: Plan, contact_id: Any) -> Any:
             peer.workspace_id == mine.workspace_id,
             peer.definition_id == mine.definition_id,
             peer.contact_id != mine.contact_id,
-            *link_rule(mine, peer),
+            *linking.link_rule(mine, peer),
         )
         .scalar_subquery()
     )
@@ -327,7 +327,7 @@ async def _links(session: AsyncSession, export: Plan, ids: list[str]) -> dict[st
             mine.workspace_id == export.workspace_id,
             mine.definition_id == export.matching_id,
             mine.contact_id.in_(ids),
-            *link_rule(mine, peer),
+            *linking.link_rule(mine, peer),
         )
         .order_by(mine.contact_id, peer.contact_id)
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rolodex.attributes.formats import Format, fold, normalize
+from rolodex.attributes import service as attributes
+from rolodex.attributes.schemas import Format
 from rolodex.errors import InvalidInput, field_error
 from rolodex.groups.schemas import Match, Operator, Rule
 from rolodex.models import AttributeDefinition
@@ -52,7 +53,9 @@ def _check_rule(
         return None, field_error(f"{field}.value", message, "too_long")
     elif rule.operator in ORDERED:
         try:
-            value = normalize(Format(definition.format or Format.TEXT), value, region).value
+            value = attributes.normalize(
+                Format(definition.format or Format.TEXT), value, region
+            ).value
         except ValueError as exc:
             return None, field_error(f"{field}.value", str(exc))
     stored = {
@@ -104,11 +107,11 @@ def rule_matches(rule: Mapping[str, Any], value: str | None) -> bool:
     if operator == Operator.NOT_EMPTY:
         return True
     if operator == Operator.IS:
-        return fold(value) == fold(str(target))
+        return attributes.fold(value) == attributes.fold(str(target))
     if operator == Operator.CONTAINS:
-        return fold(str(target)) in fold(value)
+        return attributes.fold(str(target)) in attributes.fold(value)
     if operator == Operator.ANY_OF:
-        return fold(value) in {fold(str(t)) for t in target}
+        return attributes.fold(value) in {attributes.fold(str(t)) for t in target}
     return _ordered(value, target, operator)
 
 

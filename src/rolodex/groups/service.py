@@ -11,8 +11,6 @@ true, so turning VIP off and on again loses nobody.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Collection
 from typing import Any
 
@@ -20,7 +18,7 @@ from sqlalchemy import ColumnElement, not_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import repository as attributes
+from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
@@ -36,17 +34,11 @@ from rolodex.groups.schemas import (
 )
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
+from rolodex.kit.slugs import slugify
 from rolodex.models import ContactGroup
 from rolodex.plans import Feature, has_feature
 
 BATCH = 500
-
-
-def _slug(name: str) -> str:
-    # Not attributes.service.slugify: importing that module here would close an import
-    # cycle through channels (a channel creates its platform attributes).
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:60] or "group"
 
 
 def _read(group: ContactGroup) -> ContactGroupRead:
@@ -141,7 +133,7 @@ async def create_group(
     if data.key == VIP_KEY:
         raise _builtin()
     stored = await _checked_rules(session, principal, data)
-    key = data.key or _slug(data.name)
+    key = data.key or slugify(data.name, fallback="group")
     if key == VIP_KEY or await repository.get_group(session, principal.workspace_id, key):
         raise _key_taken(key)
     group = ContactGroup(
@@ -328,3 +320,14 @@ async def contact_filters(
             raise InvalidInput.for_field("query.group", "No such contact group.")
         out.append(repository.member_condition(ws, found.id, contact_id))
     return out
+
+
+# The domain's public face for the domains above it (routing, exports): they import this
+# module, its schemas and its events, never groups' repository (.importlinter, DESIGN).
+# Conditions for a query's WHERE: the contact (a column or value) is VIP / a group's member.
+vip_condition = repository.vip_condition
+member_condition = repository.member_condition
+# Rows read in the caller's transaction, by workspace id (no principal, no plan check).
+group_by_key = repository.get_group
+groups_by_key = repository.groups_by_key
+memberships = repository.memberships

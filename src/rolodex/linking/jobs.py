@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rolodex.attributes import repository as attributes
+from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.groups import service as groups
 from rolodex.jobs.registry import JobContext, job
 from rolodex.kit.clock import utcnow
-from rolodex.kit.ids import new_id
 from rolodex.linking import repository
 from rolodex.linking.service import BACKFILL_JOB
 
@@ -47,40 +46,9 @@ async def backfill_mapping(ctx: JobContext) -> None:
             if not await repository.mapping_exists(session, ws, from_id, to_id):
                 return
             rows = await repository.backfill_batch(session, ws, from_id, to_id, after, BATCH)
-            writes, at = _writes(rows), utcnow()
-            stamps = [
-                {
-                    "workspace_id": ws,
-                    "contact_id": r.contact_id,
-                    "definition_id": to_id,
-                    "source": "platform",
-                    "actor_kind": r.actor_kind,
-                    "actor_id": r.actor_id,
-                    "channel_id": r.channel_id,
-                }
-                for r in writes
-            ]
+            writes = _writes(rows)
             if writes:
-                await attributes.upsert_platform_values(
-                    session,
-                    [
-                        {**s, "value": r.value, "normalized": r.normalized, "updated_at": at}
-                        for s, r in zip(stamps, writes, strict=True)
-                    ],
-                )
-                await attributes.insert_history(
-                    session,
-                    [
-                        {
-                            **s,
-                            "id": new_id("ahist"),
-                            "old_value": r.target_value,
-                            "new_value": r.value,
-                            "at": at,
-                        }
-                        for s, r in zip(stamps, writes, strict=True)
-                    ],
-                )
+                await attributes.write_mapped_values(session, ws, to_id, writes, utcnow())
                 for r in writes:
                     await groups.contact_values_changed(session, ws, r.contact_id, [to_id])
             filled += len(writes)

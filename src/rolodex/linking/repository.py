@@ -146,38 +146,6 @@ async def replace_mappings(
         )
 
 
-async def mapped_targets(
-    session: AsyncSession, workspace_id: str, contact_id: str, from_ids: Sequence[str]
-) -> list[tuple[str, str, str | None, str | None]]:
-    """(from id, to id, current value, current source) of the mappings of these platform ids.
-
-    One statement: the mappings by their primary key, each joined to the contact's
-    current value of the target (primary key probe), so the inbound path decides
-    whether the mapping may write without a second read.
-    """
-    stmt = (
-        select(
-            AttributeMapping.from_definition_id,
-            AttributeMapping.to_definition_id,
-            AttributeValue.value,
-            AttributeValue.source,
-        )
-        .outerjoin(
-            AttributeValue,
-            and_(
-                AttributeValue.contact_id == contact_id,
-                AttributeValue.definition_id == AttributeMapping.to_definition_id,
-            ),
-        )
-        .where(
-            AttributeMapping.workspace_id == workspace_id,
-            AttributeMapping.from_definition_id.in_(list(from_ids)),
-        )
-        .order_by(AttributeMapping.position)
-    )
-    return [(f, t, v, s) for f, t, v, s in await session.execute(stmt)]
-
-
 def link_rule(mine: Any, peer: Any) -> list[ColumnElement[bool]]:
     """When a value of the matching attribute links its contact to a peer's (R3, B7).
 

@@ -18,8 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import platform
-from rolodex.attributes import repository as attributes
+from rolodex.attributes import service as attributes
 from rolodex.attributes.schemas import AttributeKind, AttributeType
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
@@ -40,7 +39,8 @@ from rolodex.linking.schemas import (
 )
 from rolodex.models import AttributeDefinition
 
-MAX_LINKS = contacts.LINKS_SHOWN
+# A value shared by very many contacts (a switchboard number) lists only this many links.
+LINKS_SHOWN = MAX_LINKS = 200
 BACKFILL_JOB = "linking.backfill_mapping"
 
 
@@ -85,7 +85,7 @@ async def _platform_id(session: AsyncSession, workspace_id: str, key: str) -> tu
         raise ValueError(f"{key!r} is not a platform attribute.")
     medium = Medium(medium_name)
     # Mapping a medium before its first channel exists creates its definitions (idempotent).
-    ids = await platform.ensure_definitions(session, workspace_id, medium)
+    ids = await attributes.ensure_definitions(session, workspace_id, medium)
     return ids[name], CATALOGUE[medium][name].value_type.value
 
 
@@ -219,3 +219,10 @@ async def cross_channel_history(
         )
         for row in rows
     ], next_cursor
+
+
+# The domain's public face for the domains above it (.importlinter): links are computed at
+# read time from the matching attribute's normalized values, never stored (R3).
+linked = repository.linked
+link_details = repository.link_details
+link_rule = repository.link_rule

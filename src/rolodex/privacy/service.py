@@ -22,7 +22,7 @@ from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
-from rolodex.linking import repository as links
+from rolodex.linking import service as links
 from rolodex.models import DeletedContact
 from rolodex.plans import Feature
 from rolodex.privacy import repository

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.auth.principals import Principal
 from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import Status
-from rolodex.groups import repository as groups
+from rolodex.groups import service as groups
 from rolodex.models import Conversation
 from rolodex.routing import repository, scoring
 from rolodex.routing.schemas import QueueItem

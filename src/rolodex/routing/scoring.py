@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, literal, null
 
-from rolodex.groups import repository as groups
-from rolodex.groups.repository import VIP_KEY
+from rolodex.attributes.schemas import VIP_KEY
+from rolodex.groups import service as groups
 from rolodex.models import Conversation, RoutingSettings
 from rolodex.routing.schemas import PriorityPoints
 

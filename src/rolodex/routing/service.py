@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.groups import repository as groups
+from rolodex.attributes.schemas import VIP_KEY
+from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.models import Conversation
@@ -97,7 +98,7 @@ async def contact_changed(
     if not (vip_changed and team):
         return
     memberships = await groups.memberships(session, workspace_id, [contact_id])
-    if groups.VIP_KEY not in memberships[contact_id]:
+    if VIP_KEY not in memberships[contact_id]:
         return
     moving = await repository.unowned_open(session, workspace_id, contact_id, team)
     await _move(session, workspace_id, moving, team, "became_vip")

@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.attributes.schemas import VIP_KEY
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.channels import service as channels
 from rolodex.errors import InvalidInput, NotFound, field_error
-from rolodex.groups import repository as groups
-from rolodex.groups.repository import VIP_KEY
+from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.models import RoutingSettings
 from rolodex.plans import Feature

@@ -6,8 +6,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.audit import service as audit
-from rolodex.auth.passwords import hash_password_async
 from rolodex.auth.principals import Principal
+from rolodex.auth.service import hash_password_async
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page

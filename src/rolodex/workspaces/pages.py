@@ -1,6 +1,6 @@
 """The admin settings index and the sections whose domains have not built their pages yet.
 
-The agent workspace ("/") lives in rolodex.conversations.pages.
+The agent workspace ("/") lives in rolodex.inbox.pages.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from rolodex.models import (
     AttributeChannelDisabled,
     AttributeDefinition,
     AttributeHistory,
+    AttributeMapping,
     AttributeValue,
     Contact,
     Conversation,
@@ -404,3 +405,35 @@ async def contact_tab_rows(
     params = {"workspace_id": workspace_id, "conversation_id": conversation_id}
     # On the session's connection: Core rows, without the ORM's per-statement work.
     return (await (await session.connection()).execute(_CONTACT_TAB, params)).all()
+
+
+async def mapped_targets(
+    session: AsyncSession, workspace_id: str, contact_id: str, from_ids: Sequence[str]
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(from id, to id, current value, current source) of the mappings of these platform ids.
+
+    One statement: the mappings by their primary key, each joined to the contact's
+    current value of the target (primary key probe), so the inbound path decides
+    whether the mapping may write without a second read.
+    """
+    stmt = (
+        select(
+            AttributeMapping.from_definition_id,
+            AttributeMapping.to_definition_id,
+            AttributeValue.value,
+            AttributeValue.source,
+        )
+        .outerjoin(
+            AttributeValue,
+            and_(
+                AttributeValue.contact_id == contact_id,
+                AttributeValue.definition_id == AttributeMapping.to_definition_id,
+            ),
+        )
+        .where(
+            AttributeMapping.workspace_id == workspace_id,
+            AttributeMapping.from_definition_id.in_(list(from_ids)),
+        )
+        .order_by(AttributeMapping.position)
+    )
+    return [(f, t, v, s) for f, t, v, s in await session.execute(stmt)]

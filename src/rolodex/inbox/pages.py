@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.auth.principals import Principal
 from rolodex.channels import service as channels
-from rolodex.conversations import service
+from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
 from rolodex.conversations.service import ConversationFilters
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
+from rolodex.inbox import service
 from rolodex.schemas import Text
 from rolodex.web import page
 
@@ -43,9 +44,9 @@ async def _workspace(
     group: str | None = None,
     conversation_id: str | None = None,
 ) -> HTMLResponse:
-    filters = ConversationFilters(status=status, channel_id=channel_id or None, group=group or None)
+    filters = ConversationFilters(status=status, channel_id=channel_id or None)
     items, next_cursor = await service.list_conversations(
-        session, principal, filters, cursor=cursor, limit=50
+        session, principal, filters, group=group or None, cursor=cursor, limit=50
     )
     # Filter > Contact groups: VIP (while on, enterprise) and the admins' groups.
     group_choices = [
@@ -53,8 +54,8 @@ async def _workspace(
     ]
     current = messages = None
     if conversation_id:
-        current = await service.read_conversation(session, principal, conversation_id)
-        messages, _ = await service.list_messages(
+        current = await conversations.read_conversation(session, principal, conversation_id)
+        messages, _ = await conversations.list_messages(
             session, principal, conversation_id, cursor=None, limit=200
         )
     return page(
@@ -116,7 +117,7 @@ async def conversation_view(
     group: GroupQuery = None,
 ) -> HTMLResponse:
     """One conversation beside the list: messages, reply box, status buttons."""
-    current = await service.access_conversation_by_id(session, principal, conversation_id)
+    current = await conversations.access_conversation_by_id(session, principal, conversation_id)
     return await _workspace(
         request,
         session,
@@ -137,7 +138,7 @@ async def reply(
     text: Annotated[Text, Form(min_length=1, max_length=100_000)],
 ) -> Response:
     """Send a reply from the page (the same service call as POST …/messages)."""
-    await service.reply(session, principal, conversation_id, MessageCreate(text=text))
+    await conversations.reply(session, principal, conversation_id, MessageCreate(text=text))
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
 
 
@@ -150,5 +151,5 @@ async def change_status(
 ) -> Response:
     """Change the status from the page (the same service call as PATCH …/{id})."""
     data = ConversationUpdate(status=status)
-    await service.update_conversation(session, principal, conversation_id, data)
+    await conversations.update_conversation(session, principal, conversation_id, data)
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
