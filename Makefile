@@ -44,6 +44,10 @@ lint: $(VENV)/.test-installed
 ## check: lint, then the tests
 check: lint test
 
+## i18n: extract every message, update the Spanish catalog, list what lacks Spanish
+i18n: $(VENV)/.test-installed
+	$(BIN)/python scripts/i18n.py
+
 format: $(VENV)/.test-installed
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts

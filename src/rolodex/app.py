@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from rolodex import __version__, errors, middleware, subscriptions
+from rolodex import __version__, errors, middleware, subscriptions, web
 from rolodex.attributes import api as attributes_api
 from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
@@ -67,6 +67,7 @@ API_ROUTERS = (
     compat_api.router,
 )
 PAGE_ROUTERS = (
+    web.router,
     auth_pages.router,
     users_pages.router,
     workspace_pages.router,

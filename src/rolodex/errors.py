@@ -14,6 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rolodex import i18n
+from rolodex.i18n import N_
+
 PROBLEM_JSON = "application/problem+json"
 # Paths that machines call; everything else is a page for a person.
 API_PREFIXES = ("/api/", "/inbox/", "/virtual-agent/", "/oauth2/", "/healthz", "/openapi.json")
@@ -24,7 +27,7 @@ class AppError(Exception):
 
     status = 400
     code = "bad_request"
-    title = "Bad request"
+    title = N_("Bad request")
     # Seconds the client should wait before trying again (sent as Retry-After), if any.
     retry_after: int | None = None
 
@@ -36,18 +39,24 @@ class AppError(Exception):
         code: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        self.detail = detail or self.title
+        # No detail: the title says it all, in the reader's language.
+        self.detail = detail or i18n.translate(self.title)
         self.errors = list(errors or [])
         if code:
             self.code = code
         self.extra = extra or {}
         super().__init__(self.detail)
 
+    @property
+    def shown_title(self) -> str:
+        """The title in the reader's language."""
+        return i18n.translate(self.title)
+
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         """The RFC 9457 body of this error."""
         body: dict[str, Any] = {
             "type": f"urn:rolodex:problem:{self.code}",
-            "title": self.title,
+            "title": self.shown_title,
             "status": self.status,
             "detail": self.detail,
             "code": self.code,
@@ -64,7 +73,7 @@ class InvalidInput(AppError):
 
     status = 422
     code = "validation_error"
-    title = "Invalid input"
+    title = N_("Invalid input")
 
     @classmethod
     def for_field(cls, field: str, message: str, *, code: str | None = None) -> InvalidInput:
@@ -77,7 +86,7 @@ class Unauthorized(AppError):
 
     status = 401
     code = "unauthorized"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class Forbidden(AppError):
@@ -85,14 +94,14 @@ class Forbidden(AppError):
 
     status = 403
     code = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class PlanRequired(Forbidden):
     """A feature outside the workspace's plan (403, code plan_required)."""
 
     code = "plan_required"
-    title = "Plan upgrade required"
+    title = N_("Plan upgrade required")
 
 
 class NotFound(AppError):
@@ -100,7 +109,7 @@ class NotFound(AppError):
 
     status = 404
     code = "not_found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(AppError):
@@ -108,7 +117,7 @@ class Conflict(AppError):
 
     status = 409
     code = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Gone(AppError):
@@ -116,7 +125,7 @@ class Gone(AppError):
 
     status = 410
     code = "gone"
-    title = "Gone"
+    title = N_("Gone")
 
 
 class PayloadTooLarge(AppError):
@@ -124,16 +133,19 @@ class PayloadTooLarge(AppError):
 
     status = 413
     code = "payload_too_large"
-    title = "Payload too large"
+    title = N_("Payload too large")
 
 
 def internal_error(request_id: str) -> AppError:
     """The 500 for an unexpected failure; its request id is the one in the log line."""
     err = AppError(
-        f"Something went wrong on our side; it has been logged as request {request_id}.",
+        i18n.gettext(
+            "Something went wrong on our side; it has been logged as request %(request_id)s.",
+            request_id=request_id,
+        ),
         extra={"request_id": request_id},
     )
-    err.status, err.code, err.title = 500, "internal_error", "Internal error"
+    err.status, err.code, err.title = 500, "internal_error", N_("Internal error")
     return err
 
 
@@ -142,7 +154,7 @@ class TooManyRequests(AppError):
 
     status = 429
     code = "too_many_attempts"
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
     def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
         super().__init__(detail)
@@ -152,6 +164,61 @@ class TooManyRequests(AppError):
 def field_error(field: str, message: str, type_: str = "invalid") -> dict[str, Any]:
     """One entry of a problem's `errors` list."""
     return {"field": field, "message": message, "type": type_}
+
+
+# What each kind of validation failure says to a person (Pydantic's own texts are for developers).
+_PEOPLE_MESSAGES = {
+    "missing": N_("This field is required."),
+    "string_too_short": N_("Enter at least %(min_length)s characters."),
+    "string_too_long": N_("Enter at most %(max_length)s characters."),
+    "too_short": N_("Give at least %(min_length)s."),
+    "too_long": N_("Give at most %(max_length)s."),
+    "string_type": N_("Enter text."),
+    "int_type": N_("Enter a whole number."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_from_float": N_("Enter a whole number."),
+    "float_type": N_("Enter a number."),
+    "float_parsing": N_("Enter a number."),
+    "bool_type": N_("Choose yes or no."),
+    "bool_parsing": N_("Choose yes or no."),
+    "enum": N_("Choose one of: %(expected)s."),
+    "literal_error": N_("Choose one of: %(expected)s."),
+    "greater_than": N_("Enter a number above %(gt)s."),
+    "greater_than_equal": N_("Enter %(ge)s or more."),
+    "less_than": N_("Enter a number below %(lt)s."),
+    "less_than_equal": N_("Enter %(le)s or less."),
+    "json_invalid": N_("The request body is not valid JSON."),
+    "model_type": N_("Send a JSON object."),
+    "model_attributes_type": N_("Send a JSON object."),
+    "dict_type": N_("Send a JSON object."),
+    "list_type": N_("Send a list."),
+    "extra_forbidden": N_("This field is not accepted here."),
+    "url_parsing": N_("Enter a valid URL."),
+    "url_scheme": N_("Enter a URL starting with %(expected_schemes)s."),
+    "url_type": N_("Enter a valid URL."),
+    "datetime_parsing": N_("Enter a date and time (ISO 8601)."),
+    "datetime_type": N_("Enter a date and time (ISO 8601)."),
+    "timezone_aware": N_("Give the time with its time zone."),
+    "uuid_parsing": N_("Enter a valid id."),
+    "value_error": N_("This value is not valid."),
+    "nul_character": N_("Remove the NUL character."),
+}
+
+
+def _message_for_people(kind: str, err: Any) -> str:
+    """The reader's-language message of one validation error, its limits filled in."""
+    ctx = err.get("ctx") or {}
+    if kind == "value_error" and ctx.get("error") is not None:
+        # Our own validators raise ValueError with a message already written for people.
+        return i18n.translate(str(ctx["error"]))
+    template = _PEOPLE_MESSAGES.get(kind)
+    if template is None:
+        return i18n.translate(N_("This value is not valid."))
+    values = {k: str(v) for k, v in ctx.items()}
+    try:
+        return i18n.translate(template) % values
+    except (KeyError, ValueError):
+        return i18n.translate(N_("This value is not valid."))
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -165,8 +232,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         inner = str((err.get("ctx") or {}).get("field", "")) if kind == "nul_character" else ""
         loc = [*loc, inner] if inner else loc
         field = "body" if kind == "json_invalid" or not loc else ".".join(loc)
-        message = str(err.get("msg", "Invalid value")).removeprefix("Value error, ")
-        out.append(field_error(field, message, kind))
+        out.append(field_error(field, _message_for_people(kind, err), kind))
     return out
 
 
@@ -200,7 +266,7 @@ _HTTP_CODES = {
     405: type(
         "MethodNotAllowed",
         (AppError,),
-        {"status": 405, "code": "method_not_allowed", "title": "Method not allowed"},
+        {"status": 405, "code": "method_not_allowed", "title": N_("Method not allowed")},
     ),
     413: PayloadTooLarge,
 }
@@ -224,7 +290,8 @@ def install(app: FastAPI) -> None:
         cls = _HTTP_CODES.get(exc.status_code)
         if cls is None:
             err = AppError(str(exc.detail))
-            err.status, err.code, err.title = exc.status_code, f"http_{exc.status_code}", "Error"
+            err.status, err.code = exc.status_code, f"http_{exc.status_code}"
+            err.title = N_("Error")
         else:
             err = cls(None if exc.detail in (None, "Not Found") else str(exc.detail))
         return render(request, err)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rolodex import errors
+from rolodex import errors, i18n
 from rolodex.schemas import NUL, NUL_ERROR, NUL_MESSAGE
 
 log = logging.getLogger("rolodex.errors")
@@ -200,6 +200,23 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class Language:
+    """Start every request in the browser's language (`Accept-Language`) and UTC.
+
+    A signed-in person's own language and zone replace these once they are known (auth.deps).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Choose the language, then run the app in it."""
+        if scope["type"] == "http":
+            header = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+            i18n.use(i18n.negotiate(header), i18n.DEFAULT_TIME_ZONE)
+        await self.app(scope, receive, send)
+
+
 def install(app: Any, *, max_body_bytes: int, max_attachment_bytes: int) -> None:
     """Wrap the application in the middleware above (outermost first: headers, errors, limits)."""
     # base64 takes 4 bytes for every 3, and the JSON around the attachments needs room too.
@@ -209,3 +226,4 @@ def install(app: Any, *, max_body_bytes: int, max_attachment_bytes: int) -> None
     app.add_middleware(NulFreeUrl)
     app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Language)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from rolodex import i18n
 from rolodex.auth import scopes, service, throttle
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.db import SessionDep
@@ -50,6 +51,7 @@ async def _principal_or_none(
         )
         if principal is None or principal.kind is TokenKind.SESSION:
             raise Unauthorized("The token is invalid, expired or revoked.", code="invalid_token")
+        i18n.use(principal.locale, principal.time_zone)
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -57,6 +59,7 @@ async def _principal_or_none(
     principal = await service.authenticate(session, cookie, cache_seconds=cache_seconds)
     if principal is None or principal.kind is not TokenKind.SESSION:
         return None
+    i18n.use(principal.locale, principal.time_zone)
     # Pages' scripts may call the API with the session cookie; unsafe calls need the CSRF header.
     if request.method not in _SAFE_METHODS and request.url.path.startswith("/api/"):
         check_csrf(request, cookie, request.headers.get(CSRF_HEADER))

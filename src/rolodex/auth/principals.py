@@ -39,6 +39,9 @@ class Principal:
     email: str = ""
     # Whether users may edit CRM-managed values here (the workspace flag and the plan, R5.1).
     crm_editing: bool = False
+    # The person's language (None: the browser's) and the zone their times are shown in.
+    locale: str | None = None
+    time_zone: str = "UTC"
 
     @property
     def is_admin(self) -> bool:

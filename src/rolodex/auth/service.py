@@ -92,6 +92,8 @@ async def authenticate(
         email=user.email if user else "",
         crm_editing=workspace.agents_can_edit_crm_managed
         and has_feature(workspace.plan, Feature.CRM_MANAGED_EDITING),
+        locale=user.locale if user else None,
+        time_zone=(user.time_zone if user else None) or workspace.time_zone,
     )
     if cache_seconds > 0:
         if len(_PRINCIPALS) >= _PRINCIPALS_MAX:

@@ -27,6 +27,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # The person's language (en, es) and IANA time zone; None: the browser's and the workspace's.
+    locale: Mapped[str | None] = mapped_column(String(5), default=None)
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = created_column()
 
 

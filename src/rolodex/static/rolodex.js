@@ -18,6 +18,24 @@ window.rolodex = {
     }
     return node;
   },
+  // The page's text in the reader's language: the catalog /i18n/<locale>.js served with the
+  // page; `values` fill %(name)s placeholders. Strings are English message ids (`make i18n`).
+  t(message, values) {
+    const text = (window.rolodexMessages || {})[message] || message;
+    return text.replace(/%\((\w+)\)[sd]/g, (_, name) =>
+      values && name in values ? String(values[name]) : `%(${name})s`,
+    );
+  },
+  // A moment in the reader's language and time zone (<html lang> and data-time-zone), the way
+  // the server formats it (CLDR, through Intl): one helper for every time on every page.
+  time(iso, style = "medium") {
+    if (!iso) return "";
+    const root = document.documentElement;
+    const options = { timeZone: root.dataset.timeZone || "UTC" };
+    if (style === "short") Object.assign(options, { dateStyle: "short", timeStyle: "short" });
+    else Object.assign(options, { dateStyle: "medium", timeStyle: "short" });
+    return new Intl.DateTimeFormat(root.lang || "en", options).format(new Date(iso));
+  },
   csrf() {
     const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
