@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import time
+
 import httpx
 
 from rolodex.config import Settings
 from rolodex.demo import DEMO_LOGINS
-from support.processes import run_cli
+from support.processes import rolodex_env, run_cli
 
 
 async def test_demo_is_idempotent_and_shows_real_data(
@@ -38,3 +43,40 @@ async def test_demo_is_idempotent_and_shows_real_data(
     assert {"Jane Doe", "Marco Rossi", "Priya Nair"} <= names
     twitter = [c for c in contacts if c["medium"] == "twitter"]
     assert len(twitter) == 1, "one Twitter user across both accounts"
+
+
+def test_the_login_address_printed_is_the_one_served(settings: Settings) -> None:
+    """`rolodex demo` printed http://127.0.0.1:8000 whatever the server used; now the server
+    prints where it listens (port 0 picks a free one) and where the demo's people log in."""
+    seeded = run_cli(settings, "demo")
+    assert seeded.returncode == 0, seeded.stderr
+    assert ":8000" not in seeded.stdout, "the demo cannot know where the server will listen"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rolodex", "serve", "--port", "0", "--no-worker"],
+        env=rolodex_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 60
+        while not any("log in at" in line for line in lines) and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        printed = "".join(lines)
+        serving = re.search(r"serving on (http://127\.0\.0\.1:(\d+))", printed)
+        login = re.search(r"log in at (http://\S+/login)", printed)
+        assert serving, printed
+        assert login, printed
+        assert int(serving.group(2)) != 0
+        assert login.group(1) == f"{serving.group(1)}/login"
+        page = httpx.get(login.group(1), timeout=10)
+        assert page.status_code == 200
+        assert 'name="email"' in page.text or "password" in page.text.lower()
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -8,10 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from rolodex import __version__, errors, middleware, subscriptions, web
+from rolodex import __version__, apidocs, errors, middleware, subscriptions, web
 from rolodex.attributes import api as attributes_api
 from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
@@ -109,6 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Contacts for multi-channel customer-service inboxes.",
         lifespan=lifespan,
+        # The docs pages are rolodex.apidocs's: served from the package, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     errors.install(app)
@@ -117,9 +121,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_attachment_bytes=settings.max_attachment_bytes,
     )
-    for router in (*API_ROUTERS, *PAGE_ROUTERS):
+    for router in (*API_ROUTERS, *PAGE_ROUTERS, apidocs.router):
         app.include_router(router)
+    app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        """The icon browsers ask for on their own (pages link /static/favicon.svg)."""
+        return FileResponse(
+            PACKAGE_DIR / "static" / "favicon.ico",
+            media_type="image/vnd.microsoft.icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

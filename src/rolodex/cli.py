@@ -101,10 +101,18 @@ def db_upgrade() -> None:
     console.print("database is up to date")
 
 
+def _url(host: str, port: int) -> str:
+    """The address a person opens for a listening socket (an any-address host means this one)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs here.")] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
@@ -112,19 +120,27 @@ def serve(
     import uvicorn
 
     from rolodex.app import create_app
+    from rolodex.demo import demo_exists
 
     _migrate()
     settings = get_settings()
     if no_worker:
         settings.run_worker = False
-    console.print(f"Rolodex serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level,
         access_log=access_log,
     )
+    # Listen first, then say where: the address printed is the one being served (port 0 too),
+    # and a port already in use fails here, before anything is printed.
+    sock = config.bind_socket()
+    url = _url(host, sock.getsockname()[1])
+    console.print(f"Rolodex serving on {url}  (API docs: {url}/docs)", soft_wrap=True)
+    if _run(demo_exists):
+        console.print(f"Demo workspace: log in at {url}/login", soft_wrap=True)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @app.command()
@@ -414,7 +430,9 @@ def demo() -> None:
     settings = get_settings()
     created = _run(lambda database: seed_demo(database, settings))
     console.print("Demo workspace " + ("created." if created else "already there."))
-    console.print("Log in at http://127.0.0.1:8000/login with:")
+    # Where to log in is printed by `rolodex serve` once it listens (make run starts it): only
+    # the server knows the address it really serves.
+    console.print("Logins (`rolodex serve` prints where to log in; `make run` starts it):")
     for role, email, password in DEMO_LOGINS:
         console.print(f"  {role:<6} {email}  /  {password}")
     console.print(

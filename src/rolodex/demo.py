@@ -139,6 +139,12 @@ _MESSAGES = (
 )
 
 
+async def demo_exists(database: Database) -> bool:
+    """Whether this database holds the demo workspace."""
+    async with database.reader() as session:
+        return await repository.find_by_name(session, DEMO_NAME) is not None
+
+
 async def seed_demo(database: Database, settings: Settings) -> bool:
     """Fill the demo workspace unless it exists; returns whether it was created."""
     async with database.transaction() as session:

@@ -7,6 +7,7 @@ problem+json for the API and a friendly HTML page for the web pages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -212,9 +213,13 @@ def _message_for_people(kind: str, err: Any) -> str:
         # Our own validators raise ValueError with a message already written for people.
         return i18n.translate(str(ctx["error"]))
     template = _PEOPLE_MESSAGES.get(kind)
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        # "at least 1 characters" reads wrong in both languages: the field must not be empty.
+        template = N_("This field cannot be empty.")
     if template is None:
         return i18n.translate(N_("This value is not valid."))
-    values = {k: str(v) for k, v in ctx.items()}
+    # Pydantic lists choices in English ("'admin' or 'agent'"): list them with commas instead.
+    values = {k: str(v).replace("' or '", "', '") for k, v in ctx.items()}
     try:
         return i18n.translate(template) % values
     except (KeyError, ValueError):
@@ -293,7 +298,9 @@ def install(app: FastAPI) -> None:
             err.status, err.code = exc.status_code, f"http_{exc.status_code}"
             err.title = N_("Error")
         else:
-            err = cls(None if exc.detail in (None, "Not Found") else str(exc.detail))
+            # Starlette's own details are the English status phrases: the title says it instead.
+            default = exc.detail in (None, HTTPStatus(exc.status_code).phrase)
+            err = cls(None if default else str(exc.detail))
         return render(request, err)
 
     app.add_exception_handler(AppError, app_error)

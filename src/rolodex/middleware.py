@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl
 
+from babel.numbers import format_decimal
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,7 +33,7 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         # An HTTPException, because FastAPI turns any other error met while reading into 400.
-        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        super().__init__(413, _body_too_large(limit))
 
 
 def _send_error(scope: Scope, receive: Receive, send: Send, error: errors.AppError) -> Any:
@@ -74,10 +75,15 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def _too_large(limit: int) -> errors.PayloadTooLarge:
-    return errors.PayloadTooLarge(
-        f"The request body is larger than {limit} bytes.", extra={"limit_bytes": limit}
+def _body_too_large(limit: int) -> str:
+    return i18n.gettext(
+        "The request body is too large: send at most %(limit)s bytes.",
+        limit=format_decimal(limit, locale=i18n.current_locale()),
     )
+
+
+def _too_large(limit: int) -> errors.PayloadTooLarge:
+    return errors.PayloadTooLarge(_body_too_large(limit), extra={"limit_bytes": limit})
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -104,9 +110,9 @@ class NulFreeUrl:
         if scope["type"] == "http":
             field = _nul_field(scope)
             if field is not None:
+                message = i18n.translate(NUL_MESSAGE)
                 error = errors.InvalidInput(
-                    f"{field}: {NUL_MESSAGE}",
-                    errors=[errors.field_error(field, NUL_MESSAGE, NUL_ERROR)],
+                    f"{field}: {message}", errors=[errors.field_error(field, message, NUL_ERROR)]
                 )
                 await _send_error(scope, receive, send, error)
                 return
@@ -160,15 +166,19 @@ class ErrorBoundary:
             await _send_error(scope, receive, send, errors.internal_error(request_id))
 
 
-# Pages load only their own scripts and styles; nothing may frame them.
+# Pages (the API docs pages too, see rolodex.apidocs) load only their own scripts and styles;
+# nothing may frame them.
 _PAGE_CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     b"frame-ancestors 'none'"
 )
-# The API docs page (Swagger UI) runs an inline script of FastAPI's; it may still not be framed.
-_DOCS_CSP = b"frame-ancestors 'none'"
-_DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+# ReDoc (/redoc) builds its styles at run time in <style> elements (styled-components, with no
+# way to hand it a nonce) and runs its search in a worker made from its own code (a blob: URL):
+# that one page may use inline styles and blob: workers; its scripts stay 'self' only.
+_REDOC_CSP = _PAGE_CSP.replace(
+    b"style-src 'self'", b"style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
+)
 _COMMON_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -186,7 +196,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = _DOCS_CSP if scope["path"] in _DOCS_PATHS else _PAGE_CSP
+        csp = _REDOC_CSP if scope["path"] == "/redoc" else _PAGE_CSP
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

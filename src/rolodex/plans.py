@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from babel.lists import format_list
+
+from rolodex import i18n
 from rolodex.errors import PlanRequired
+from rolodex.i18n import N_, _
 
 
 class Plan(StrEnum):
@@ -26,13 +30,14 @@ class Feature(StrEnum):
     WEBHOOKS = "webhooks"
 
 
+# English message ids; `feature_name()` gives the reader's language.
 FEATURE_NAMES: dict[Feature, str] = {
-    Feature.VIP: "VIP contacts",
-    Feature.CRM_INTEGRATION: "The CRM integration",
-    Feature.CRM_MANAGED_EDITING: "Editing CRM-managed contact attributes",
-    Feature.CONTACT_ATTRIBUTE_EXPORTS: "Contact attribute exports",
-    Feature.AUTO_CLEAR: "Automatic clearing of contact attributes",
-    Feature.WEBHOOKS: "Webhooks",
+    Feature.VIP: N_("VIP contacts"),
+    Feature.CRM_INTEGRATION: N_("The CRM integration"),
+    Feature.CRM_MANAGED_EDITING: N_("Editing CRM-managed contact attributes"),
+    Feature.CONTACT_ATTRIBUTE_EXPORTS: N_("Contact attribute exports"),
+    Feature.AUTO_CLEAR: N_("Automatic clearing of contact attributes"),
+    Feature.WEBHOOKS: N_("Webhooks"),
 }
 
 # The gate table itself; anything not listed here is on every plan.
@@ -51,14 +56,26 @@ def has_feature(plan: str, feature: Feature) -> bool:
     return plan in FEATURE_PLANS[feature]
 
 
+def feature_name(feature: Feature) -> str:
+    """A feature's name in the reader's language."""
+    return i18n.translate(FEATURE_NAMES[feature])
+
+
 def require_feature(plan: str, feature: Feature) -> None:
     """Refuse with 403 plan_required, naming the plan(s) that have the feature."""
     if has_feature(plan, feature):
         return
     plans = [p for p in Plan if p in FEATURE_PLANS[feature]]
-    names = " or ".join(p.value.capitalize() for p in plans)
+    # Plan names are product names: the same in every language ("Business o Enterprise").
+    names = format_list(
+        [p.value.capitalize() for p in plans], style="or", locale=i18n.current_locale()
+    )
     raise PlanRequired(
-        f"{FEATURE_NAMES[feature]} requires the {names} plan; "
-        f"this workspace is on the {plan.capitalize()} plan.",
+        _(
+            "%(feature)s requires the %(plans)s plan; this workspace is on the %(plan)s plan.",
+            feature=feature_name(feature),
+            plans=names,
+            plan=plan.capitalize(),
+        ),
         extra={"feature": feature.value, "required_plans": [p.value for p in plans]},
     )

@@ -10,11 +10,14 @@ from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from rolodex.i18n import N_
+
 T = TypeVar("T")
 
 NUL = "\x00"
 NUL_ERROR = "nul_character"
-NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
+# What a person is told (translated where it is shown; errors.py says it for bodies).
+NUL_MESSAGE = N_("Remove the NUL character.")
 
 
 def _nul_paths(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

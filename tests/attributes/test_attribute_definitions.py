@@ -186,9 +186,9 @@ async def test_order_takes_the_full_list_and_names_missing_and_unknown_keys(
     body = bad.json()
     assert body["code"] == "attribute_order_invalid"
     messages = " ".join(e["message"] for e in body["errors"])
-    assert "'a'" in messages
-    assert "'sms-phone'" in messages
-    assert "'nope'" in messages
+    assert "“a”" in messages
+    assert "“sms-phone”" in messages
+    assert "“nope”" in messages
     assert "twice" in messages
     assert [i["key"] for i in await _list(client, admin)] == ["vip", "sms-phone", "a", "b"]
     done = await put(["b", "sms-phone", "vip", "a"])

@@ -38,7 +38,7 @@ def test_an_admin_generates_an_export_watches_it_finish_and_downloads_it(
     form.get_by_role("button", name="Generate export").click()
     listing = page.get_by_role("table", name="Exports")
     row = listing.locator("tbody tr").first
-    expect(row).to_contain_text("Done", timeout=15_000)  # the embedded worker runs it
+    expect(row).to_contain_text("Ready", timeout=15_000)  # the embedded worker runs it
     expect(row).to_contain_text("2 of 2 contacts")
     with page.expect_download() as download:
         row.get_by_role("link", name="Download").click()

@@ -71,7 +71,7 @@ def test_the_agent_sees_the_same_persons_sms_conversation_beside_whatsapp(
     sms_entry = entries.filter(has_text="SMS Support")
     expect(sms_entry).to_contain_text("My parcel is late")
     expect(sms_entry).to_contain_text("Linked because Phone matches")
-    expect(sms_entry).to_contain_text("New")
+    expect(sms_entry).to_contain_text("Status: new")
     sms_entry.get_by_role("link", name="SMS Support · SMS").click()
     expect(page).to_have_url(f"{live_server.url}/conversations/{sms}")
     expect(page.get_by_role("region", name="Conversation", exact=True)).to_contain_text(

@@ -42,9 +42,9 @@ def test_admin_logs_in_adds_an_agent_and_logs_out(page: Any, live_server: Any) -
         expect(nav.get_by_role("link", name=label)).to_be_visible()
 
     page.get_by_role("link", name="Users & teams").click()
-    page.get_by_label("Name").fill("Nora Agent")
-    page.get_by_label("Email").fill("nora@acme.test")
-    page.get_by_label("Password").fill("nora-password")
+    page.get_by_label("Name", exact=True).fill("Nora Agent")
+    page.get_by_label("Email", exact=True).fill("nora@acme.test")
+    page.get_by_label("Password", exact=True).fill("nora-password")
     page.get_by_role("button", name="Add user").click()
     expect(page.get_by_role("cell", name="nora@acme.test")).to_be_visible()
 

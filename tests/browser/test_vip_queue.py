@@ -59,11 +59,13 @@ def test_an_agent_marks_a_contact_vip_and_its_conversation_moves_up(
     expect(first).to_contain_text("VIP")
     score = first.locator(".priority")
     expect(score).to_have_text("Priority 1")
-    expect(score).to_have_attribute("title", "group:vip: +1")
+    expect(score).to_have_attribute("title", "VIP: +1")  # in words, not the rule's key
 
     page.goto(f"{live_server.url}/?status=new")
     page.get_by_label("Contact groups").select_option("vip")
-    page.get_by_role("button", name="Filter").click()
+    apply = page.get_by_role("button", name="Filter")
+    if apply.count():  # the list may apply its filters when they change (issue 16)
+        apply.click()
     conversations = page.locator("ul.conversations > li")
     expect(conversations).to_have_count(1)
     expect(conversations.first).to_contain_text("vera")
@@ -89,18 +91,18 @@ def test_the_admin_adds_a_group_routes_it_and_prioritizes_it(page: Any, live_ser
         groups.get_by_label("Rule 1 operator").select_option("is")
         groups.get_by_label("Rule 1 value").fill("ES")
         groups.get_by_role("button", name="Add group").click()
-        expect(groups.get_by_role("list")).to_contain_text("Every rule: country is ES")
+        expect(groups.get_by_role("list")).to_contain_text("Every rule: Country is ES")
 
         routing = page.get_by_role("region", name="Routing")
         routing.get_by_label("Spain goes to").select_option(label="Iberia")
         routing.get_by_role("button", name="Save routing").click()
-        expect(page.get_by_role("status")).to_have_text("Routing saved.")
+        expect(routing.get_by_role("status")).to_have_text("Routing saved.")
 
         priority = page.get_by_role("region", name="Prioritization")
         priority.get_by_label("Spain", exact=True).check()
         priority.get_by_label("Spain points").fill("3")
         priority.get_by_role("button", name="Save prioritization").click()
-        expect(page.get_by_role("status")).to_have_text("Prioritization saved.")
+        expect(priority.get_by_role("status")).to_have_text("Prioritization saved.")
 
         settings = admin.get("/api/v1/settings/routing").json()
     assert settings["group_routes"] == [{"group": "spain", "team_id": team.json()["id"]}]

@@ -35,8 +35,9 @@ def test_an_admin_adds_a_webhook_and_sees_a_test_event_delivered(
 
         status = page.get_by_role("status")
         page.get_by_role("button", name="Add webhook").click()
-        expect(status).to_contain_text("Endpoint URL: Required.")
-        expect(status).to_contain_text("Events: Pick at least one event.")
+        expect(page.get_by_role("alert")).to_contain_text("Not added")
+        expect(page.locator("#webhook-url-error")).to_have_text("This field is required.")
+        expect(page.locator("#webhook-events-error")).to_have_text("Pick at least one event.")
 
         url = f"{receiver.url}/hooks/rolodex"
         page.get_by_label("Endpoint URL").fill(url)

@@ -95,3 +95,20 @@ async def test_bad_and_foreign_references_are_refused(
     )
     assert bad_cursor.status_code == 422
     assert (await client.get("/api/v1/conversations")).status_code == 401
+
+
+async def test_a_deactivated_person_cannot_be_assigned(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await make_workspace(db)
+    agent = await make_user(db, admin.workspace_id, Role.AGENT)
+    channel = await make_channel(db, admin)
+    url = f"/api/v1/conversations/{await _open(client, admin, channel, 'v')}"
+    off = await client.patch(
+        f"/api/v1/users/{agent.user_id}", json={"active": False}, headers=admin.headers
+    )
+    assert off.status_code == 200, off.text
+    refused = await client.patch(url, json={"assignee_id": agent.user_id}, headers=admin.headers)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "assignee_inactive"
+    assert refused.json()["errors"][0]["field"] == "assignee_id"

@@ -192,3 +192,33 @@ async def test_the_history_never_shows_another_workspace(
         assert foreign.status_code == 404
     read = await client.get(f"/api/v1/contacts/{mine['contact_id']}", headers=admin.headers)
     assert read.json()["linked_contact_ids"] == []
+
+
+async def test_each_card_names_the_real_author_of_its_last_message(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """An agent's "Ben here…" is shown as the agent's, not under the contact's name (R11.5)."""
+    admin, whatsapp, sms = await _phone_workspace(client, db)
+    agent = await make_user(db, admin.workspace_id, Role.AGENT)
+    tx = await make_conversation(client, admin, sms, "sms-6", phone="+14155550166")
+    wa = await make_conversation(client, admin, whatsapp, "wa-6", phone="+14155550166")
+    reply = await client.post(
+        f"/api/v1/conversations/{tx['conversation_id']}/messages",
+        json={"text": "Ben here, it ships today"},
+        headers=agent.headers,
+    )
+    assert reply.status_code == 201, reply.text
+    items = {i["id"]: i for i in (await _history(client, agent, wa["contact_id"]))["items"]}
+    answered = items[tx["conversation_id"]]
+    assert answered["last_message_text"] == "Ben here, it ships today"
+    assert answered["last_message_author"] == {
+        "kind": "agent",
+        "id": agent.user_id,
+        "name": "Test agent",
+    }
+    mine = items[wa["conversation_id"]]
+    assert mine["last_message_author"] == {
+        "kind": "contact",
+        "id": wa["contact_id"],
+        "name": mine["contact_display_name"],
+    }

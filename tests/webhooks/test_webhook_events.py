@@ -163,7 +163,7 @@ async def test_each_event_is_delivered_with_its_data(
     assert assigned["contact_id"] == contact
     messages = _received(subscribed, "message.created")
     assert len(messages) == 2
-    assert {m["data"]["author"]["kind"] for m in messages} == {"contact", "user"}
+    assert {m["data"]["author"]["kind"] for m in messages} == {"contact", "agent"}
     for message in messages:
         assert message["data"]["text"] == "Hello"
         assert message["data"]["conversation_id"] == conversation

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from rolodex.i18n import _
 from rolodex.kit.emails import normalize_email
 
 MAX_VALUE_LENGTH = 2000
@@ -50,23 +51,23 @@ def fold(value: str) -> str:
 
 def _number(raw: Any) -> str:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueError("must be a number")
+        raise ValueError(_("must be a number"))
     try:
         number = float(raw)
     except (ValueError, OverflowError) as exc:
-        raise ValueError("must be a number") from exc
+        raise ValueError(_("must be a number")) from exc
     if not math.isfinite(number):
-        raise ValueError("must be a finite number")
+        raise ValueError(_("must be a finite number"))
     return str(int(number)) if number.is_integer() and abs(number) < 2**63 else repr(number)
 
 
 def as_text(raw: Any) -> str:
     """A raw JSON value as trimmed text; numbers are accepted (platforms send numeric ids)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueError("must be a string")
+        raise ValueError(_("must be text"))
     value = str(raw).strip()
     if len(value) > MAX_VALUE_LENGTH:
-        raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
+        raise ValueError(_("must be at most %(count)s characters", count=MAX_VALUE_LENGTH))
     return value
 
 
@@ -74,9 +75,9 @@ def _phone(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError("must be a phone number") from exc
+        raise ValueError(_("must be a phone number")) from exc
     if not phonenumbers.is_possible_number(number):
-        raise ValueError("must be a phone number")
+        raise ValueError(_("must be a phone number"))
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -85,12 +86,12 @@ _URL_REFUSED = frozenset("\"'<>`\\")
 
 
 def _url(raw: str) -> str:
-    message = "must be an absolute http(s) URL without spaces, quotes, <, > or `"
+    message = _("must be an absolute http(s) URL without spaces, quotes, <, > or `")
     if any(c in _URL_REFUSED or c.isspace() or not c.isprintable() for c in raw):
         raise ValueError(message)
     try:
         parts = urlsplit(raw)
-        host, _ = parts.hostname, parts.port  # port raises ValueError when it is not a number
+        host, _port = parts.hostname, parts.port  # port raises ValueError when not a number
     except ValueError as exc:
         raise ValueError(message) from exc
     if parts.scheme.lower() not in ("http", "https") or not host:
@@ -102,7 +103,7 @@ def _date(raw: str) -> str:
     try:
         return date.fromisoformat(raw).isoformat()
     except ValueError as exc:
-        raise ValueError("must be a date as YYYY-MM-DD") from exc
+        raise ValueError(_("must be a date as YYYY-MM-DD")) from exc
 
 
 def normalize(fmt: Format, raw: Any, region: str) -> Normalized:

@@ -9,6 +9,7 @@ from rolodex.attributes.formats import fold
 from rolodex.attributes.platform import Provenance
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, field_error
+from rolodex.i18n import _, ngettext
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition
 
@@ -22,19 +23,19 @@ def check_options(options: list[str], field: str = "options") -> list[str]:
     seen: dict[str, int] = {}
     for i, option in enumerate(cleaned):
         if not option:
-            errors.append(field_error(f"{field}.{i}", "An option cannot be empty."))
+            errors.append(field_error(f"{field}.{i}", _("An option cannot be empty.")))
         elif fold(option) in seen:
-            errors.append(
-                field_error(
-                    f"{field}.{i}",
-                    f"{option!r} repeats option {seen[fold(option)] + 1} (ignoring case).",
-                    "duplicate",
-                )
+            message = _(
+                "“%(option)s” repeats option %(number)s (ignoring case).",
+                option=option,
+                number=seen[fold(option)] + 1,
             )
+            errors.append(field_error(f"{field}.{i}", message, "duplicate"))
         else:
             seen[fold(option)] = i
     if not errors and len(cleaned) < 2:
-        errors.append(field_error(field, "A dropdown needs at least two options.", "too_short"))
+        message = _("A dropdown list needs at least two options.")
+        errors.append(field_error(field, message, "too_short"))
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise InvalidInput(detail, errors=errors)
@@ -60,8 +61,14 @@ async def change_options(
         if in_use and not force:
             names = [o for o in definition.options or [] if fold(o) in removed]
             raise Conflict(
-                f"{in_use} contact{'s' if in_use != 1 else ''} use the removed option(s) "
-                f"{', '.join(repr(n) for n in names)}; send force=true to clear those values.",
+                ngettext(
+                    "%(num)d contact uses an option you removed (%(options)s); "
+                    "send force=true to clear its value.",
+                    "%(num)d contacts use an option you removed (%(options)s); "
+                    "send force=true to clear their values.",
+                    in_use,
+                    options=", ".join(f"“{n}”" for n in names),
+                ),
                 code="option_in_use",
                 extra={"count": in_use, "options": names},
             )

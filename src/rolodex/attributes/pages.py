@@ -13,18 +13,20 @@ from fastapi.responses import HTMLResponse
 from rolodex.auth.deps import SignedIn
 from rolodex.catalogue import CATALOGUE
 from rolodex.db import TransactionalRoute
+from rolodex.i18n import N_, translate
 from rolodex.web import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
-# The formats a text attribute may declare (B7), as the page names them.
+# The formats a text attribute may declare (B7), as the page names them (translated when shown;
+# static/attributes.js names them the same way in its badges).
 TEXT_FORMATS = (
-    ("text", "Text"),
-    ("number", "Number"),
-    ("email", "Email"),
-    ("phone", "Phone number"),
-    ("url", "URL"),
-    ("date", "Date"),
+    ("text", N_("Text")),
+    ("number", N_("Number")),
+    ("email", N_("Email")),
+    ("phone", N_("Phone number")),
+    ("url", N_("URL")),
+    ("date", N_("Date")),
 )
 
 
@@ -37,7 +39,10 @@ async def contact_attributes(request: Request, principal: SignedIn) -> HTMLRespo
         "attributes/index.html",
         principal,
         section="admin",
-        formats=TEXT_FORMATS,
-        # For the platform-to-custom mappings of "Attribute used for matching" (linking).
-        platform_attributes=[(a.key, a.label) for m in CATALOGUE.values() for a in m.values()],
+        formats=[(value, translate(name)) for value, name in TEXT_FORMATS],
+        # For the platform-to-custom mappings of "Attribute used for matching" (linking):
+        # built-in labels, in the reader's language (catalogue's shown_label).
+        platform_attributes=[
+            (a.key, a.shown_label) for m in CATALOGUE.values() for a in m.values()
+        ],
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import formats, repository
+from rolodex.attributes import formats, labels, repository
 from rolodex.attributes.events import AttributeValuesChanged, ValueChange
 from rolodex.attributes.formats import Format
 from rolodex.catalogue import Medium, PlatformAttribute, attributes_of
@@ -81,19 +81,30 @@ def check_sender_attributes(
 async def ensure_definitions(
     session: AsyncSession, workspace_id: str, medium: Medium
 ) -> dict[str, str]:
-    """Create the medium's platform definitions the workspace lacks; their ids by short name."""
+    """Create the medium's platform definitions the workspace lacks; their ids by short name.
+
+    Never fails on a label: one already taken (a custom attribute of that name from before
+    labels were unique) gets the first free numbered label, "SMS phone (2)" (labels.py).
+    """
     catalogue = attributes_of(medium)
     by_key = {a.key: a for a in catalogue.values()}
     existing = await repository.definition_ids(session, workspace_id, by_key)
     missing = [a for key, a in by_key.items() if key not in existing]
     if missing:
-        start = await repository.next_position(session, workspace_id)
+        start = await repository.next_position(session, workspace_id)  # locks the order
+        # Again under the lock: what a concurrent request created is left to it, and the
+        # labels are chosen against every committed one.
+        existing = await repository.definition_ids(session, workspace_id, by_key)
+        missing = [a for key, a in by_key.items() if key not in existing]
+        shown = labels.free_labels(
+            [(a.key, a.label) for a in missing], await repository.labels(session, workspace_id)
+        )
         rows = [
             {
                 "id": new_id("attr"),
                 "workspace_id": workspace_id,
                 "key": a.key,
-                "label": a.label,
+                "label": shown[a.key],
                 "kind": "platform",
                 "type": "text",
                 "format": a.value_type.value,

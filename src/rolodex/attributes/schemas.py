@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from rolodex.attributes.formats import Format as Format  # re-exported: the schemas name it
+from rolodex.i18n import N_
 from rolodex.schemas import InputModel, OutputModel
 
 KEY_PATTERN = r"^[a-z0-9_]+$"
@@ -49,8 +51,20 @@ class ValueSource(StrEnum):
     API = "api"
 
 
-Label = Annotated[str, Field(min_length=1, max_length=200)]
-Key = Annotated[str, Field(min_length=1, max_length=80, pattern=KEY_PATTERN)]
+def _key(value: str) -> str:
+    # A ValueError's message is shown to people as it is (errors.py translates it).
+    if not re.fullmatch(KEY_PATTERN, value):
+        raise ValueError(N_("Use only lower-case letters, digits and _ (no spaces)."))
+    return value
+
+
+# Blank labels are refused by the service with a message for people ("Enter a label.").
+Label = Annotated[str, Field(max_length=200)]
+Key = Annotated[
+    str,
+    Field(min_length=1, max_length=80, json_schema_extra={"pattern": KEY_PATTERN}),
+    AfterValidator(_key),
+]
 Option = Annotated[str, Field(min_length=1, max_length=200)]
 Options = Annotated[list[Option], Field(max_length=MAX_OPTIONS)]
 AnyKey = Annotated[str, Field(max_length=80)]

@@ -33,7 +33,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import formats, options, platform, repository, values, visibility, writes
+from rolodex.attributes import (
+    formats,
+    labels,
+    options,
+    platform,
+    repository,
+    values,
+    visibility,
+    writes,
+)
 from rolodex.attributes.formats import Format
 from rolodex.attributes.schemas import (
     VIP_KEY,
@@ -48,7 +57,9 @@ from rolodex.attributes.schemas import (
 )
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
+from rolodex.catalogue import VIP_LABEL, label_of
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
+from rolodex.i18n import _
 from rolodex.kit import slugs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
@@ -59,10 +70,14 @@ MAX_KEY_LENGTH = 60  # derived keys, leaving room for a _<n> suffix
 INVALID_SAMPLES = 20
 
 
-def _read(definition: AttributeDefinition, disabled: list[str]) -> AttributeRead:
+def _read(
+    definition: AttributeDefinition, disabled: list[str], *, shown: bool = True
+) -> AttributeRead:
+    # shown: a built-in label in the reader's language (what people and the API read);
+    # otherwise the stored label (what the audit log keeps).
     return AttributeRead(
         key=definition.key,
-        label=definition.label,
+        label=label_of(definition.key, definition.label) if shown else definition.label,
         kind=AttributeKind(definition.kind),
         type=AttributeType(definition.type),
         format=Format(definition.format) if definition.format else None,
@@ -95,7 +110,7 @@ async def create_standard_attributes(session: AsyncSession, workspace_id: str) -
                 "id": new_id("attr"),
                 "workspace_id": workspace_id,
                 "key": VIP_KEY,
-                "label": "VIP",
+                "label": VIP_LABEL,  # stored in English; shown translated (label_of)
                 "kind": AttributeKind.STANDARD.value,
                 "type": AttributeType.BOOLEAN.value,
                 "format": None,
@@ -117,7 +132,7 @@ async def access_attribute_by_key(
     """A definition of the caller's workspace; 404 for missing and foreign alike."""
     definition = await repository.get_definition(session, principal.workspace_id, key)
     if definition is None or not (definition.enabled or visibility.sees_hidden(principal)):
-        raise NotFound("Attribute not found.")
+        raise NotFound(_("Attribute not found."))
     return definition
 
 
@@ -131,11 +146,15 @@ async def list_attributes(session: AsyncSession, principal: Principal) -> list[A
 
 
 async def read_attribute(
-    session: AsyncSession, principal: Principal, definition: AttributeDefinition
+    session: AsyncSession,
+    principal: Principal,
+    definition: AttributeDefinition,
+    *,
+    shown: bool = True,
 ) -> AttributeRead:
-    """One definition as SPEC lists it."""
+    """One definition as SPEC lists it (shown=False: with its stored label, for the audit log)."""
     disabled = await repository.disabled_channels(session, principal.workspace_id, [definition.id])
-    return _read(definition, disabled.get(definition.id, []))
+    return _read(definition, disabled.get(definition.id, []), shown=shown)
 
 
 async def get_attribute(session: AsyncSession, principal: Principal, key: str) -> AttributeDetail:
@@ -170,31 +189,38 @@ async def _free_key(session: AsyncSession, workspace_id: str, label: str) -> str
 def _check_create(data: AttributeCreate) -> tuple[str | None, list[str] | None]:
     if data.type is CustomType.DROPDOWN:
         if data.format is not None:
-            raise InvalidInput.for_field("format", "Only text fields have a format.")
+            raise InvalidInput.for_field("format", _("Only text fields have a format."))
         if data.options is None:
-            raise InvalidInput.for_field("options", "A dropdown needs at least two options.")
+            message = _("A dropdown list needs at least two options.")
+            raise InvalidInput.for_field("options", message)
         return None, options.check_options(data.options)
     if data.options is not None:
-        raise InvalidInput.for_field("options", "Only dropdowns have options.")
+        raise InvalidInput.for_field("options", _("Only dropdown lists have options."))
     return (data.format or Format.TEXT).value, None
 
 
 async def create_attribute(
     session: AsyncSession, principal: Principal, data: AttributeCreate
 ) -> AttributeRead:
-    """An admin creates a custom attribute; it joins the end of the order (R2.5)."""
+    """An admin creates a custom attribute; it joins the end of the order (R2.5).
+
+    Its label must be free in the workspace (attributes/labels.py): 409 `label_taken`.
+    """
     principal.require_admin()
+    label = labels.required(data.label)
     fmt, options = _check_create(data)
     ws = principal.workspace_id
-    # First: it locks the order, so concurrent creates also derive distinct free keys.
+    # First: it locks the order, so concurrent creates also derive distinct free keys and
+    # labels are checked against every committed one.
     position = await repository.next_position(session, ws)
+    await labels.check_free(session, ws, label)
     if data.key is not None and await repository.get_definition(session, ws, data.key):
         raise _key_taken(data.key)
     definition = AttributeDefinition(
         id=new_id("attr"),
         workspace_id=ws,
-        key=data.key or await _free_key(session, ws, data.label),
-        label=data.label,
+        key=data.key or await _free_key(session, ws, label),
+        label=label,
         kind=AttributeKind.CUSTOM.value,
         type=data.type.value,
         format=fmt,
@@ -208,25 +234,32 @@ async def create_attribute(
     session.add(definition)
     try:
         await session.flush()
-    except IntegrityError as exc:  # a concurrent create took the key
+    except IntegrityError as exc:  # a concurrent create took the label or the key
+        if labels.is_label_conflict(exc):
+            raise labels.taken(label) from exc
         raise _key_taken(definition.key) from exc
-    read = _read(definition, [])
     await audit.record(
         session,
         principal,
         "attribute.created",
         target_type="attribute",
         target_id=definition.key,
-        after=snapshot(read),
+        after=snapshot(_read(definition, [], shown=False)),
     )
-    return read
+    return _read(definition, [])
 
 
 def _key_taken(key: str) -> Conflict:
     return Conflict(
-        f"The key {key!r} is already used by another attribute.",
+        _("The key “%(key)s” is already used by another attribute.", key=key),
         code="attribute_key_taken",
-        errors=[field_error("key", "Already used by another attribute.", "duplicate")],
+        errors=[
+            field_error(
+                "key",
+                _("Another attribute already has the key “%(key)s”. Choose another key.", key=key),
+                "duplicate",
+            )
+        ],
     )
 
 
@@ -236,10 +269,10 @@ async def delete_attribute(session: AsyncSession, principal: Principal, key: str
     definition = await access_attribute_by_key(session, principal, key)
     if definition.kind != AttributeKind.CUSTOM:
         raise Conflict(
-            f"Only custom attributes can be deleted; {key!r} is a {definition.kind} attribute.",
+            _("Only custom attributes can be deleted; “%(key)s” is built in.", key=key),
             code="attribute_not_deletable",
         )
-    before = snapshot(await read_attribute(session, principal, definition))
+    before = snapshot(await read_attribute(session, principal, definition, shown=False))
     removed = await repository.delete_definition(session, principal.workspace_id, definition.id)
     session.expunge(definition)
     await audit.record(
@@ -262,16 +295,18 @@ async def reorder_attributes(
     definitions = await repository.list_definitions(session, principal.workspace_id)
     by_key = {d.key: d for d in definitions}
     errors = [
-        field_error("keys", f"Missing key {k!r}: list every attribute.", "missing")
+        field_error("keys", _("List every attribute: “%(key)s” is missing.", key=k), "missing")
         for k in by_key
         if k not in data.keys
     ]
     seen: set[str] = set()
     for i, key in enumerate(data.keys):
         if key not in by_key:
-            errors.append(field_error(f"keys.{i}", f"Unknown key {key!r}.", "unknown"))
+            message = _("There is no attribute “%(key)s”.", key=key)
+            errors.append(field_error(f"keys.{i}", message, "unknown"))
         elif key in seen:
-            errors.append(field_error(f"keys.{i}", f"Key {key!r} is listed twice.", "duplicate"))
+            message = _("“%(key)s” is listed twice.", key=key)
+            errors.append(field_error(f"keys.{i}", message, "duplicate"))
         seen.add(key)
     if errors:
         raise problem(errors, code="attribute_order_invalid")

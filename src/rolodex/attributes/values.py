@@ -31,6 +31,7 @@ from rolodex.attributes.schemas import (
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.contacts import service as contacts
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.models import AttributeDefinition
 from rolodex.plans import Feature
@@ -43,17 +44,17 @@ _FALSE = frozenset({"false", "no", "0"})
 def refusal(principal: Principal, kind: str, crm_managed: bool) -> str | None:
     """Why the caller may not write values of an attribute of this kind, or None when they may."""
     if kind == AttributeKind.PLATFORM:
-        return "Platform attributes are filled by the channel; nobody can edit them."
+        return _("Platform attributes are filled by the channel; nobody can edit them.")
     if crm_managed:
         if principal.kind is TokenKind.CRM:
             return None
         # Users only while the workspace's switch is on and its plan has it (R5.1).
         if principal.is_user and principal.crm_editing:
             return None
-        return "This attribute is managed by the CRM."
+        return _("This attribute is managed by the CRM.")
     if principal.is_user or principal.kind in (TokenKind.BOT, TokenKind.CRM):
         return None
-    return "This caller cannot write contact attributes."
+    return _("This caller cannot write contact attributes.")
 
 
 def source_of(principal: Principal) -> ValueSource:
@@ -71,7 +72,7 @@ def _boolean(raw: Any) -> Normalized:
     elif isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
         text = "true" if raw.strip().lower() in _TRUE else "false"
     else:
-        raise ValueError("must be true or false")
+        raise ValueError(_("must be true or false"))
     return Normalized(text, text)
 
 
@@ -80,7 +81,9 @@ def _option(definition: AttributeDefinition, raw: Any) -> Normalized:
     for option in definition.options or []:
         if fold(option) == fold(text):
             return Normalized(option, fold(option))
-    raise ValueError(f"must be one of the options: {', '.join(definition.options or [])}")
+    raise ValueError(
+        _("must be one of the options: %(options)s", options=", ".join(definition.options or []))
+    )
 
 
 def check(definition: AttributeDefinition, raw: Any, region: str) -> Normalized | None:
@@ -103,7 +106,9 @@ def _refuse_forbidden(principal: Principal, definitions: Mapping[str, AttributeD
     if errors:
         keys = ", ".join(e["field"].removeprefix("attributes.") for e in errors)
         raise Forbidden(
-            f"You may not write: {keys}.", errors=errors, code="attribute_write_forbidden"
+            _("You may not write: %(keys)s.", keys=keys),
+            errors=errors,
+            code="attribute_write_forbidden",
         )
 
 
@@ -114,7 +119,7 @@ def _refuse_overwrites(changes: list[writes.Change], keys: Mapping[str, str]) ->
     errors = [
         field_error(
             f"attributes.{keys[c.definition_id]}",
-            "Already has a value; a bot never overwrites one.",
+            _("Already has a value; a bot never overwrites one."),
             "value_already_set",
         )
         for c in changes
@@ -123,7 +128,7 @@ def _refuse_overwrites(changes: list[writes.Change], keys: Mapping[str, str]) ->
     if errors:
         names = ", ".join(e["field"].removeprefix("attributes.") for e in errors)
         raise Conflict(
-            f"A bot never overwrites a value that is set: {names}.",
+            _("A bot never overwrites a value that is set: %(keys)s.", keys=names),
             errors=errors,
             code="value_already_set",
         )
@@ -137,7 +142,8 @@ def _checked(
     for key, item in raw.items():
         definition = definitions.get(key)
         if definition is None:
-            errors.append(field_error(f"attributes.{key}", "No such attribute.", "unknown"))
+            message = _("There is no such attribute.")
+            errors.append(field_error(f"attributes.{key}", message, "unknown"))
             continue
         try:
             values[key] = check(definition, item, region)
@@ -166,7 +172,7 @@ async def write_contact_attributes(
     definitions = await repository.definitions_by_key(session, ws, data.attributes)
     _refuse_forbidden(principal, definitions)
     if VIP_KEY in definitions and not definitions[VIP_KEY].enabled:
-        raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
+        raise Conflict(_("VIP is turned off in this workspace."), code="vip_disabled")
     values = _checked(data.attributes, definitions, workspace.default_phone_region)
     ids = {key: definitions[key].id for key in values}
     # Locked before the read, so each history row's old value is the value it replaced.

@@ -30,7 +30,7 @@ async def create_token(
     """Exchange an email and password for a bearer token (429 after too many failures)."""
     days = request.app.state.settings.session_days
     attempt = LoginAttempt(data.email, data.password, client_address(request), data.workspace_id)
-    _, token, expires_at = await service.login(
+    _user, token, expires_at = await service.login(
         session, throttle, attempt, kind=TokenKind.USER, lifetime=timedelta(days=days)
     )
     return TokenResponse(access_token=token, expires_at=expires_at)

@@ -12,6 +12,7 @@ from rolodex.auth import scopes, service, throttle
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.db import SessionDep
 from rolodex.errors import Forbidden, Unauthorized
+from rolodex.i18n import _
 from rolodex.kit.secrets import keyed_digest, same
 
 # The domain's public face for routes: what other domains' routes use of the login throttle.
@@ -34,7 +35,7 @@ def check_csrf(request: Request, session_token: str, submitted: str | None) -> N
     """Refuse an unsafe request whose CSRF token does not match its session (403)."""
     if not submitted or not same(submitted, csrf_token_for(request, session_token)):
         raise Forbidden(
-            "The form has expired or did not come from this site; reload and try again.",
+            _("The form has expired or did not come from this site; reload and try again."),
             code="csrf_failed",
         )
 
@@ -50,7 +51,7 @@ async def _principal_or_none(
             session, credentials.credentials, cache_seconds=cache_seconds
         )
         if principal is None or principal.kind is TokenKind.SESSION:
-            raise Unauthorized("The token is invalid, expired or revoked.", code="invalid_token")
+            raise Unauthorized(_("The token is invalid, expired or revoked."), code="invalid_token")
         i18n.use(principal.locale, principal.time_zone)
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -74,7 +75,7 @@ async def current_principal(
     """The authenticated caller of an API route; 401 without credentials, 403 out of scope."""
     principal = await _principal_or_none(request, session, credentials)
     if principal is None:
-        raise Unauthorized("Send `Authorization: Bearer <token>`.", code="missing_token")
+        raise Unauthorized(_("Send `Authorization: Bearer <token>`."), code="missing_token")
     # Every API route passes here, so a route not in auth/scopes.py is closed to integrations.
     route = request.scope.get("route")
     scopes.require_scope(principal, request.method, getattr(route, "path", None))
@@ -100,7 +101,7 @@ PagePrincipal = Annotated[Principal | None, Depends(page_principal)]
 async def signed_in(request: Request, principal: PagePrincipal) -> Principal:
     """The signed-in person of a page; signed-out visitors are sent to the login page."""
     if principal is None:
-        raise Unauthorized("Log in to continue.")
+        raise Unauthorized(_("Log in to continue."))
     request.state.principal = principal
     return principal
 

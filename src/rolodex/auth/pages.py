@@ -17,6 +17,7 @@ from rolodex.auth.service import LoginAttempt
 from rolodex.auth.throttle import LoginThrottleDep, client_address
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.errors import Forbidden, TooManyRequests, Unauthorized
+from rolodex.i18n import _, ngettext
 from rolodex.kit.secrets import same
 from rolodex.web import page
 
@@ -66,9 +67,20 @@ def _login_page(
 
 def _locked_out(exc: TooManyRequests) -> str:
     seconds = exc.retry_after or 60
-    wait = f"{seconds} seconds" if seconds < 120 else f"about {math.ceil(seconds / 60)} minutes"
-    return (
-        f"Too many failed logins from here or for this account. Please wait {wait} and try again."
+    if seconds < 120:
+        return ngettext(
+            "Too many failed logins from here or for this account. "
+            "Please wait %(num)d second and try again.",
+            "Too many failed logins from here or for this account. "
+            "Please wait %(num)d seconds and try again.",
+            seconds,
+        )
+    return ngettext(
+        "Too many failed logins from here or for this account. "
+        "Please wait about %(num)d minute and try again.",
+        "Too many failed logins from here or for this account. "
+        "Please wait about %(num)d minutes and try again.",
+        math.ceil(seconds / 60),
     )
 
 
@@ -95,13 +107,13 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not same(csrf_token, expected):
         raise Forbidden(
-            "The login form expired; reload the page and try again.", code="csrf_failed"
+            _("The login form expired; reload the page and try again."), code="csrf_failed"
         )
     days = request.app.state.settings.session_days
     attempt = LoginAttempt(email, password, client_address(request), workspace_id.strip() or None)
     form = {"next_": _safe_next(next), "email": email, "workspace_id": workspace_id}
     try:
-        _, token, _ = await service.login(
+        _user, token, _expires = await service.login(
             session, throttle, attempt, kind=TokenKind.SESSION, lifetime=timedelta(days=days)
         )
     except Unauthorized as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rolodex.errors import Forbidden
+from rolodex.i18n import _
 from rolodex.plans import Feature, require_feature
 
 
@@ -66,12 +67,12 @@ class Principal:
     def require_admin(self) -> None:
         """Refuse anyone but an admin (403)."""
         if not self.is_admin:
-            raise Forbidden("Only workspace admins can do this.", code="admin_required")
+            raise Forbidden(_("Only workspace admins can do this."), code="admin_required")
 
     def require_user(self) -> None:
         """Refuse integrations where a person must act (403)."""
         if not self.is_user:
-            raise Forbidden("Only a signed-in user can do this.", code="user_required")
+            raise Forbidden(_("Only a signed-in person can do this."), code="user_required")
 
     def require_feature(self, feature: Feature) -> None:
         """Refuse a feature outside the workspace's plan (403 plan_required)."""

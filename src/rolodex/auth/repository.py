@@ -105,3 +105,19 @@ async def revoke_client_tokens(
         )
         .values(revoked_at=at)
     )
+
+
+async def revoke_user_tokens(
+    session: AsyncSession, workspace_id: str, user_id: str, at: datetime
+) -> int:
+    """Revoke every live token of a user (API tokens and web sessions); how many were live."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.workspace_id == workspace_id,
+            ApiToken.user_id == user_id,
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

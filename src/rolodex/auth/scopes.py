@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.errors import Forbidden
+from rolodex.i18n import _
 
 Route = tuple[str, str]  # (HTTP method, the route's path template as declared)
 
@@ -68,7 +69,11 @@ def require_scope(principal: Principal, method: str, path: str | None) -> None:
     if principal.kind in _UNLIMITED or (path is not None and allows(principal.kind, method, path)):
         return
     raise Forbidden(
-        f"A {principal.kind.value} token may not call {method} {path or 'this route'}; "
-        "see docs/token-scopes.md.",
+        _(
+            "A %(kind)s token may not call %(method)s %(path)s; see docs/token-scopes.md.",
+            kind=principal.kind.value,
+            method=method,
+            path=path or _("this route"),
+        ),
         code="token_scope",
     )

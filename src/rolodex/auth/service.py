@@ -14,6 +14,7 @@ from rolodex.auth.principals import Principal, Role, TokenKind
 from rolodex.auth.throttle import LoginThrottle, account_key, address_key, client_key
 from rolodex.db import Database
 from rolodex.errors import NotFound, Unauthorized
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
@@ -137,7 +138,7 @@ async def check_password(
     for user in users:
         if await passwords.verify_password_async(user.password_hash, password):
             return user
-    raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
+    raise Unauthorized(_("The email or password is incorrect."), code="invalid_credentials")
 
 
 async def login(
@@ -179,6 +180,16 @@ async def revoke(session: AsyncSession, token: str) -> None:
     forget_principals()
 
 
+async def revoke_user_tokens(session: AsyncSession, workspace_id: str, user_id: str) -> int:
+    """Stop every token and web session of a user at once (a deactivation); how many were live.
+
+    This process forgets its cached principals now; other processes within their cache seconds.
+    """
+    revoked = await repository.revoke_user_tokens(session, workspace_id, user_id, utcnow())
+    forget_principals()
+    return revoked
+
+
 async def create_api_token(
     session: AsyncSession, principal: Principal, *, kind: TokenKind, name: str
 ) -> tuple[ApiToken, str]:
@@ -216,7 +227,7 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
     principal.require_admin()
     row = await repository.get_token(session, principal.workspace_id, token_id)
     if row is None or row.kind == TokenKind.SESSION.value:
-        raise NotFound("Token not found.")
+        raise NotFound(_("Token not found."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         forget_principals()
@@ -280,7 +291,7 @@ async def revoke_oauth_client(
     principal.require_admin()
     row = await repository.get_oauth_client(session, principal.workspace_id, client_id)
     if row is None or row.kind != kind.value:
-        raise NotFound("Client not found.")
+        raise NotFound(_("Client not found."))
     if row.revoked_at is None:
         now = utcnow()
         row.revoked_at = now
@@ -323,7 +334,7 @@ async def client_credentials_token(
     )
     if not valid or row is None:
         await throttle.failed(*keys)
-        raise Unauthorized("The client credentials are not valid.", code="invalid_client")
+        raise Unauthorized(_("The client credentials are not valid."), code="invalid_client")
     await throttle.succeeded(keys[0])
     token_row, token = await issue_token(
         session,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rolodex.db import Database, insert_for, prepared
 from rolodex.errors import TooManyRequests
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.kit.secrets import token_hash
 from rolodex.models import LoginFailure
@@ -167,7 +168,7 @@ class LoginThrottle:
                 wait = max(wait, stats.reset_time - time.time())
         if wait > 0:
             raise TooManyRequests(
-                "Too many failed attempts; wait a while and try again.",
+                _("Too many failed attempts; wait a while and try again."),
                 retry_after=math.ceil(wait),
             )
 

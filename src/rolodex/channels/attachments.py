@@ -12,8 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.numbers import format_decimal
+
+from rolodex import i18n
 from rolodex.channels.schemas import InboundAttachment
 from rolodex.errors import InvalidInput, PayloadTooLarge, field_error
+from rolodex.i18n import _
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,24 @@ class DecodedFile:
     sha256: str
 
 
+def size_text(size: int) -> str:
+    """A number of bytes as people read it, in their language: "10 MB", "1,5 MB", "512 bytes"."""
+    locale = i18n.current_locale()
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            amount = format_decimal(round(size / scale, 1), format="#,##0.#", locale=locale)
+            return f"{amount} {unit}"
+    return _("%(size)s bytes", size=format_decimal(size, locale=locale))
+
+
 def _too_large(index: int, max_bytes: int) -> PayloadTooLarge:
     field = f"attachments.{index}.content_base64"
+    message = _(
+        "This file is too large: attach files of at most %(size)s.", size=size_text(max_bytes)
+    )
     return PayloadTooLarge(
-        f"{field}: an attachment may be at most {max_bytes} bytes.",
-        errors=[field_error(field, f"larger than {max_bytes} bytes", "too_large")],
+        f"{field}: {message}",
+        errors=[field_error(field, message, "too_large")],
         code="attachment_too_large",
         extra={"max_bytes": max_bytes},
     )
@@ -48,7 +65,8 @@ def decode_all(attachments: Sequence[InboundAttachment], max_bytes: int) -> list
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidInput.for_field(
-                f"attachments.{index}.content_base64", "must be base64 encoded"
+                f"attachments.{index}.content_base64",
+                _("This file's content is not valid base64: send it base64 encoded."),
             ) from exc
         if len(data) > max_bytes:
             raise _too_large(index, max_bytes)

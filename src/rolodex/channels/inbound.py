@@ -29,6 +29,7 @@ from rolodex.channels.schemas import InboundMessage, InboundResult
 from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations
 from rolodex.errors import Forbidden
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 
@@ -39,7 +40,7 @@ def require_inbound_caller(principal: Principal) -> None:
     """Admins and integration tokens (bot, crm) post inbound messages; agents may not (403)."""
     if principal.is_user and not principal.is_admin:
         raise Forbidden(
-            "Only admins and integration tokens can post inbound messages.",
+            _("Only admins and integration tokens can post inbound messages."),
             code="inbound_forbidden",
         )
 

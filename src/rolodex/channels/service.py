@@ -19,6 +19,7 @@ from rolodex.channels import attachments, repository
 from rolodex.channels.schemas import ChannelCreate, ChannelUpdate
 from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, NotFound
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
@@ -40,7 +41,7 @@ async def access_channel_by_id(
     """A channel of the caller's workspace; 404 for missing, deleted and foreign alike."""
     channel = await repository.get(session, principal.workspace_id, channel_id)
     if channel is None:
-        raise NotFound("Channel not found.")
+        raise NotFound(_("Channel not found."))
     return channel
 
 
@@ -117,7 +118,7 @@ async def delete_channel(session: AsyncSession, principal: Principal, channel_id
         session, principal.workspace_id, channel.id
     ):
         raise Conflict(
-            "This channel has conversations; archive it before deleting it.",
+            _("This channel has conversations; archive it before deleting it."),
             code="channel_has_conversations",
         )
     channel.deleted_at = utcnow()
@@ -143,11 +144,11 @@ async def inbound_channel(
     """A channel that may receive messages, its medium and the phone region; 404/409 otherwise."""
     found = await repository.get_with_region(session, principal.workspace_id, channel_id)
     if found is None:
-        raise NotFound("Channel not found.")
+        raise NotFound(_("Channel not found."))
     channel, region = found
     if not channel.enabled or channel.archived:
         raise Conflict(
-            "This channel is disabled or archived and does not receive messages.",
+            _("This channel is disabled or archived and does not receive messages."),
             code="channel_inactive",
         )
     return channel, Medium(channel.medium), region

@@ -16,13 +16,14 @@ from rolodex.crm import service as crm
 from rolodex.crm.schemas import AnswerResult, CrmAnswer, OAuthToken
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.errors import InvalidInput, Unauthorized
+from rolodex.i18n import _
 
 router = APIRouter(route_class=TransactionalRoute, tags=["compatibility"])
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
+    scheme, _space, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
@@ -45,13 +46,18 @@ async def oauth2_token(
     """A token for the CRM's client credentials (HTTP Basic or form; 429 after many failures)."""
     if grant_type != "client_credentials":
         raise InvalidInput.for_field(
-            "grant_type", "Only client_credentials is supported.", code="unsupported_grant_type"
+            "grant_type",
+            _("Only the client_credentials grant type is supported."),
+            code="unsupported_grant_type",
         )
     credentials = _basic(request) or (
         (client_id, client_secret) if client_id and client_secret else None
     )
     if credentials is None:
-        raise Unauthorized("Send the client credentials in HTTP Basic.", code="invalid_client")
+        raise Unauthorized(
+            _("Send the client id and secret, with HTTP Basic authentication or as form fields."),
+            code="invalid_client",
+        )
     token, lifetime = await auth.client_credentials_token(
         session,
         throttle,

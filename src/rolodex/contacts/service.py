@@ -16,6 +16,7 @@ from rolodex.catalogue import Medium, identity_scope
 from rolodex.contacts import repository
 from rolodex.contacts.events import ContactCreated
 from rolodex.errors import NotFound
+from rolodex.i18n import _
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import Contact
@@ -81,7 +82,7 @@ async def access_contact_by_id(
     """A contact of the caller's workspace; 404 for missing and foreign alike."""
     contact = await repository.get(session, principal.workspace_id, contact_id)
     if contact is None:
-        raise NotFound("Contact not found.")
+        raise NotFound(_("Contact not found."))
     return contact
 
 

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import insert_for, prepared
 from rolodex.errors import InvalidInput
+from rolodex.i18n import _
 from rolodex.kit.clock import as_utc
 from rolodex.kit.pagination import decode_cursor, encode_cursor
-from rolodex.models import Attachment, Conversation, ConversationEvent, Message
+from rolodex.models import ApiToken, Attachment, Conversation, ConversationEvent, Message, User
 from rolodex.models.conversations import OPEN
 
 _conversations = cast(Table, Conversation.__table__)
@@ -168,6 +169,25 @@ async def attachments_of(
     return out
 
 
+async def author_names(
+    session: AsyncSession, workspace_id: str, user_ids: Sequence[str], token_ids: Sequence[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The names of these users and of these integration tokens (bots) of the workspace, by id."""
+    users: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+    if user_ids:
+        stmt = select(User.id, User.name).where(
+            User.workspace_id == workspace_id, User.id.in_(list(user_ids))
+        )
+        users = {str(i): str(n) for i, n in await session.execute(stmt)}
+    if token_ids:
+        stmt = select(ApiToken.id, ApiToken.name).where(
+            ApiToken.workspace_id == workspace_id, ApiToken.id.in_(list(token_ids))
+        )
+        tokens = {str(i): str(n) for i, n in await session.execute(stmt)}
+    return users, tokens
+
+
 async def events_of(
     session: AsyncSession, workspace_id: str, conversation_id: str
 ) -> list[ConversationEvent]:
@@ -198,7 +218,7 @@ async def priority_page(
             if abs(points) > MAX_SCORE:
                 raise ValueError(points)
         except (TypeError, ValueError, OverflowError):
-            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from None
+            raise InvalidInput.for_field("query.cursor", _("Malformed cursor.")) from None
         stmt = stmt.where(
             or_(
                 Conversation.priority_score < points,

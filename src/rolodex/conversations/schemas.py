@@ -83,6 +83,23 @@ class MessageCreate(InputModel):
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
 
 
+class AuthorKind(StrEnum):
+    """Who wrote a message (SPEC R11.5): the contact, an agent (any user), a bot, the system."""
+
+    CONTACT = "contact"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class MessageAuthor(OutputModel):
+    """Who wrote a message: its kind, id (contact, user or bot token) and name as shown."""
+
+    kind: AuthorKind
+    id: str | None
+    name: str
+
+
 class MessageRead(OutputModel):
     """A message of a conversation."""
 
@@ -90,8 +107,10 @@ class MessageRead(OutputModel):
     conversation_id: str
     channel_id: str
     direction: str
+    # As stored: contact, user, bot (the integration's token) or another integration's kind.
     author_kind: str
     author_id: str | None
+    author: MessageAuthor
     external_id: str | None
     text: str
     sent_at: datetime

@@ -6,7 +6,7 @@ comment): the CRM write-back and the bot webhooks read them later.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,15 +27,18 @@ from rolodex.conversations.events import (
 )
 from rolodex.conversations.schemas import (
     AttachmentRead,
+    AuthorKind,
     ConversationDetail,
     ConversationEventRead,
     ConversationRead,
     ConversationUpdate,
+    MessageAuthor,
     MessageCreate,
     MessageRead,
     Status,
 )
-from rolodex.errors import Conflict, NotFound
+from rolodex.errors import Conflict, InvalidInput, NotFound
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
@@ -241,7 +244,7 @@ async def access_conversation_by_id(
         session, principal.workspace_id, conversation_id, for_update=for_update
     )
     if conversation is None:
-        raise NotFound("Conversation not found.")
+        raise NotFound(_("Conversation not found."))
     return conversation
 
 
@@ -252,7 +255,7 @@ async def _flush_reopen(session: AsyncSession) -> None:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            "The contact has another open conversation on this channel.",
+            _("The contact has another open conversation on this channel."),
             code="conversation_open_elsewhere",
         ) from exc
 
@@ -357,7 +360,13 @@ async def update_conversation(
     assignment = (conversation.assignee_id, conversation.team_id)
     if "assignee_id" in fields and data.assignee_id != conversation.assignee_id:
         if data.assignee_id is not None:
-            await users.access_user_by_id(session, principal, data.assignee_id)
+            assignee = await users.access_user_by_id(session, principal, data.assignee_id)
+            if not assignee.active:
+                raise InvalidInput.for_field(
+                    "assignee_id",
+                    _("This person is deactivated; assign the conversation to someone active."),
+                    code="assignee_inactive",
+                )
         await _event(
             session,
             ws,
@@ -409,16 +418,73 @@ async def update_conversation(
     return await read_conversation(session, principal, conversation.id)
 
 
+# How a stored author kind is shown (R11.5): users (admins too) answer as agents; an
+# integration other than a bot (a CRM) or no one at all is the system.
+_AUTHOR_KINDS = {"contact": AuthorKind.CONTACT, "user": AuthorKind.AGENT, "bot": AuthorKind.BOT}
+SYSTEM_NAME = "Rolodex"
+
+
+def author_kind(stored: str) -> AuthorKind:
+    """The kind of author a message's stored `author_kind` stands for."""
+    return _AUTHOR_KINDS.get(stored, AuthorKind.SYSTEM)
+
+
+async def authors(
+    session: AsyncSession, principal: Principal, refs: Iterable[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], MessageAuthor]:
+    """Who wrote messages, by their stored (author_kind, author_id): kind, id and name.
+
+    Contacts are named by their display name, agents by their user's name, bots by their
+    token's name; three look-ups at most, whatever the number of messages.
+    """
+    wanted = set(refs)
+    ids: dict[AuthorKind, list[str]] = {kind: [] for kind in AuthorKind}
+    for stored, author_id in wanted:
+        if author_id:
+            ids[author_kind(stored)].append(author_id)
+    contact_names = await contacts.display_names(session, principal, ids[AuthorKind.CONTACT])
+    user_names, bot_names = await repository.author_names(
+        session, principal.workspace_id, ids[AuthorKind.AGENT], ids[AuthorKind.BOT]
+    )
+    found: dict[tuple[str, str | None], MessageAuthor] = {}
+    for stored, author_id in wanted:
+        kind = author_kind(stored)
+        key = author_id or ""
+        if kind is AuthorKind.CONTACT:
+            name = contact_names.get(key, "")
+        elif kind is AuthorKind.AGENT:
+            name = user_names.get(key, "")
+        elif kind is AuthorKind.BOT:
+            name = bot_names.get(key) or _("Bot")
+        else:
+            author_id, name = None, SYSTEM_NAME
+        found[(stored, key or None)] = MessageAuthor(kind=kind, id=author_id, name=name)
+    return found
+
+
 async def _messages_read(
-    session: AsyncSession, workspace_id: str, rows: Sequence[Message]
+    session: AsyncSession, principal: Principal, rows: Sequence[Message]
 ) -> list[MessageRead]:
-    files = await repository.attachments_of(session, workspace_id, [m.id for m in rows])
+    files = await repository.attachments_of(session, principal.workspace_id, [m.id for m in rows])
+    by = await authors(session, principal, [(m.author_kind, m.author_id) for m in rows])
     return [
-        MessageRead.model_validate(m).model_copy(
-            update={"attachments": [AttachmentRead.model_validate(a) for a in files[m.id]]}
+        MessageRead.model_validate(
+            {
+                **_message_fields(m),
+                "author": by[(m.author_kind, m.author_id or None)],
+                "attachments": [AttachmentRead.model_validate(a) for a in files[m.id]],
+            }
         )
         for m in rows
     ]
+
+
+def _message_fields(message: Message) -> dict[str, Any]:
+    return {
+        name: getattr(message, name)
+        for name in MessageRead.model_fields
+        if name not in ("author", "attachments")
+    }
 
 
 async def list_messages(
@@ -433,7 +499,7 @@ async def list_messages(
     conversation = await access_conversation_by_id(session, principal, conversation_id)
     stmt = repository.messages_of(principal.workspace_id, conversation.id)
     rows, next_cursor = await id_page(session, stmt, Message.id, cursor=cursor, limit=limit)
-    return await _messages_read(session, principal.workspace_id, rows), next_cursor
+    return await _messages_read(session, principal, rows), next_cursor
 
 
 async def reply(
@@ -485,7 +551,14 @@ async def reply(
             author_id=principal.actor_id,
         ),
     )
-    return MessageRead.model_validate(message)
+    author = MessageAuthor(
+        kind=author_kind(principal.actor_kind),
+        id=principal.actor_id,
+        name=principal.name or (_("Bot") if principal.kind == "bot" else ""),
+    )
+    if author.kind is AuthorKind.SYSTEM:
+        author = MessageAuthor(kind=AuthorKind.SYSTEM, id=None, name=SYSTEM_NAME)
+    return MessageRead.model_validate({**_message_fields(message), "author": author})
 
 
 async def priority_page(

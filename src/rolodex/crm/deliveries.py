@@ -8,6 +8,7 @@ from rolodex.auth.principals import Principal
 from rolodex.crm import repository
 from rolodex.crm.schemas import DeliveryRead
 from rolodex.errors import NotFound
+from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.kit.pagination import id_page
@@ -64,5 +65,5 @@ async def retry_delivery(
     _require(principal)
     job = await repository.get_delivery(session, principal.workspace_id, delivery_id)
     if job is None:
-        raise NotFound("Delivery not found.")
+        raise NotFound(_("Delivery not found."))
     return _delivery(await jobs.send_now(session, job))

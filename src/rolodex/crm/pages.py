@@ -8,6 +8,8 @@ from fastapi.responses import HTMLResponse
 
 from rolodex.auth.deps import SignedIn
 from rolodex.db import TransactionalRoute
+from rolodex.i18n import translate
+from rolodex.jobs.schemas import DELIVERY_STATUS_LABELS
 from rolodex.plans import Feature, has_feature
 from rolodex.web import page
 
@@ -24,4 +26,7 @@ async def crm_page(request: Request, principal: SignedIn) -> HTMLResponse:
         principal,
         section="admin",
         available=has_feature(principal.plan, Feature.CRM_INTEGRATION),
+        delivery_statuses=[
+            (s.value, translate(label)) for s, label in DELIVERY_STATUS_LABELS.items()
+        ],
     )

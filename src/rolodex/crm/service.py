@@ -39,6 +39,7 @@ from rolodex.crm.schemas import (
     SharedSecretRead,
 )
 from rolodex.errors import Conflict, Forbidden, InvalidInput, field_error
+from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.kit import outbound
 from rolodex.kit.clock import utcnow
@@ -101,9 +102,9 @@ def _checked_urls(data: CrmIntegrationUpdate, allow_private: bool) -> None:
         try:
             outbound.check_url(url, allow_private=allow_private)
         except outbound.UnsafeTarget as exc:
-            errors.append(field_error(name, str(exc), "unsafe_url"))
+            errors.append(field_error(name, jobs.unsafe_target_message(exc), "unsafe_url"))
     if errors:
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        detail = " ".join(e["message"] for e in errors)
         raise InvalidInput(detail, errors=errors, code="invalid_url")
 
 
@@ -131,7 +132,9 @@ async def put_integration(
         )
         if not secret:
             raise InvalidInput.for_field(
-                "auth.client_secret", "Required to switch to OAuth2.", code="validation_error"
+                "auth.client_secret",
+                _("Enter the client secret to switch to OAuth2."),
+                code="validation_error",
             )
         row.auth_type = AuthType.OAUTH2.value
         row.oauth_token_url, row.oauth_client_id = data.auth.token_url, data.auth.client_id
@@ -194,7 +197,7 @@ async def delete_integration(session: AsyncSession, principal: Principal) -> Non
 async def _integration(session: AsyncSession, workspace_id: str) -> CrmIntegration:
     row = await repository.get_integration(session, workspace_id)
     if row is None:
-        raise Conflict("No CRM is connected to this workspace.", code="crm_not_connected")
+        raise Conflict(_("No CRM is connected to this workspace."), code="crm_not_connected")
     return row
 
 
@@ -272,7 +275,8 @@ async def request_lookup(
     await _integration(session, ws)
     if not await repository.lookup_values(session, ws, contact.id):
         raise Conflict(
-            "The contact has no value of a lookup attribute to look up.", code="no_lookup_values"
+            _("The contact has no value of a lookup attribute to look up."),
+            code="no_lookup_values",
         )
     await triggers.enqueue_lookup(session, ws, contact.id, "requested")
     await repository.put_state(
@@ -294,7 +298,7 @@ async def confirm(session: AsyncSession, principal: Principal, contact_id: str) 
     contact = await contacts.access_contact_by_id(session, principal, contact_id)
     state = await repository.get_state(session, principal.workspace_id, contact.id)
     if state is None or not state.pending:
-        raise Conflict("No CRM values wait for confirmation.", code="nothing_pending")
+        raise Conflict(_("No CRM values wait for confirmation."), code="nothing_pending")
     provenance = Provenance("crm", principal.actor_kind, principal.actor_id, None, utcnow())
     applied = await answers.confirm_pending(
         session, principal.workspace_id, contact.id, dict(state.pending), provenance
@@ -308,7 +312,9 @@ async def receive_answer(
 ) -> AnswerResult:
     """The CRM's answer sent later (PUT …/contact-attributes): applied like a look-up's."""
     if principal.kind is not TokenKind.CRM:
-        raise Forbidden("Only the CRM integration's token can do this.", code="crm_token_required")
+        raise Forbidden(
+            _("Only the CRM integration's token can do this."), code="crm_token_required"
+        )
     principal.require_feature(Feature.CRM_INTEGRATION)
     contact = await contacts.access_contact_by_id(session, principal, contact_id)
     provenance = Provenance("crm", principal.actor_kind, principal.actor_id, None, utcnow())

@@ -43,6 +43,9 @@ async def generate(ctx: JobContext) -> None:
     """Write the export's CSV batch by batch; a failure ends the export `failed` with why."""
     assert ctx.workspace_id is not None
     export_id = str(ctx.payload["export_id"])
+    # The second header row, in the language of whoever asked (resolved when they asked).
+    raw_labels = ctx.payload.get("labels")
+    labels = [str(label) for label in raw_labels] if isinstance(raw_labels, list) else None
     async with ctx.db.transaction() as session:
         export = await session.get(Export, export_id)
         if export is None or export.workspace_id != ctx.workspace_id:
@@ -64,7 +67,7 @@ async def generate(ctx: JobContext) -> None:
             await _progress(ctx, export_id, done, total)
 
         with writer.open_private(partial) as out:
-            rows = await writer.write(ctx.db, plan, out, progress)
+            rows = await writer.write(ctx.db, plan, out, progress, labels)
         os.replace(partial, final)
     except LeaseLost:
         raise  # another worker writes the export now: its outcome is not this run's to record

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from rolodex.attributes import service as attributes
 from rolodex.auth.deps import SignedIn
+from rolodex.catalogue import label_of
 from rolodex.channels import service as channels
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
@@ -35,5 +36,11 @@ async def exports_page(request: Request, session: SessionDep, principal: SignedI
         groups=[g for g in await groups.list_groups(session, principal) if g.enabled]
         if available
         else [],
-        attributes=await attributes.list_attributes(session, principal) if available else [],
+        # Built-in labels in the reader's language, labels that admins typed as typed.
+        attributes=[
+            (a.key, label_of(a.key, a.label))
+            for a in await attributes.list_attributes(session, principal)
+        ]
+        if available
+        else [],
     )

@@ -46,6 +46,13 @@ class ExportCreate(InputModel):
     type: ExportType
     filters: ExportFilters = ExportFilters()
     attributes: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = None
+    label_row: bool = Field(
+        default=False,
+        description=(
+            "Add a second header row under the keys: each column's label in the caller's "
+            "language (built-in labels translated, labels admins typed as typed)."
+        ),
+    )
 
 
 class ExportProgress(OutputModel):

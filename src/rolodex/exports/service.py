@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
+from rolodex.catalogue import label_of
 from rolodex.errors import Conflict, Gone, NotFound
 from rolodex.exports import writer
 from rolodex.exports.schemas import (
@@ -25,6 +27,7 @@ from rolodex.exports.schemas import (
     ExportStatus,
     ExportType,
 )
+from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.kit.clock import as_utc, utcnow
 from rolodex.kit.ids import new_id
@@ -92,14 +95,27 @@ async def create_export(
     )
     session.add(export)
     await session.flush()
+    payload: dict[str, object] = {"export_id": export.id}
+    if data.label_row:
+        # Labels in the caller's language, resolved now: the job runs without a reader.
+        payload["labels"] = writer.header_labels(plan.keys, await _labels(session, principal))
     await jobs.enqueue(
         session,
         EXPORT_JOB,
-        {"export_id": export.id},
+        payload,
         workspace_id=export.workspace_id,
         ref=export.id,
     )
     return read(export)
+
+
+async def _labels(session: AsyncSession, principal: Principal) -> dict[str, str]:
+    # Built-in labels (platform attributes, VIP) in the reader's language; labels that admins
+    # typed are data, kept as typed.
+    return {
+        a.key: label_of(a.key, a.label)
+        for a in await attributes.list_attributes(session, principal)
+    }
 
 
 async def access_export(session: AsyncSession, principal: Principal, export_id: str) -> Export:
@@ -113,7 +129,7 @@ async def access_export(session: AsyncSession, principal: Principal, export_id: 
         )
     ).scalar_one_or_none()
     if export is None:
-        raise NotFound("Export not found.")
+        raise NotFound(_("Export not found."))
     return export
 
 
@@ -135,14 +151,17 @@ async def download_path(
     """The finished file and a download name; 409 while not done, 410 once expired."""
     export = await access_export(session, principal, export_id)
     if _expired(export):
-        raise Gone("This export has expired; generate a new one.", code="export_expired")
+        raise Gone(_("This export has expired; generate a new one."), code="export_expired")
+    if export.status == ExportStatus.FAILED:
+        raise Conflict(_("This export failed; generate a new one."), code="export_not_ready")
     if export.status != ExportStatus.DONE or not export.file_name:
         raise Conflict(
-            f"The export is {export.status}; download it once it is done.", code="export_not_ready"
+            _("This export is not ready yet; download it once it is done."),
+            code="export_not_ready",
         )
     path = export_dir(data_dir, export.workspace_id) / export.file_name
     if not path.exists():
-        raise Gone("This export's file is gone; generate a new one.", code="export_expired")
+        raise Gone(_("This export's file is gone; generate a new one."), code="export_expired")
     stamp = as_utc(export.created_at).strftime("%Y%m%d-%H%M")
     return path, f"contact-attributes-{stamp}.csv"
 

@@ -39,6 +39,7 @@ from rolodex.db import Database
 from rolodex.errors import Conflict, InvalidInput, field_error
 from rolodex.exports.schemas import ExportFilters
 from rolodex.groups import service as groups
+from rolodex.i18n import N_, _, translate
 from rolodex.linking import service as linking
 from rolodex.models import (
     AttributeDefinition,
@@ -61,6 +62,19 @@ COLUMNS = (
     "vip",
     "linked_contact_ids",
 )
+# The labels of the fixed columns, for the optional second header row (the reader's language).
+COLUMN_LABELS = {
+    "contact_id": N_("Contact ID"),
+    "medium": N_("Platform"),
+    "channel_id": N_("Channel ID"),
+    "channel_name": N_("Channel"),
+    "platform_user_id": N_("Platform user ID"),
+    "display_name": N_("Name"),
+    "created_at": N_("Created (UTC)"),
+    "updated_at": N_("Updated (UTC)"),
+    "vip": "VIP",
+    "linked_contact_ids": N_("Linked contacts"),
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Progress = Callable[[int, int], Awaitable[None]]
@@ -111,7 +125,11 @@ async def plan(
     else:
         chosen = list(dict.fromkeys(keys))
         errors += [
-            field_error(f"attributes.{n}", f"No attribute `{k}` in this workspace.", "unknown")
+            field_error(
+                f"attributes.{n}",
+                _("There is no attribute %(key)s in this workspace.", key=k),
+                "unknown",
+            )
             for n, k in enumerate(keys)
             if k not in by_key
         ]
@@ -127,7 +145,7 @@ async def plan(
             ).scalars()
         )
         errors += [
-            field_error(f"filters.channel_ids.{n}", "No such channel.", "unknown")
+            field_error(f"filters.channel_ids.{n}", _("This channel no longer exists."), "unknown")
             for n, c in enumerate(filters.channel_ids)
             if c not in known
         ]
@@ -137,7 +155,10 @@ async def plan(
     vip_id = by_key[VIP_KEY][0] if VIP_KEY in by_key else None
     if filters.vip is not None:
         if vip_id is None or not by_key[VIP_KEY][1]:
-            raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
+            raise Conflict(
+                _("VIP is turned off in this workspace: untick “VIP contacts only”."),
+                code="vip_disabled",
+            )
         is_vip = groups.vip_condition(ws, Contact.id, gated=False)
         conditions.append(is_vip if filters.vip else ~is_vip)
     if filters.group is not None:
@@ -146,7 +167,11 @@ async def plan(
         else:
             group = await groups.group_by_key(session, ws, filters.group)
             if group is None:
-                errors.append(field_error("filters.group", "No such contact group.", "unknown"))
+                errors.append(
+                    field_error(
+                        "filters.group", _("This contact group no longer exists."), "unknown"
+                    )
+                )
             else:
                 conditions.append(groups.member_condition(ws, group.id, Contact.id))
     if filters.updated_from is not None:
@@ -158,9 +183,11 @@ async def plan(
         and filters.updated_to is not None
         and filters.updated_from >= filters.updated_to
     ):
-        errors.append(field_error("filters.updated_to", "Must be after updated_from.", "range"))
+        errors.append(
+            field_error("filters.updated_to", _("Pick a date after “Updated from”."), "range")
+        )
     if errors:
-        raise InvalidInput("Some export options are not valid.", errors=errors)
+        raise InvalidInput(_("Some export options need a change."), errors=errors)
     matching = (
         await session.execute(
             select(ContactSettings.matching_definition_id).where(ContactSettings.workspace_id == ws)
@@ -359,8 +386,29 @@ def _rows(rows: list[Any], links: dict[str, list[str]]) -> list[list[str]]:
     return lines
 
 
-async def write(db: Database, export: Plan, out: IO[str], progress: Progress) -> int:
+def header_labels(keys: Sequence[str], labels: dict[str, str]) -> list[str]:
+    """The second header row: each column's label, built-in ones in the reader's language.
+
+    `labels` holds each attribute key's label as it is shown to this reader (built-in labels
+    translated, labels that admins typed as typed); a key without one keeps its key.
+    """
+    return [
+        *(translate(COLUMN_LABELS[c]) for c in COLUMNS),
+        *(labels.get(k, k) for k in keys),
+    ]
+
+
+async def write(
+    db: Database,
+    export: Plan,
+    out: IO[str],
+    progress: Progress,
+    labels: Sequence[str] | None = None,
+) -> int:
     """Write the header and every contact's row; report progress after each batch; rows written.
+
+    With `labels`, a second header row follows the keys (see `header_labels`); its cells are
+    neutralised like any other (a label is text an admin typed).
 
     PostgreSQL writes each batch's CSV itself (COPY … TO STDOUT); on SQLite the next batch
     is read while this one is formatted and written (in a thread), so the database and
@@ -368,6 +416,8 @@ async def write(db: Database, export: Plan, out: IO[str], progress: Progress) ->
     """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, *export.keys])
+    if labels is not None:
+        writer.writerow([neutralised(label) for label in labels])
     async with db.reader() as session:
         total = await count(session, export)
     await progress(0, total)

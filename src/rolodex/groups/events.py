@@ -17,7 +17,7 @@ class ContactRegrouped(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class GroupRulesChanged(Event):
-    """An admin changed a group's rules: its members were recomputed."""
+    """An admin changed a group's rules or turned it off/on: its members were recomputed."""
 
     group_key: str
 
@@ -27,3 +27,4 @@ class GroupDeleting(Event):
     """An admin is deleting a group; a subscriber that still uses it refuses (an AppError)."""
 
     group_key: str
+    group_name: str = ""

@@ -13,8 +13,10 @@ from typing import Any
 
 from rolodex.attributes import service as attributes
 from rolodex.attributes.schemas import Format
+from rolodex.catalogue import label_of
 from rolodex.errors import InvalidInput, field_error
 from rolodex.groups.schemas import Match, Operator, Rule
+from rolodex.i18n import N_, _, translate
 from rolodex.models import AttributeDefinition
 
 ORDERED = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
@@ -22,6 +24,29 @@ ORDERED_FORMATS = frozenset({Format.NUMBER.value, Format.DATE.value})
 # Every rule is evaluated for every contact on each recompute: its values stay small.
 MAX_RULE_VALUE = 500
 MAX_ANY_OF = 100
+# How each operator reads to people (the page says the same through rolodex.t).
+OPERATOR_LABELS = {
+    Operator.IS: N_("is"),
+    Operator.CONTAINS: N_("contains"),
+    Operator.ANY_OF: N_("is any of"),
+    Operator.NOT_EMPTY: N_("has a value"),
+    Operator.GT: N_("is more than"),
+    Operator.GTE: N_("is at least"),
+    Operator.LT: N_("is less than"),
+    Operator.LTE: N_("is at most"),
+}
+
+
+def operator_label(operator: Operator | str) -> str:
+    """An operator as the reader says it ("is at least"); an unknown one as it is."""
+    try:
+        return translate(OPERATOR_LABELS[Operator(operator)])
+    except ValueError:
+        return str(operator)
+
+
+def _too_long() -> str:
+    return _("Enter at most %(count)s characters.", count=MAX_RULE_VALUE)
 
 
 def _check_rule(
@@ -29,28 +54,31 @@ def _check_rule(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     field = f"rules.{i}"
     if definition is None or not definition.enabled:
-        return None, field_error(f"{field}.attribute", "No such enabled attribute.", "unknown")
+        message = _("Choose an attribute that is on (%(key)s is not).", key=rule.attribute)
+        return None, field_error(f"{field}.attribute", message, "unknown")
     if rule.operator in ORDERED and definition.format not in ORDERED_FORMATS:
-        message = f"{rule.operator.value} is only for number and date attributes."
+        message = _(
+            "%(attribute)s is not a number or a date: it cannot be compared with “%(operator)s”.",
+            attribute=label_of(definition.key, definition.label),
+            operator=operator_label(rule.operator),
+        )
         return None, field_error(f"{field}.operator", message, "operator_not_allowed")
     value: Any = rule.value
     if rule.operator is Operator.NOT_EMPTY:
         value = None
     elif rule.operator is Operator.ANY_OF:
         if not isinstance(value, list) or not value:
-            return None, field_error(f"{field}.value", "any_of needs a list of values.")
+            return None, field_error(f"{field}.value", _("Give one or more values."))
         if len(value) > MAX_ANY_OF:
-            message = f"any_of takes at most {MAX_ANY_OF} values."
+            message = _("Give at most %(count)s values.", count=MAX_ANY_OF)
             return None, field_error(f"{field}.value", message, "too_long")
         for n, item in enumerate(value):
             if len(item) > MAX_RULE_VALUE:
-                message = f"At most {MAX_RULE_VALUE} characters."
-                return None, field_error(f"{field}.value.{n}", message, "too_long")
+                return None, field_error(f"{field}.value.{n}", _too_long(), "too_long")
     elif value is None or isinstance(value, list) or str(value).strip() == "":
-        return None, field_error(f"{field}.value", "Needs one value.")
+        return None, field_error(f"{field}.value", _("Enter a value."))
     elif len(str(value)) > MAX_RULE_VALUE:
-        message = f"At most {MAX_RULE_VALUE} characters."
-        return None, field_error(f"{field}.value", message, "too_long")
+        return None, field_error(f"{field}.value", _too_long(), "too_long")
     elif rule.operator in ORDERED:
         try:
             value = attributes.normalize(

@@ -56,18 +56,27 @@ class ContactGroupCreate(InputModel):
     key: GroupKey | None = None
     match: Match = Match.ALL
     rules: Annotated[list[Rule], Field(min_length=1, max_length=20)]
+    enabled: bool = True
 
 
 class ContactGroupUpdate(InputModel):
-    """Rename a group or change its rules (its members are recomputed)."""
+    """Rename a group, change its rules or turn it off/on (its members are recomputed).
+
+    A group that is off has no members: routing, prioritization and filters skip it.
+    """
 
     name: Name | None = None
     match: Match | None = None
     rules: Annotated[list[Rule], Field(min_length=1, max_length=20)] | None = None
+    enabled: bool | None = None
 
 
 class ContactGroupRead(OutputModel):
-    """A group; `builtin` for `vip`, whose members are the contacts marked VIP."""
+    """A group; `builtin` for `vip`, whose members are the contacts marked VIP.
+
+    `enabled`: for `vip`, whether VIP is on in the workspace; for the others, whether the
+    group is on (a group that is off has no members).
+    """
 
     key: str
     name: str

@@ -4,7 +4,9 @@ Members of admin-defined groups are materialised in `contact_group_members`:
 * when a contact's values change (attributes/values.py, attributes/platform.py), only
   that contact's groups that read a changed attribute are re-evaluated, on its values;
 * when a group is created or its rules change, its members are recomputed in batches
-  of contacts that have a value of an attribute the rules read.
+  of contacts that have a value of an attribute the rules read;
+* a group that is turned off has no members (routing, prioritization and filters skip
+  it); turned on again, its members are recomputed.
 The `vip` group is not materialised: its members are the contacts whose `vip` value is
 true, so turning VIP off and on again loses nobody.
 """
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
+from rolodex.catalogue import VIP_LABEL
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
 from rolodex.groups import repository, rules
 from rolodex.groups.events import ContactRegrouped, GroupDeleting, GroupRulesChanged
@@ -32,6 +35,7 @@ from rolodex.groups.schemas import (
     Match,
     RuleRead,
 )
+from rolodex.i18n import _, translate
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.slugs import slugify
@@ -47,12 +51,18 @@ def _read(group: ContactGroup) -> ContactGroupRead:
         name=group.name,
         match=Match(group.match),
         rules=[RuleRead.model_validate(r) for r in group.rules],
+        enabled=group.enabled,
     )
 
 
 def _vip_read(enabled: bool) -> ContactGroupRead:
     return ContactGroupRead(
-        key=VIP_KEY, name="VIP", match=Match.ALL, rules=[], builtin=True, enabled=enabled
+        key=VIP_KEY,
+        name=translate(VIP_LABEL),
+        match=Match.ALL,
+        rules=[],
+        builtin=True,
+        enabled=enabled,
     )
 
 
@@ -66,7 +76,7 @@ async def require_vip(session: AsyncSession, principal: Principal) -> None:
     """Refuse VIP outside the plan (403 plan_required) and while it is off (409 vip_disabled)."""
     principal.require_feature(Feature.VIP)
     if not await vip_enabled(session, principal.workspace_id):
-        raise Conflict("VIP is turned off in this workspace.", code="vip_disabled")
+        raise Conflict(_("VIP is turned off in this workspace."), code="vip_disabled")
 
 
 async def vip_contact_ids(
@@ -95,7 +105,7 @@ async def access_group_by_key(
     """An admin-defined group of the caller's workspace; 404 for missing and foreign alike."""
     group = await repository.get_group(session, principal.workspace_id, key)
     if group is None:
-        raise NotFound("Contact group not found.")
+        raise NotFound(_("Contact group not found."))
     return group
 
 
@@ -121,7 +131,8 @@ async def _checked_rules(
 
 def _builtin() -> Conflict:
     return Conflict(
-        "The vip group is built in: it is the contacts marked VIP.", code="group_builtin"
+        _("The VIP group is built in: its members are the contacts marked VIP."),
+        code="group_builtin",
     )
 
 
@@ -132,17 +143,24 @@ async def create_group(
     principal.require_admin()
     if data.key == VIP_KEY:
         raise _builtin()
+    ws = principal.workspace_id
+    existing = await repository.list_groups(session, ws)
+    _check_name_free(existing, data.name)
     stored = await _checked_rules(session, principal, data)
-    key = data.key or slugify(data.name, fallback="group")
-    if key == VIP_KEY or await repository.get_group(session, principal.workspace_id, key):
-        raise _key_taken(key)
+    if data.key is None:
+        key = _free_key(existing, slugify(data.name, fallback="group"))
+    elif data.key == VIP_KEY or any(g.key == data.key for g in existing):
+        raise _key_taken(data.key)
+    else:
+        key = data.key
     group = ContactGroup(
         id=new_id("grp"),
-        workspace_id=principal.workspace_id,
+        workspace_id=ws,
         key=key,
         name=data.name,
         match=data.match.value,
         rules=stored,
+        enabled=data.enabled,
     )
     session.add(group)
     try:
@@ -164,30 +182,65 @@ async def create_group(
 
 def _key_taken(key: str) -> Conflict:
     return Conflict(
-        f"The key {key!r} is already used by another group.",
+        _("The key %(key)s is already used by another group.", key=key),
         code="group_key_taken",
-        errors=[field_error("key", "Already used by another group.", "duplicate")],
+        errors=[field_error("key", _("Another group already uses this key."), "duplicate")],
     )
+
+
+def _check_name_free(groups: list[ContactGroup], name: str, *, but: str | None = None) -> None:
+    """A group's name is unique in its workspace, ignoring case (409 naming it)."""
+    folded = name.casefold()
+    if (
+        folded == translate(VIP_LABEL).casefold()
+        or folded == VIP_KEY
+        or any(g.name.casefold() == folded and g.key != but for g in groups)
+    ):
+        message = _("Another group is already called %(name)s.", name=name)
+        raise Conflict(
+            message,
+            code="group_name_taken",
+            errors=[field_error("name", message, "duplicate")],
+        )
+
+
+def _free_key(groups: list[ContactGroup], base: str) -> str:
+    """The key derived from a name, with a _2, _3… suffix when another group has it."""
+    taken = {g.key for g in groups} | {VIP_KEY}
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base[: 80 - len(str(n)) - 1]}_{n}"
+    return key
 
 
 async def update_group(
     session: AsyncSession, principal: Principal, key: str, data: ContactGroupUpdate
 ) -> ContactGroupRead:
-    """An admin renames a group or changes its rules; members and scores follow."""
+    """An admin renames a group, changes its rules or turns it off/on; members and scores follow.
+
+    The same checks as creating one (rules, a unique name); an audit event when anything
+    changed, and GroupRulesChanged (routing re-scores) when its members may have.
+    """
     principal.require_admin()
     if key == VIP_KEY:
         raise _builtin()
     group = await access_group_by_key(session, principal, key)
     before = _read(group)
-    if data.name is not None:
+    if data.name is not None and data.name != group.name:
+        _check_name_free(
+            await repository.list_groups(session, principal.workspace_id), data.name, but=key
+        )
         group.name = data.name
     if data.match is not None:
         group.match = data.match.value
     if data.rules is not None:
         group.rules = await _checked_rules(session, principal, data)
+    if data.enabled is not None:
+        group.enabled = data.enabled
     await session.flush()
     after = _read(group)
-    if (after.match, after.rules) != (before.match, before.rules):
+    if (after.match, after.rules, after.enabled) != (before.match, before.rules, before.enabled):
         await recompute_members(session, group)
         await emit(session, GroupRulesChanged(workspace_id=principal.workspace_id, group_key=key))
     if after != before:
@@ -210,7 +263,12 @@ async def delete_group(session: AsyncSession, principal: Principal, key: str) ->
         raise _builtin()
     group = await access_group_by_key(session, principal, key)
     # Routing refuses (409 group_in_use) while its settings name the group.
-    await emit(session, GroupDeleting(workspace_id=principal.workspace_id, group_key=group.key))
+    await emit(
+        session,
+        GroupDeleting(
+            workspace_id=principal.workspace_id, group_key=group.key, group_name=group.name
+        ),
+    )
     before = _read(group).model_dump(mode="json")
     await session.delete(group)
     await session.flush()
@@ -225,9 +283,14 @@ async def delete_group(session: AsyncSession, principal: Principal, key: str) ->
 
 
 async def recompute_members(session: AsyncSession, group: ContactGroup) -> None:
-    """Recompute a group's members, in batches of the contacts that have a value it reads."""
+    """Recompute a group's members, in batches of the contacts that have a value it reads.
+
+    A group that is off has none.
+    """
     ws = group.workspace_id
     await repository.clear_members(session, ws, group.id)
+    if not group.enabled:
+        return
     definition_ids = sorted(rules.definition_ids(group.rules))
     after = ""
     while True:
@@ -264,7 +327,7 @@ async def contact_values_changed(
     groups = [
         g
         for g in await repository.list_groups(session, workspace_id)
-        if rules.definition_ids(g.rules) & changed
+        if g.enabled and rules.definition_ids(g.rules) & changed
     ]
     moved = False
     if groups:
@@ -317,7 +380,7 @@ async def contact_filters(
     if group is not None and group != VIP_KEY:
         found = await repository.get_group(session, ws, group)
         if found is None:
-            raise InvalidInput.for_field("query.group", "No such contact group.")
+            raise InvalidInput.for_field("query.group", _("No such contact group."))
         out.append(repository.member_condition(ws, found.id, contact_id))
     return out
 

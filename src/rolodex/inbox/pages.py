@@ -5,7 +5,8 @@ Every action here goes through the same service call as its API twin.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,23 +15,51 @@ from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.auth.principals import Principal
 from rolodex.channels import service as channels
 from rolodex.conversations import service as conversations
-from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
+from rolodex.conversations.schemas import AuthorKind, ConversationUpdate, MessageCreate, Status
 from rolodex.conversations.service import ConversationFilters
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
+from rolodex.i18n import N_, translate
 from rolodex.inbox import service
 from rolodex.schemas import Text
 from rolodex.web import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
-TABS = ((Status.NEW, "New"), (Status.PENDING, "Pending"), (Status.RESOLVED, "Resolved"))
+# The status tabs, as the product names them (each shown in the reader's language).
+TABS = ((Status.NEW, N_("New")), (Status.PENDING, N_("Pending")), (Status.RESOLVED, N_("Resolved")))
 # What each status button is called in the conversation view.
 STATUS_ACTIONS = (
-    (Status.NEW, "Move to New"),
-    (Status.PENDING, "Mark pending"),
-    (Status.RESOLVED, "Resolve"),
+    (Status.NEW, N_("Move to New")),
+    (Status.PENDING, N_("Mark pending")),
+    (Status.RESOLVED, N_("Resolve")),
 )
+# One conversation's status where it is shown (a tab names many: "Nuevas", one is "nueva").
+STATUS_LINES = {
+    Status.NEW: N_("Status: new"),
+    Status.PENDING: N_("Status: pending"),
+    Status.RESOLVED: N_("Status: resolved"),
+}
+# A tab with no conversation at all (no filter).
+EMPTY_HEADINGS = {
+    Status.NEW: N_("No new conversations"),
+    Status.PENDING: N_("No pending conversations"),
+    Status.RESOLVED: N_("No resolved conversations"),
+}
+# Who wrote a message, beside the author's name in the thread.
+AUTHOR_LABELS = {
+    AuthorKind.CONTACT: N_("Contact"),
+    AuthorKind.AGENT: N_("Agent"),
+    AuthorKind.BOT: N_("Bot"),
+    AuthorKind.SYSTEM: N_("System"),
+}
+
+
+K = TypeVar("K")
+
+
+def _translated(pairs: Iterable[tuple[K, str]]) -> list[tuple[K, str]]:
+    return [(key, translate(label)) for key, label in pairs]
 
 
 async def _workspace(
@@ -63,7 +92,10 @@ async def _workspace(
         "conversations/workspace.html",
         principal,
         section="agent",
-        tabs=TABS,
+        tabs=_translated(TABS),
+        status_lines=dict(_translated(STATUS_LINES.items())),
+        empty_heading=translate(EMPTY_HEADINGS[status]),
+        author_labels=dict(_translated(AUTHOR_LABELS.items())),
         status=status,
         channel_id=channel_id or "",
         group=group or "",
@@ -74,7 +106,7 @@ async def _workspace(
         next_cursor=next_cursor,
         current=current,
         messages=messages,
-        status_actions=STATUS_ACTIONS,
+        status_actions=_translated(STATUS_ACTIONS),
     )
 
 

@@ -18,13 +18,14 @@ from rolodex.attributes.schemas import (
     ValueSource,
 )
 from rolodex.auth.principals import Principal
-from rolodex.catalogue import Medium
+from rolodex.catalogue import Medium, label_of
 from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import ConversationRead
 from rolodex.crm import service as crm
 from rolodex.errors import NotFound
 from rolodex.groups import service as groups
+from rolodex.i18n import _
 from rolodex.inbox.schemas import (
     AttributeChangeRead,
     ContactRead,
@@ -150,7 +151,8 @@ def _tab_entry(row: Any, *, editable: bool) -> ContactTabAttribute:
     has_value = row.source is not None
     return ContactTabAttribute(
         key=row.key,
-        label=row.label,
+        # A built-in label (platform attributes) in the reader's language; typed ones as is.
+        label=label_of(row.key, row.label),
         kind=AttributeKind(row.kind),
         type=AttributeType(row.type),
         format=Format(row.format) if row.format else None,
@@ -175,7 +177,7 @@ async def contact_tab(
     """
     rows = await attributes.contact_tab_rows(session, principal.workspace_id, conversation_id)
     if not rows:
-        raise NotFound("Conversation not found.")
+        raise NotFound(_("Conversation not found."))
     first = rows[0]
     values: dict[str, str] = {}
     vip_shown = False

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from rolodex.i18n import N_
 from rolodex.schemas import OutputModel
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -19,6 +20,17 @@ class DeliveryStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+# What each delivery status is called where people read it (translated where it is shown; the
+# pages' scripts use the same words through rolodex.t).
+DELIVERY_STATUS_LABELS: dict[DeliveryStatus, str] = {
+    DeliveryStatus.QUEUED: N_("Waiting"),
+    DeliveryStatus.RUNNING: N_("Sending"),
+    DeliveryStatus.DONE: N_("Delivered"),
+    DeliveryStatus.FAILED: N_("Failed"),
+    DeliveryStatus.CANCELLED: N_("Cancelled"),
+}
 
 
 class JobRead(OutputModel):

@@ -15,8 +15,10 @@ from rolodex.auth.principals import Principal
 from rolodex.config import Settings
 from rolodex.db import dialect_insert
 from rolodex.errors import Conflict, NotFound
+from rolodex.i18n import N_, _, translate
 from rolodex.jobs import repository
 from rolodex.jobs.registry import REGISTRY, JobSpec
+from rolodex.kit import outbound
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
@@ -191,6 +193,15 @@ async def list_workspace_jobs(
     )
 
 
+# Why a delivery cannot be sent again, by its status (what the admin reads beside Retry).
+_NOT_RETRYABLE = {
+    "running": N_("This delivery is being sent right now."),
+    "done": N_("This delivery has already been delivered."),
+    "failed": N_("This delivery cannot be sent again."),
+    "cancelled": N_("This delivery was cancelled; it cannot be sent again."),
+}
+
+
 async def send_now(session: AsyncSession, job: Job, *, again: Collection[str] = ("failed",)) -> Job:
     """Retry now: a job in one of the `again` states gets one more attempt, a waiting one
     runs at once; anything else is 409 `delivery_not_retryable` (outbox deliveries' Retry)."""
@@ -198,7 +209,10 @@ async def send_now(session: AsyncSession, job: Job, *, again: Collection[str] = 
         job.status, job.finished_at = "queued", None
         job.max_attempts = max(job.max_attempts, job.attempts + 1)
     elif job.status != "queued":
-        raise Conflict(f"This delivery is {job.status}.", code="delivery_not_retryable")
+        raise Conflict(
+            translate(_NOT_RETRYABLE.get(job.status, _NOT_RETRYABLE["failed"])),
+            code="delivery_not_retryable",
+        )
     job.run_at = job.updated_at = utcnow()
     await session.flush()
     session.sync_session.info["jobs_enqueued"] = True
@@ -211,9 +225,25 @@ async def retry_job(session: AsyncSession, principal: Principal, job_id: str) ->
     stmt = select(Job).where(Job.workspace_id == principal.workspace_id, Job.id == job_id)
     job = (await session.execute(stmt)).scalar_one_or_none()
     if job is None:
-        raise NotFound("Job not found.")
+        raise NotFound(_("Job not found."))
     if job.status != "failed":
-        raise Conflict(
-            f"Only failed jobs can be retried; this one is {job.status}.", code="job_not_failed"
-        )
+        raise Conflict(_("Only failed jobs can be retried."), code="job_not_failed")
     return await send_now(session, job)
+
+
+# --- public face ------------------------------------------------------------------------
+# For the domains that send outbox deliveries (CRM, webhooks): why a target URL is refused,
+# written for the admin who typed it, in their language.
+_UNSAFE_TARGETS = {
+    "must be an absolute https URL": N_("Enter a full address starting with https://."),
+    "must use https": N_("Use an https:// address."),
+    "must not point at a local host": N_("Use a public address, not a local host."),
+    "must not point at a loopback, private or link-local address": N_(
+        "Use a public address, not a loopback, private or link-local one."
+    ),
+}
+
+
+def unsafe_target_message(exc: outbound.UnsafeTarget) -> str:
+    """The reader's-language message for a refused outbound URL (kit.outbound's reason)."""
+    return translate(_UNSAFE_TARGETS.get(str(exc), N_("This address cannot be used.")))

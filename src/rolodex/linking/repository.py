@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from rolodex.db import dialect_insert
 from rolodex.errors import InvalidInput
+from rolodex.i18n import _
 from rolodex.kit.pagination import decode_cursor, encode_cursor
 from rolodex.models import (
     AttributeDefinition,
@@ -224,10 +225,11 @@ async def link_details(
     return {i: (m, c, n) for i, m, c, n in await session.execute(stmt)}
 
 
-def _build_history(*, after: bool) -> Any:
-    # The newest message of each conversation: one probe of ix_messages_conversation_id_id.
-    last_text = (
-        select(Message.text)
+def _last_message(column: Any) -> Any:
+    # A column of the newest message of each conversation: one probe of
+    # ix_messages_conversation_id_id.
+    return (
+        select(column)
         .where(
             Message.workspace_id == bindparam("workspace_id"),
             Message.conversation_id == Conversation.id,
@@ -236,6 +238,9 @@ def _build_history(*, after: bool) -> Any:
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _build_history(*, after: bool) -> Any:
     stmt = (
         select(
             Conversation.id,
@@ -247,7 +252,10 @@ def _build_history(*, after: bool) -> Any:
             Channel.name.label("channel_name"),
             Channel.medium,
             Contact.display_name,
-            last_text.label("last_text"),
+            _last_message(Message.text).label("last_text"),
+            # Who wrote it (R11.5): the card names its real author, not always the contact.
+            _last_message(Message.author_kind).label("last_author_kind"),
+            _last_message(Message.author_id).label("last_author_id"),
         )
         .join(Channel, Channel.id == Conversation.channel_id)
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -296,7 +304,7 @@ async def history_page(
         try:
             params["after_at"] = datetime.fromisoformat(str(at))
         except ValueError as exc:
-            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from exc
+            raise InvalidInput.for_field("query.cursor", _("Malformed cursor.")) from exc
         params["after_id"] = str(last_id)
         stmt = _HISTORY_AFTER
     # On the session's connection: Core rows, without the ORM's per-statement work.

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from rolodex.catalogue import Medium
-from rolodex.conversations.schemas import Status
+from rolodex.conversations.schemas import MessageAuthor, Status
 from rolodex.schemas import InputModel, OutputModel
 
 AnyKey = Annotated[str, Field(min_length=1, max_length=80)]
@@ -70,6 +70,9 @@ class HistoryConversationRead(OutputModel):
     medium: Medium
     status: Status
     last_message_text: str | None
+    last_message_author: MessageAuthor | None = Field(
+        default=None, description="Who wrote the last message (null: no message yet)."
+    )
     last_message_at: datetime
     created_at: datetime
     linked_because: LinkReason | None = Field(

@@ -24,8 +24,10 @@ from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import CATALOGUE, Medium
 from rolodex.contacts import service as contacts
+from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import Status
 from rolodex.errors import InvalidInput, field_error
+from rolodex.i18n import N_, _, translate
 from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
 from rolodex.linking import repository
@@ -67,22 +69,32 @@ async def _matching_id(session: AsyncSession, workspace_id: str, key: str | None
         # A dropdown or yes/no value is shared by many people: matching on it links strangers.
         raise InvalidInput.for_field(
             "matching_attribute",
-            f"{key!r} is a {definition.type} attribute; only text attributes identify a person.",
+            _(
+                "%(key)s is a %(type)s attribute; only text attributes identify a person.",
+                key=repr(key),
+                type=_type_name(definition.type),
+            ),
             code="matching_attribute_unsuitable",
         )
     if definition is None or definition.kind != AttributeKind.CUSTOM:
         raise InvalidInput.for_field(
             "matching_attribute",
-            f"{key!r} is not a custom attribute of this workspace.",
+            _("%(key)s is not a custom attribute of this workspace.", key=repr(key)),
             code="matching_attribute_invalid",
         )
     return definition.id
 
 
+def _type_name(kind: str) -> str:
+    # How an attribute type is named in a sentence, in the reader's language.
+    names = {AttributeType.DROPDOWN: N_("dropdown"), AttributeType.BOOLEAN: N_("yes/no")}
+    return translate(names.get(AttributeType(kind), str(kind)))
+
+
 async def _platform_id(session: AsyncSession, workspace_id: str, key: str) -> tuple[str, str]:
-    medium_name, _, name = key.partition("-")
+    medium_name, _dash, name = key.partition("-")
     if medium_name not in Medium.__members__.values() or name not in CATALOGUE[Medium(medium_name)]:
-        raise ValueError(f"{key!r} is not a platform attribute.")
+        raise ValueError(_("%(key)s is not a platform attribute.", key=repr(key)))
     medium = Medium(medium_name)
     # Mapping a medium before its first channel exists creates its definitions (idempotent).
     ids = await attributes.ensure_definitions(session, workspace_id, medium)
@@ -91,9 +103,15 @@ async def _platform_id(session: AsyncSession, workspace_id: str, key: str) -> tu
 
 def _check_target(definition: AttributeDefinition | None, key: str, fmt: str) -> str:
     if definition is None or definition.kind != AttributeKind.CUSTOM:
-        raise ValueError(f"{key!r} is not a custom attribute.")
+        raise ValueError(_("%(key)s is not a custom attribute.", key=repr(key)))
     if definition.type != AttributeType.TEXT or (definition.format or "text") != fmt:
-        raise ValueError(f"{key!r} must be a text attribute of format {fmt} to take these values.")
+        raise ValueError(
+            _(
+                "%(key)s must be a text attribute of format %(format)s to take these values.",
+                key=repr(key),
+                format=fmt,
+            )
+        )
     return definition.id
 
 
@@ -115,7 +133,7 @@ async def _mapping_ids(
             errors.append(field_error(f"mappings.{i}.to", str(exc), "incompatible"))
             continue
         if (from_id, to_id) in pairs:
-            errors.append(field_error(f"mappings.{i}", "Listed twice.", "duplicate"))
+            errors.append(field_error(f"mappings.{i}", _("Listed twice."), "duplicate"))
         pairs.append((from_id, to_id))
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
@@ -203,6 +221,11 @@ async def cross_channel_history(
     reasons = {c: LinkReason(attribute=key, value=value) for c, value, key in links}
     ids = [contact.id, *reasons]
     rows, next_cursor = await repository.history_page(session, ws, ids, cursor=cursor, limit=limit)
+    by = await conversations.authors(
+        session,
+        principal,
+        [(r.last_author_kind, r.last_author_id or None) for r in rows if r.last_author_kind],
+    )
     return [
         HistoryConversationRead(
             id=row.id,
@@ -213,6 +236,7 @@ async def cross_channel_history(
             medium=Medium(row.medium),
             status=Status(row.status),
             last_message_text=row.last_text,
+            last_message_author=by.get((row.last_author_kind, row.last_author_id or None)),
             last_message_at=row.last_message_at,
             created_at=row.created_at,
             linked_because=reasons.get(row.contact_id),

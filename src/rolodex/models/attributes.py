@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column
@@ -15,7 +15,13 @@ class AttributeDefinition(Base):
     """A contact attribute of a workspace: platform (per medium), custom, or standard (vip)."""
 
     __tablename__ = "attribute_definitions"
-    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key"),
+        # A label is unique per workspace whatever its case (attributes/labels.py).
+        Index(
+            "ux_attribute_definitions_label", "workspace_id", func.lower(text("label")), unique=True
+        ),
+    )
 
     id: Mapped[str] = id_column()
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))

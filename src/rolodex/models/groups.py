@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column
@@ -28,6 +28,8 @@ class ContactGroup(Base):
     match: Mapped[str] = mapped_column(String(10))  # all | any
     # [{attribute, definition_id, operator, value}]
     rules: Mapped[list[Any]]
+    # Off: the group has no members, so routing, prioritization and filters skip it.
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = created_column()
 
 

@@ -44,7 +44,7 @@ async def list_deleted_contacts(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> list[DeletedContactRead]:
-    """Deleted contacts, newest first (admins); `q` searches the hints.
+    """Deleted contacts, newest first (admins); `q` keeps the hints holding each of its words.
 
     The body is the list SPEC names; the next page, when there is one, is in the
     `Link: <…>; rel="next"` header (and `X-Next-Cursor`).

@@ -158,11 +158,12 @@ async def add_record(session: AsyncSession, record: DeletedContact) -> None:
     await session.flush()
 
 
-def deleted_contacts(workspace_id: str, q: str | None) -> Any:
-    """The workspace's deleted-contacts records, optionally those whose hint contains q."""
+def deleted_contacts(workspace_id: str, words: Sequence[str] = ()) -> Any:
+    """The workspace's deleted-contacts records; with words, those whose hint contains each
+    of them (in any order, any case): "ana lópez" finds "López, Ana"."""
     stmt = select(DeletedContact).where(DeletedContact.workspace_id == workspace_id)
-    if q:
-        stmt = stmt.where(DeletedContact.hint.icontains(q, autoescape=True))
+    for word in words:
+        stmt = stmt.where(DeletedContact.hint.icontains(word, autoescape=True))
     return stmt
 
 

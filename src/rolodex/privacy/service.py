@@ -17,6 +17,7 @@ from rolodex.auth.principals import Principal
 from rolodex.contacts import service as contacts
 from rolodex.contacts.events import ContactDeleted
 from rolodex.errors import InvalidInput
+from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
@@ -64,7 +65,8 @@ async def delete_contact(
     hint = hint.strip()
     if not hint or len(hint) > MAX_HINT:
         raise InvalidInput.for_field(
-            "query.hint", f"Give a short reminder of who this was (1-{MAX_HINT} characters)."
+            "query.hint",
+            _("Give a short reminder of who this was (1 to %(max)s characters).", max=MAX_HINT),
         )
     contact = await contacts.access_contact_by_id(session, principal, contact_id)
     ws = principal.workspace_id
@@ -109,12 +111,20 @@ async def delete_contact(
     return records
 
 
+def search_words(q: str | None) -> list[str]:
+    """The words of a search, each to be found in a hint: split on spaces and punctuation
+    that separates names (a comma, a semicolon), duplicates dropped."""
+    words = (q or "").replace(",", " ").replace(";", " ").lower().split()
+    return list(dict.fromkeys(words))
+
+
 async def list_deleted(
     session: AsyncSession, principal: Principal, *, q: str | None, cursor: str | None, limit: int
 ) -> tuple[list[DeletedContactRead], str | None]:
-    """The deleted-contacts log, newest first, optionally searched by hint (admins)."""
+    """The deleted-contacts log, newest first (admins); `q` keeps the records whose hint holds
+    every word of it, in any order ("ana lópez" finds "López, Ana")."""
     principal.require_admin()
-    stmt = repository.deleted_contacts(principal.workspace_id, q)
+    stmt = repository.deleted_contacts(principal.workspace_id, search_words(q))
     rows, next_cursor = await id_page(
         session, stmt, DeletedContact.id, cursor=cursor, limit=limit, newest_first=True
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from rolodex.conversations.schemas import ConversationRead
 from rolodex.schemas import InputModel, OutputModel
@@ -34,6 +35,21 @@ class GroupRoute(InputModel):
     team_id: Id
 
 
+def _objects(key: str, model: type[InputModel]) -> BeforeValidator:
+    """Accept a plain key/id for an item as {key: it}: one shape, so errors name the field.
+
+    (A union of an object and a string would report each bad item twice, once per shape.)
+    """
+
+    def convert(items: Any) -> Any:
+        if isinstance(items, list):
+            return [{key: item} if isinstance(item, str) else item for item in items]
+        return items
+
+    converter: Callable[[Any], Any] = convert
+    return BeforeValidator(converter, json_schema_input_type=list[model | Id])  # type: ignore[valid-type]
+
+
 class RoutingSettingsUpdate(InputModel):
     """Change some routing settings; lists replace the stored ones.
 
@@ -44,9 +60,19 @@ class RoutingSettingsUpdate(InputModel):
     vip_team_id: Id | None = None
     group_routes: Annotated[list[GroupRoute], Field(max_length=100)] | None = None
     fallback_team_id: Id | None = None
-    prioritized_groups: Annotated[list[PrioritizedGroup | Id], Field(max_length=100)] | None = None
+    prioritized_groups: (
+        Annotated[
+            list[PrioritizedGroup], Field(max_length=100), _objects("group", PrioritizedGroup)
+        ]
+        | None
+    ) = None
     prioritized_channel_ids: (
-        Annotated[list[PrioritizedChannel | Id], Field(max_length=100)] | None
+        Annotated[
+            list[PrioritizedChannel],
+            Field(max_length=100),
+            _objects("channel_id", PrioritizedChannel),
+        ]
+        | None
     ) = None
 
 

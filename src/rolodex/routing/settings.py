@@ -12,15 +12,14 @@ from rolodex.auth.principals import Principal
 from rolodex.channels import service as channels
 from rolodex.errors import InvalidInput, NotFound, field_error
 from rolodex.groups import service as groups
+from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.models import RoutingSettings
 from rolodex.plans import Feature
 from rolodex.routing import repository, service
 from rolodex.routing.schemas import (
     GroupRouteRead,
-    PrioritizedChannel,
     PrioritizedChannelRead,
-    PrioritizedGroup,
     PrioritizedGroupRead,
     RoutingSettingsRead,
     RoutingSettingsUpdate,
@@ -61,7 +60,7 @@ async def _team(
     try:
         await users.access_team_by_id(session, principal, team_id)
     except NotFound:
-        errors.append(field_error(field, "No such team.", "unknown_team"))
+        errors.append(field_error(field, _("This team does not exist."), "unknown_team"))
 
 
 async def _group_ids(
@@ -76,7 +75,8 @@ async def _group_ids(
         elif key in found:
             out[key] = found[key].id
         else:
-            errors.append(field_error(field, f"No such contact group {key!r}.", "unknown_group"))
+            message = _("There is no contact group %(key)s.", key=key)
+            errors.append(field_error(field, message, "unknown_group"))
     return out
 
 
@@ -88,10 +88,7 @@ async def _apply_groups(
     errors: Errors,
 ) -> None:
     fields = data.model_fields_set
-    prioritized = [
-        g if isinstance(g, PrioritizedGroup) else PrioritizedGroup(group=g)
-        for g in data.prioritized_groups or []
-    ]
+    prioritized = list(data.prioritized_groups or [])
     keys = [(f"group_routes.{i}.group", r.group) for i, r in enumerate(data.group_routes or [])]
     keys += [(f"prioritized_groups.{i}.group", g.group) for i, g in enumerate(prioritized)]
     ids = await _group_ids(session, principal, keys, errors)
@@ -118,16 +115,13 @@ async def _apply_channels(
 ) -> None:
     if "prioritized_channel_ids" not in data.model_fields_set:
         return
-    items = [
-        c if isinstance(c, PrioritizedChannel) else PrioritizedChannel(channel_id=c)
-        for c in data.prioritized_channel_ids or []
-    ]
+    items = list(data.prioritized_channel_ids or [])
     for i, item in enumerate(items):
         try:
             await channels.access_channel_by_id(session, principal, item.channel_id)
         except NotFound:
             field = f"prioritized_channel_ids.{i}"
-            errors.append(field_error(field, "No such channel.", "unknown_channel"))
+            errors.append(field_error(field, _("This channel does not exist."), "unknown_channel"))
     row.prioritized_channels = [{"channel_id": c.channel_id, "weight": c.weight} for c in items]
 
 

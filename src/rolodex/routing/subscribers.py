@@ -9,6 +9,7 @@ from rolodex.conversations.events import ConversationStarted, ConversationStatus
 from rolodex.conversations.schemas import Status
 from rolodex.errors import Conflict
 from rolodex.groups.events import ContactRegrouped, GroupDeleting, GroupRulesChanged
+from rolodex.i18n import _
 from rolodex.kit.events import Registry
 from rolodex.routing import service
 
@@ -45,7 +46,10 @@ async def group_deleting(session: AsyncSession, event: GroupDeleting) -> None:
     """A group that routing or prioritisation names cannot be deleted (409 group_in_use)."""
     if await service.uses_group(session, event.workspace_id, event.group_key):
         raise Conflict(
-            f"Routing or prioritisation uses the group {event.group_key!r}; remove it there first.",
+            _(
+                "Routing or prioritization uses the group %(name)s: remove it there first.",
+                name=event.group_name or event.group_key,
+            ),
             code="group_in_use",
         )
 

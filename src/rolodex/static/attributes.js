@@ -1,13 +1,9 @@
 // Admin settings > Agent workspace > Contact attributes.
 // Every action calls the REST API through window.rolodex.api, the same service calls as the API.
+// Text goes through rolodex.t (the page's catalog); results are shown where the person is
+// looking: in the dialog they used, or in the row they acted on (role=status / role=alert).
 "use strict";
 (() => {
-  const KINDS = { platform: "Platform", custom: "Custom", standard: "Standard" };
-  const TYPES = { text: "Text field", dropdown: "Dropdown list", boolean: "Yes/No" };
-  const FORMATS = {
-    text: "text", number: "number", email: "email", phone: "phone number", url: "URL", date: "date",
-  };
-
   let attributes = [];
   let channels = [];
   let dragKey = null;
@@ -18,25 +14,85 @@
 
   // Looked up at call time: rolodex.js may run after this file.
   const h = (...args) => window.rolodex.h(...args);
+  const t = (...args) => window.rolodex.t(...args);
+
+  const kindName = (kind) =>
+    ({ platform: t("Platform"), custom: t("Custom"), standard: t("Standard") })[kind] || kind;
+  const typeName = (type) =>
+    ({ text: t("Text field"), dropdown: t("Dropdown list"), boolean: t("Yes/No") })[type] || type;
+  // The same names as the Format select (attributes/pages.py TEXT_FORMATS).
+  const formatName = (format) =>
+    ({
+      text: t("Text"),
+      number: t("Number"),
+      email: t("Email"),
+      phone: t("Phone number"),
+      url: t("URL"),
+      date: t("Date"),
+    })[format] || format;
 
   // Visually hidden text: completes an accessible name ("Move up Email") without cluttering rows.
   const hidden = (text) => h("span", { class: "visually-hidden", text });
 
-  function setStatus(text) {
-    $("attr-status").textContent = text;
+  // --- feedback where the person is looking ------------------------------------------
+
+  // One result at a time: a new success or error clears every older line on the page
+  // (contact-matching.js marks its lines the same way).
+  function clearFeedback() {
+    for (const line of document.querySelectorAll("[data-feedback]")) line.textContent = "";
+    for (const box of document.querySelectorAll("[data-feedback-error]")) {
+      box.textContent = "";
+      box.hidden = true;
+    }
   }
 
-  function showError(text) {
+  function rowOf(key) {
+    return $("attribute-list").querySelector(`li[data-key="${CSS.escape(key)}"]`);
+  }
+
+  // A success line in the row acted on. Its live region exists from the row's creation;
+  // the text arrives a moment later so that screen readers announce it.
+  function noteRow(key, text) {
+    clearFeedback();
+    window.setTimeout(() => {
+      const item = rowOf(key);
+      const note = item && item.querySelector(".attr-note");
+      if (note) note.textContent = text;
+    }, 50);
+  }
+
+  function rowError(key, text) {
+    clearFeedback();
+    const item = rowOf(key);
+    const box = item && item.querySelector(".attr-row-error");
+    if (box) {
+      box.textContent = text;
+      box.hidden = false;
+    } else {
+      pageError(text);
+    }
+  }
+
+  function pageError(text) {
+    if (text) clearFeedback();
     const box = $("attr-error");
     box.textContent = text;
     box.hidden = !text;
   }
 
+  function listStatus(text) {
+    clearFeedback();
+    window.setTimeout(() => {
+      $("list-status").textContent = text;
+    }, 50);
+  }
+
+  // What went wrong, in the words the server wrote for people (never field names).
   function problemText(error) {
     const problem = error.problem;
-    if (!problem) return error.message || "Something went wrong; try again.";
+    if (!problem) return t("Something went wrong; try again.");
     const fields = (problem.errors || []).map((e) => e.message).filter(Boolean);
-    return fields.length ? `${problem.title || problem.detail}: ${fields.join("; ")}` : problem.detail || problem.title;
+    return fields.length ? fields.join(" ") : problem.detail || problem.title;
   }
 
   // --- loading -------------------------------------------------------------
@@ -62,10 +118,10 @@
       ]);
       attributes = Array.isArray(data) ? data : data.items || [];
       channels = found;
-      showError("");
+      pageError("");
       render();
     } catch (error) {
-      showError(`The attributes could not be loaded: ${problemText(error)}`);
+      pageError(t("The attributes could not be loaded: %(reason)s", { reason: problemText(error) }));
     } finally {
       list.setAttribute("aria-busy", "false");
       $("attr-loading").hidden = true;
@@ -75,20 +131,20 @@
   // --- the list --------------------------------------------------------------
 
   function badges(attr) {
-    const kind = h("span", { class: `badge kind-${attr.kind}`, text: KINDS[attr.kind] || attr.kind });
-    let typeText = TYPES[attr.type] || attr.type;
-    if (attr.type === "text" && attr.format && attr.format !== "text") {
-      typeText += ` · ${FORMATS[attr.format] || attr.format}`;
+    const kind = h("span", { class: `badge kind-${attr.kind}`, text: kindName(attr.kind) });
+    const type = [typeName(attr.type)];
+    if (attr.type === "text" && attr.format && attr.format !== "text") type.push(formatName(attr.format));
+    if (attr.type === "dropdown" && attr.options) {
+      type.push(t("%(count)s options", { count: attr.options.length }));
     }
-    if (attr.type === "dropdown" && attr.options) typeText += ` · ${attr.options.length} options`;
     return h(
       "span",
       { class: "badges" },
       kind,
-      h("span", { class: "badge", text: typeText }),
-      attr.crm_managed ? h("span", { class: "badge mark-crm", text: "CRM-managed" }) : null,
-      attr.lookup ? h("span", { class: "badge mark-lookup", text: "Lookup" }) : null,
-      attr.enabled ? null : h("span", { class: "badge mark-off", text: "Hidden" }),
+      h("span", { class: "badge", text: type.join(" · ") }),
+      attr.crm_managed ? h("span", { class: "badge mark-crm", text: t("CRM-managed") }) : null,
+      attr.lookup ? h("span", { class: "badge mark-lookup", text: t("CRM lookup") }) : null,
+      attr.enabled ? null : h("span", { class: "badge mark-off", text: t("Hidden") }),
     );
   }
 
@@ -99,9 +155,10 @@
       h("input", {
         type: "checkbox",
         checked: Boolean(attr.enabled),
+        "aria-label": t("Show %(attribute)s", { attribute: attr.label }),
         onchange: (event) => toggle(attr, event.target),
       }),
-      h("span", {}, "Show", hidden(` ${attr.label}`)),
+      h("span", { text: t("Show") }),
     );
     if (attr.kind !== "platform") return h("div", { class: "attr-toggles" }, main);
     const mine = channels.filter((c) => c.medium === attr.medium);
@@ -116,9 +173,10 @@
             type: "checkbox",
             checked: !(attr.disabled_channel_ids || []).includes(channel.id),
             disabled: !attr.enabled,
+            "aria-label": t("Show %(attribute)s on %(channel)s", { attribute: attr.label, channel: channel.name }),
             onchange: (event) => toggleChannel(attr, channel, event.target),
           }),
-          h("span", {}, hidden(`Show ${attr.label} `), `on ${channel.name}`),
+          h("span", { text: t("on %(channel)s", { channel: channel.name }) }),
         ),
       ),
     );
@@ -127,8 +185,8 @@
       { class: "attr-toggles" },
       main,
       mine.length
-        ? h("ul", { class: "channel-toggles", "aria-label": `Channels showing ${attr.label}` }, perChannel)
-        : h("span", { class: "meta", text: "No channel of this kind yet" }),
+        ? h("ul", { class: "channel-toggles", "aria-label": t("Channels showing %(attribute)s", { attribute: attr.label }) }, perChannel)
+        : h("span", { class: "meta", text: t("No channel of this kind yet") }),
     );
   }
 
@@ -140,18 +198,18 @@
       h(
         "button",
         { type: "button", class: "secondary small", disabled: index === 0, "data-move": "up", onclick: () => move(attr.key, index - 1, "up") },
-        "Move up", hidden(` ${attr.label}`),
+        t("Move up"), hidden(` ${attr.label}`),
       ),
       h(
         "button",
         { type: "button", class: "secondary small", disabled: last, "data-move": "down", onclick: () => move(attr.key, index + 1, "down") },
-        "Move down", hidden(` ${attr.label}`),
+        t("Move down"), hidden(` ${attr.label}`),
       ),
       attr.kind !== "standard"
-        ? h("button", { type: "button", class: "secondary small", onclick: (e) => openEdit(attr, e.currentTarget) }, "Edit", hidden(` ${attr.label}`))
+        ? h("button", { type: "button", class: "secondary small", "data-action": "edit", onclick: (e) => openEdit(attr, e.currentTarget) }, t("Edit"), hidden(` ${attr.label}`))
         : null,
       attr.kind === "custom"
-        ? h("button", { type: "button", class: "secondary small danger-text", onclick: (e) => openDelete(attr, e.currentTarget) }, "Delete", hidden(` ${attr.label}`))
+        ? h("button", { type: "button", class: "secondary small danger-text", "data-action": "delete", onclick: (e) => openDelete(attr, e.currentTarget) }, t("Delete"), hidden(` ${attr.label}`))
         : null,
     );
   }
@@ -163,6 +221,7 @@
       {
         class: `attr-row${attr.enabled ? "" : " is-off"}`,
         draggable: "true",
+        tabindex: "-1",
         "data-key": attr.key,
         "aria-labelledby": labelId,
         ondragstart: (event) => {
@@ -191,7 +250,7 @@
           event.currentTarget.classList.remove("dragging");
         },
       },
-      h("span", { class: "drag-handle", "aria-hidden": "true", title: "Drag to reorder", text: "⠿" }),
+      h("span", { class: "drag-handle", "aria-hidden": "true", title: t("Drag to reorder"), text: "⠿" }),
       h(
         "div",
         { class: "attr-main" },
@@ -201,13 +260,15 @@
       ),
       toggles(attr),
       actions(attr, index),
+      h("p", { class: "attr-note", role: "status", "data-feedback": "" }),
+      h("p", { class: "attr-row-error", role: "alert", "data-feedback-error": "", hidden: true }),
     );
   }
 
   function render() {
     const list = $("attribute-list");
     list.replaceChildren(...attributes.map(row));
-    if (!attributes.length) list.replaceChildren(h("li", { class: "empty", text: "No attributes yet." }));
+    if (!attributes.length) list.replaceChildren(h("li", { class: "empty", text: t("No attributes yet.") }));
   }
 
   // --- reordering -------------------------------------------------------------
@@ -219,7 +280,7 @@
     const [item] = attributes.splice(from, 1);
     attributes.splice(to, 0, item);
     render();
-    const moved = $("attribute-list").querySelector(`li[data-key="${CSS.escape(key)}"]`);
+    const moved = rowOf(key);
     if (direction && moved) {
       // Keep the keyboard user's focus on the button they pressed (or its twin at the end).
       const button = moved.querySelector(`[data-move="${direction}"]:not([disabled])`)
@@ -231,12 +292,14 @@
       const data = await window.rolodex.api("PUT", "/api/v1/attributes/order", { keys });
       const fresh = Array.isArray(data) ? data : data && data.items;
       if (fresh) attributes = fresh;
-      showError("");
-      setStatus(`${item.label} moved to position ${to + 1} of ${attributes.length}.`);
+      pageError("");
+      noteRow(key, t("%(attribute)s moved to position %(position)s of %(count)s.", {
+        attribute: item.label, position: to + 1, count: attributes.length,
+      }));
     } catch (error) {
       attributes = previous;
       render();
-      showError(`The new order was not saved: ${problemText(error)}`);
+      rowError(key, t("The new order was not saved: %(reason)s", { reason: problemText(error) }));
     }
   }
 
@@ -249,7 +312,7 @@
 
   function refreshRow(key, focusSelector) {
     const index = attributes.findIndex((a) => a.key === key);
-    const old = $("attribute-list").querySelector(`li[data-key="${CSS.escape(key)}"]`);
+    const old = rowOf(key);
     if (index < 0 || !old) return;
     const fresh = row(attributes[index], index);
     old.replaceWith(fresh);
@@ -270,13 +333,17 @@
     input.disabled = true;
     try {
       const updated = await patch(attr, { enabled });
-      showError("");
-      setStatus(`${attr.label} is ${enabled ? "shown in" : "hidden from"} the Contact tab.`);
+      pageError("");
       refreshRow(updated.key, ".attr-toggles > .switch input");
+      noteRow(updated.key, enabled
+        ? t("%(attribute)s is shown in the Contact tab.", { attribute: attr.label })
+        : t("%(attribute)s is hidden from the Contact tab.", { attribute: attr.label }));
     } catch (error) {
       input.checked = !enabled;
       input.disabled = false;
-      showError(`${attr.label} was not changed: ${problemText(error)}`);
+      rowError(attr.key, t("%(attribute)s was not changed: %(reason)s", {
+        attribute: attr.label, reason: problemText(error),
+      }));
     }
   }
 
@@ -288,14 +355,19 @@
     input.disabled = true;
     try {
       const updated = await patch(attr, { disabled_channel_ids: [...current] });
-      showError("");
-      setStatus(`${attr.label} is ${shown ? "shown" : "hidden"} on ${channel.name}.`);
+      pageError("");
       const index = channels.filter((c) => c.medium === attr.medium).indexOf(channel);
       refreshRow(updated.key, `.channel-toggles li:nth-child(${index + 1}) input`);
+      const values = { attribute: attr.label, channel: channel.name };
+      noteRow(updated.key, shown
+        ? t("%(attribute)s is shown on %(channel)s.", values)
+        : t("%(attribute)s is hidden on %(channel)s.", values));
     } catch (error) {
       input.checked = !shown;
       input.disabled = false;
-      showError(`${attr.label} was not changed on ${channel.name}: ${problemText(error)}`);
+      rowError(attr.key, t("%(attribute)s was not changed on %(channel)s: %(reason)s", {
+        attribute: attr.label, channel: channel.name, reason: problemText(error),
+      }));
     }
   }
 
@@ -317,21 +389,26 @@
     return parts[0] || "";
   }
 
+  // Each message the server wrote for people beside its field (the form's general slot for the
+  // rest); an older success line anywhere on the page goes.
   function showFieldErrors(form, error, remap = (field) => field) {
+    clearFeedback();
     clearErrors(form);
     const problem = error.problem || {};
     const general = form.querySelector('.field-error[data-error-for=""]');
     const place = (field, message) => {
       const slot = form.querySelector(`.field-error[data-error-for="${CSS.escape(field)}"]`) || general;
-      slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
-      slot.hidden = false;
-      slot.setAttribute("role", "alert");
+      // A slot inside a part the form does not show (options of a text field): the general one.
+      const shown = slot.parentElement.closest("[hidden]") ? general : slot;
+      shown.textContent = shown.textContent ? `${shown.textContent} ${message}` : message;
+      shown.hidden = false;
+      shown.setAttribute("role", "alert");
       const input = form.elements[field];
-      if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+      if (input && input.setAttribute && shown === slot) input.setAttribute("aria-invalid", "true");
     };
     const listed = problem.errors || [];
     for (const e of listed) place(remap(fieldOf(e.field)), e.message || problem.detail);
-    if (!listed.length) place("", problem.detail || error.message);
+    if (!listed.length) place("", problem.detail || problem.title || t("Something went wrong; try again."));
     const first = form.querySelector("[aria-invalid]");
     if (first) first.focus();
   }
@@ -345,6 +422,17 @@
   function syncType(form, type) {
     form.querySelector(".when-text").hidden = type !== "text";
     form.querySelector(".when-dropdown").hidden = type !== "dropdown";
+  }
+
+  function openAdd(event) {
+    const dialog = $("add-dialog");
+    const form = $("add-form");
+    clearErrors(form);
+    form.reset();
+    syncType(form, "text");
+    dialog.opener = event.currentTarget;
+    dialog.showModal();
+    form.elements.label.focus();
   }
 
   async function add(event) {
@@ -361,12 +449,18 @@
     try {
       const created = await window.rolodex.api("POST", "/api/v1/attributes", body);
       clearErrors(form);
-      form.reset();
-      syncType(form, "text");
       attributes.push(created);
       render();
-      setStatus(`${created.label} added at the end of the list.`);
-      form.elements.label.focus();
+      // The result is shown where the person will look: the new row, focused and in view.
+      const dialog = $("add-dialog");
+      dialog.opener = null;
+      dialog.close();
+      const item = rowOf(created.key);
+      if (item) {
+        item.scrollIntoView({ block: "center" });
+        item.focus();
+      }
+      noteRow(created.key, t("%(attribute)s was added at the end of the list.", { attribute: created.label }));
     } catch (error) {
       // A key made from the label that is taken: the admin fixes the label (or gives a key).
       showFieldErrors(form, error, (field) => (field === "key" && !key ? "label" : field));
@@ -383,7 +477,7 @@
     const form = $("edit-form");
     clearErrors(form);
     form.reset();
-    $("edit-heading").textContent = `Edit ${attr.label}`;
+    $("edit-heading").textContent = t("Edit %(attribute)s", { attribute: attr.label });
     const custom = attr.kind === "custom";
     for (const part of form.querySelectorAll(".edit-custom")) part.hidden = !custom;
     form.querySelector(".edit-text").hidden = !(custom && attr.type === "text");
@@ -419,35 +513,43 @@
     return body;
   }
 
+  function inUseMessage(problem) {
+    const count = problem.count ?? 0;
+    const options = (problem.options || []).join(", ");
+    return count === 1
+      ? t("1 contact uses the removed option %(options)s. Remove it anyway to clear that value, or keep the option.", { options })
+      : t("%(count)s contacts use the removed options %(options)s. Remove them anyway to clear those values, or keep the options.", { count, options });
+  }
+
   async function saveEdit(event) {
     event.preventDefault();
     const form = event.currentTarget;
     const attr = editing;
     if (!attr) return;
+    const dialog = $("edit-dialog");
     const force = event.submitter && event.submitter.value === "force";
     const body = editBody(form, attr);
     if (!Object.keys(body).length) {
-      $("edit-dialog").close();
+      dialog.close();
       return;
     }
     const path = `/api/v1/attributes/${encodeURIComponent(attr.key)}${force ? "?force=true" : ""}`;
     try {
       const updated = await window.rolodex.api("PATCH", path, body);
       replace(updated && updated.key ? updated : { key: attr.key, ...body });
-      $("edit-dialog").close();
-      refreshRow(attr.key);
-      setStatus(`${attr.label} saved.`);
+      dialog.opener = null;
+      dialog.close();
+      // The row is drawn again: focus goes back to its Edit button, the result beside it.
+      refreshRow(attr.key, '[data-action="edit"]');
+      const now = attributes.find((a) => a.key === attr.key) || attr;
+      noteRow(attr.key, t("%(attribute)s saved.", { attribute: now.label }));
     } catch (error) {
       const problem = error.problem || {};
       const inUse = problem.code === "option_in_use";
       if (inUse) {
         // An option still in use: say so in the page's words and offer to remove it anyway
         // (the server clears those values, with history).
-        const count = problem.count ?? "Some";
-        const options = (problem.options || []).join(", ");
-        const message = `${count} contact${count === 1 ? " uses" : "s use"} the removed option ${options}. `
-          + "Remove it anyway to clear those values, or keep the option.";
-        showFieldErrors(form, { problem: { errors: [{ field: "options", message }] } });
+        showFieldErrors(form, { problem: { errors: [{ field: "options", message: inUseMessage(problem) }] } });
       } else {
         showFieldErrors(form, error);
       }
@@ -461,13 +563,15 @@
     deleting = attr;
     const form = $("delete-form");
     clearErrors(form);
-    $("delete-heading").textContent = `Delete ${attr.label}?`;
-    $("delete-text").textContent =
-      `The attribute ${attr.label} and its value on every contact are removed. The change history keeps a record.`;
+    $("delete-heading").textContent = t("Delete %(attribute)s?", { attribute: attr.label });
+    $("delete-text").textContent = t(
+      "The attribute %(attribute)s and its value on every contact are removed. The change history keeps a record.",
+      { attribute: attr.label },
+    );
     const dialog = $("delete-dialog");
     dialog.opener = opener;
     dialog.showModal();
-    form.querySelector('button[data-close]').focus();
+    form.querySelector("button[data-close]").focus();
   }
 
   async function confirmDelete(event) {
@@ -477,10 +581,14 @@
     try {
       await window.rolodex.api("DELETE", `/api/v1/attributes/${encodeURIComponent(attr.key)}`);
       attributes = attributes.filter((a) => a.key !== attr.key);
-      $("delete-dialog").close();
+      const dialog = $("delete-dialog");
+      dialog.opener = null;
+      dialog.close();
       render();
-      setStatus(`${attr.label} deleted.`);
+      // The row is gone: the result shows under the list's heading, which takes the focus.
       $("list-heading").focus();
+      $("list-heading").scrollIntoView({ block: "start" });
+      listStatus(t("%(attribute)s deleted.", { attribute: attr.label }));
     } catch (error) {
       showFieldErrors(event.currentTarget, error);
     }
@@ -489,10 +597,11 @@
   // --- start ---------------------------------------------------------------------
 
   function start() {
-    const add_form = $("add-form");
-    add_form.addEventListener("submit", add);
-    for (const radio of add_form.elements.type) {
-      radio.addEventListener("change", () => syncType(add_form, add_form.elements.type.value));
+    const addForm = $("add-form");
+    $("add-open").addEventListener("click", openAdd);
+    addForm.addEventListener("submit", add);
+    for (const radio of addForm.elements.type) {
+      radio.addEventListener("change", () => syncType(addForm, addForm.elements.type.value));
     }
     $("edit-form").addEventListener("submit", saveEdit);
     $("delete-form").addEventListener("submit", confirmDelete);
@@ -500,6 +609,7 @@
       for (const button of dialog.querySelectorAll("[data-close]")) {
         button.addEventListener("click", () => dialog.close());
       }
+      // Escape closes a native dialog; focus goes back to the button that opened it.
       dialog.addEventListener("close", () => {
         if (dialog.opener && dialog.opener.isConnected) dialog.opener.focus();
       });

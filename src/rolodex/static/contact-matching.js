@@ -1,5 +1,6 @@
 // Admin settings > Agent workspace > Contact attributes: "Attribute used for matching" and the
 // platform-to-custom mappings. Reads and writes GET|PATCH /api/v1/settings/contacts.
+// Results show beside the control used (#matching-status, #mapping-status), never far away.
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -9,6 +10,24 @@
 
   // Looked up at call time: rolodex.js may run after this file.
   const h = (...args) => window.rolodex.h(...args);
+  const t = (...args) => window.rolodex.t(...args);
+
+  // One result at a time on the page: a new one clears older success lines and row errors
+  // (attributes.js marks its own the same way).
+  function clearFeedback() {
+    for (const line of document.querySelectorAll("[data-feedback]")) line.textContent = "";
+    for (const box of document.querySelectorAll("[data-feedback-error]")) {
+      box.textContent = "";
+      box.hidden = true;
+    }
+  }
+
+  function say(id, text) {
+    clearFeedback();
+    window.setTimeout(() => {
+      $(id).textContent = text;
+    }, 50);
+  }
 
   const label = (key) => labels[key] || key;
 
@@ -16,7 +35,10 @@
     const slot = $(id);
     const problem = (error && error.problem) || {};
     const messages = (problem.errors || []).map((e) => e.message).filter(Boolean);
-    const text = error ? (messages.length ? messages.join("; ") : problem.detail || error.message) : "";
+    const text = error
+      ? (messages.length ? messages.join(" ") : problem.detail || problem.title || t("Something went wrong; try again."))
+      : "";
+    if (text) clearFeedback();
     slot.textContent = text;
     slot.hidden = !text;
     if (text) slot.setAttribute("role", "alert");
@@ -25,10 +47,12 @@
 
   function render() {
     const key = settings.matching_attribute;
-    $("matching-current").textContent = key ? `${label(key)} (${key})` : "None: contacts are not linked across channels";
+    $("matching-current").textContent = key
+      ? `${label(key)} (${key})`
+      : t("None: contacts are not linked across channels");
     const select = $("matching-select");
     select.replaceChildren(
-      h("option", { value: "", text: "None (do not link)" }),
+      h("option", { value: "", text: t("None (do not link)") }),
       // Only text attributes identify a person; a dropdown would link everyone who picked an option.
       ...custom.filter((a) => a.type === "text")
         .map((a) => h("option", { value: a.key, text: `${a.label} (${a.key})`, selected: a.key === key })),
@@ -40,19 +64,23 @@
     list.replaceChildren(...settings.mappings.map((m, index) => h(
       "li",
       {},
-      h("span", { text: `${label(m.from)} fills ${label(m.to)}` }), " ",
-      h("button", { type: "button", class: "secondary small", onclick: () => removeMapping(index) },
-        "Remove", h("span", { class: "visually-hidden", text: ` mapping ${m.from} to ${m.to}` })),
+      h("span", { text: t("%(from)s fills %(to)s", { from: label(m.from), to: label(m.to) }) }), " ",
+      h("button", {
+        type: "button",
+        class: "secondary small",
+        "aria-label": t("Remove mapping %(from)s to %(to)s", { from: label(m.from), to: label(m.to) }),
+        onclick: () => removeMapping(index),
+      }, t("Remove")),
     )));
-    if (!settings.mappings.length) list.replaceChildren(h("li", { class: "empty", text: "No mappings yet." }));
+    if (!settings.mappings.length) list.replaceChildren(h("li", { class: "empty", text: t("No mappings yet.") }));
   }
 
-  async function save(body, errorId, message) {
+  async function save(body, errorId, statusId, message) {
     try {
       settings = await window.rolodex.api("PATCH", "/api/v1/settings/contacts", body);
       showError(errorId, null);
       render();
-      $("attr-status").textContent = message; // the page's one status region
+      say(statusId, message);
       return true;
     } catch (error) {
       showError(errorId, error);
@@ -63,8 +91,10 @@
   async function saveMatching(event) {
     event.preventDefault();
     const value = $("matching-select").value || null;
-    const done = await save({ matching_attribute: value }, "matching-error",
-      value ? `Contacts are now linked by ${label(value)}.` : "Contacts are no longer linked across channels.");
+    const done = await save({ matching_attribute: value }, "matching-error", "matching-status",
+      value
+        ? t("Contacts are now linked by %(attribute)s.", { attribute: label(value) })
+        : t("Contacts are no longer linked across channels."));
     if (done) {
       $("matching-form").hidden = true;
       $("matching-change").focus();
@@ -74,14 +104,15 @@
   function addMapping(event) {
     event.preventDefault();
     const entry = { from: $("mapping-from").value, to: $("mapping-to").value };
-    save({ mappings: [...settings.mappings, entry] }, "mapping-error",
-      `${label(entry.from)} now fills ${label(entry.to)}.`);
+    save({ mappings: [...settings.mappings, entry] }, "mapping-error", "mapping-status",
+      t("%(from)s now fills %(to)s.", { from: label(entry.from), to: label(entry.to) }));
   }
 
   function removeMapping(index) {
     const gone = settings.mappings[index];
     const rest = settings.mappings.filter((_, i) => i !== index);
-    save({ mappings: rest }, "mapping-error", `${label(gone.from)} no longer fills ${label(gone.to)}.`)
+    save({ mappings: rest }, "mapping-error", "mapping-status",
+      t("%(from)s no longer fills %(to)s.", { from: label(gone.from), to: label(gone.to) }))
       .then(() => $("mappings-heading").focus());
   }
 

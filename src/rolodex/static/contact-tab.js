@@ -3,23 +3,39 @@
 // the same service calls as the API; the server decides what is editable.
 // With the CRM connected (enterprise): CRM badges, pending CRM values, Lookup and Confirm
 // (POST /api/v1/contacts/{id}/crm/lookup and …/crm/confirm).
+// Every text goes through rolodex.t (the reader's language) and every time through rolodex.time
+// (the reader's language and zone); unsaved edits warn before the page is left.
 "use strict";
 (() => {
+  // Looked up at call time: rolodex.js may run after this file.
+  const t = (message, values) => window.rolodex.t(message, values);
+  const h = (...args) => window.rolodex.h(...args);
+
   const SOURCES = {
-    platform: "Platform", agent: "Agent", bot: "Bot", crm: "CRM", import: "Import", api: "API",
+    platform: () => t("Platform"),
+    agent: () => t("Agent"),
+    bot: () => t("Bot"),
+    crm: () => t("CRM"),
+    import: () => t("Import"),
+    api: () => t("API"),
   };
   const OUTCOMES = {
-    queued: "Look-up queued",
-    updated: "Updated from the CRM",
-    pending_confirmation: "Waiting for confirmation",
-    waiting_for_crm: "Waiting for the CRM",
-    not_found: "Not found in the CRM",
-    failed: "Failed",
-    no_lookup_values: "No lookup values",
+    queued: () => t("Look-up queued"),
+    updated: () => t("Updated from the CRM"),
+    pending_confirmation: () => t("Waiting for confirmation"),
+    waiting_for_crm: () => t("Waiting for the CRM"),
+    not_found: () => t("Not found in the CRM"),
+    failed: () => t("Failed"),
+    no_lookup_values: () => t("No lookup values"),
   };
   const HINTS = {
-    email: "name@example.com", phone: "+1 555 0100", url: "https://…", date: "YYYY-MM-DD", number: "",
+    email: () => t("name@example.com"),
+    phone: () => "+1 555 0100",
+    url: () => "https://…",
+    date: () => t("YYYY-MM-DD"),
   };
+  const sourceName = (source) => (SOURCES[source] ? SOURCES[source]() : source || "");
+  const outcomeName = (outcome) => (OUTCOMES[outcome] ? OUTCOMES[outcome]() : outcome || "");
 
   const aside = document.querySelector("aside.contact-tab[data-conversation-id]");
   if (!aside) return;
@@ -28,33 +44,45 @@
   const me = aside.dataset.userId;
   let attributes = [];
   let polling = 0; // bumped by each Lookup: an older poll stops
-
-  // Looked up at call time: rolodex.js may run after this file.
-  const h = (...args) => window.rolodex.h(...args);
+  // Attributes edited and not saved yet (by key): leaving the page asks first.
+  const dirty = new Set();
+  const pendingSaves = new Map(); // dropdowns: a save waiting for the choice to settle
 
   const hidden = (text) => h("span", { class: "visually-hidden", text });
   const part = (selector) => aside.querySelector(selector);
 
+  // A moment as the whole page shows it (the reader's zone and language), machine-readable too.
   function when(iso) {
-    if (!iso) return "";
-    const date = new Date(iso);
-    if (Number.isNaN(date.getTime())) return iso;
-    const options = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
-    if (date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
-    return date.toLocaleString(undefined, options);
+    if (!iso) return null;
+    return h("time", { class: "when", datetime: iso, text: window.rolodex.time(iso, "short") });
+  }
+
+  function whenText(iso) {
+    return iso ? window.rolodex.time(iso, "short") : "";
   }
 
   function shown(value) {
     if (value === null || value === undefined || value === "") return "";
-    if (value === true) return "Yes";
-    if (value === false) return "No";
+    if (value === true) return t("Yes");
+    if (value === false) return t("No");
     return String(value);
   }
 
+  function hasValue(attr) {
+    return !(attr.value === null || attr.value === undefined || attr.value === "");
+  }
+
   function provenance(attr) {
-    if (attr.value === null || attr.value === undefined || attr.value === "") return "";
-    const source = SOURCES[attr.source] || attr.source || "";
-    return [source, when(attr.updated_at)].filter(Boolean).join(" · ");
+    if (!hasValue(attr)) return "";
+    return [sourceName(attr.source), whenText(attr.updated_at)].filter(Boolean).join(" · ");
+  }
+
+  // The same, with the time as a <time> element.
+  function provenanceNodes(attr) {
+    if (!hasValue(attr)) return [];
+    const source = sourceName(attr.source);
+    const at = when(attr.updated_at);
+    return [source, source && at ? " · " : "", at].filter(Boolean);
   }
 
   function setStatus(text) {
@@ -72,25 +100,60 @@
       });
     }
     if (attr.type === "dropdown") {
+      // A choice saves itself: at once with the mouse; arrowing through a closed list with
+      // the keyboard saves the option it settles on (or on leaving the field).
       const options = (attr.options || []).map((option) =>
         h("option", { value: option, selected: option === value, text: option }));
-      return h("select", { id, name: "value" }, h("option", { value: "", text: "Not set" }), options);
+      return h(
+        "select",
+        {
+          id, name: "value",
+          onchange: (event) => scheduleSave(attr, event.currentTarget.value || null),
+          onblur: () => flushSave(attr.key),
+        },
+        h("option", { value: "", text: t("Not set") }),
+        options,
+      );
     }
     const inputmode = { number: "decimal", email: "email", phone: "tel", url: "url" }[attr.format];
+    const saved = shown(value);
     return h("input", {
-      id, name: "value", value: shown(value), autocomplete: "off", inputmode,
-      placeholder: HINTS[attr.format] || "", maxlength: "2000",
+      id, name: "value", value: saved, autocomplete: "off", inputmode,
+      placeholder: HINTS[attr.format] ? HINTS[attr.format]() : "", maxlength: "2000",
+      oninput: (event) => {
+        if (event.currentTarget.value !== saved) dirty.add(attr.key);
+        else dirty.delete(attr.key);
+      },
     });
+  }
+
+  function scheduleSave(attr, value) {
+    dirty.add(attr.key);
+    clearTimeout(pendingSaves.get(attr.key)?.timer);
+    const run = () => {
+      pendingSaves.delete(attr.key);
+      save(attr, value);
+    };
+    pendingSaves.set(attr.key, { run, timer: setTimeout(run, 500) });
+  }
+
+  function flushSave(key) {
+    const pending = pendingSaves.get(key);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.run();
   }
 
   // "CRM" on CRM-managed attributes, "Lookup" on those whose value triggers a CRM look-up.
   function marks(attr) {
+    const managed = t("managed by the CRM");
+    const attribute = t("attribute");
     return [
       attr.crm_managed
-        ? h("span", { class: "badge mark-crm", title: "Managed by the CRM" }, "CRM", hidden(" (managed by the CRM)"))
+        ? h("span", { class: "badge mark-crm", title: t("Managed by the CRM") }, "CRM", hidden(` (${managed})`))
         : null,
       attr.lookup
-        ? h("span", { class: "badge mark-lookup", title: "Its value triggers a CRM look-up" }, "Lookup", hidden(" attribute"))
+        ? h("span", { class: "badge mark-lookup", title: t("Its value triggers a CRM look-up") }, t("Look-up"), hidden(` ${attribute}`))
         : null,
     ].filter(Boolean);
   }
@@ -101,15 +164,17 @@
     const input = control(attr, id);
     input.setAttribute("aria-describedby", `${errorId} ${id}-meta`);
     const boolean = attr.type === "boolean";
+    const dropdown = attr.type === "dropdown";
     const form = h(
       "form",
       {
-        class: `value-form${boolean ? " is-boolean" : ""}`,
+        class: `value-form${boolean ? " is-boolean" : ""}${dropdown ? " is-dropdown" : ""}`,
         novalidate: true,
         onsubmit: (event) => {
           event.preventDefault();
           const raw = event.currentTarget.elements.value.value;
-          save(attr, attr.type === "dropdown" ? raw || null : raw.trim() || null);
+          if (dropdown) flushSave(attr.key);
+          else save(attr, raw.trim() || null);
         },
       },
       boolean
@@ -120,7 +185,7 @@
             "div",
             { class: "value-line" },
             input,
-            h("button", { type: "submit", class: "small" }, "Save", hidden(` ${attr.label}`)),
+            dropdown ? null : h("button", { type: "submit", class: "small" }, t("Save"), hidden(` ${attr.label}`)),
           ),
         ],
       h("p", { class: "field-error", id: errorId, hidden: true }),
@@ -133,7 +198,7 @@
     const text = shown(attr.value);
     return [
       h("div", { class: "attr-head" }, h("span", { class: "attr-name", id: labelId, text: attr.label }), marks(attr)),
-      h("p", { class: `attr-value${text ? "" : " unset"}`, text: text || "Not set" }),
+      h("p", { class: `attr-value${text ? "" : " unset"}`, text: text || t("Not set") }),
       meta,
     ];
   }
@@ -142,26 +207,29 @@
     const labelId = `ct-${attr.key}-label`;
     const origin = provenance(attr);
     let why = "";
-    if (!attr.editable) why = "Read-only";
+    if (!attr.editable) why = t("Read-only");
     let reason = "";
     if (!attr.editable) {
-      reason = attr.kind === "platform" ? "Filled from the channel; agents cannot edit it."
-        : attr.crm_managed ? "Managed by the CRM; agents cannot edit it." : "You cannot edit this attribute.";
+      reason = attr.kind === "platform" ? t("Filled from the channel; agents cannot edit it.")
+        : attr.crm_managed ? t("Managed by the CRM; agents cannot edit it.") : t("You cannot edit this attribute.");
     }
     const meta = h(
       "p",
       { class: "meta", id: `ct-${attr.key}-meta` },
-      origin,
+      provenanceNodes(attr),
       origin && why ? " · " : "",
       why ? h("span", { class: "readonly", text: why }) : null,
     );
     const pending = attr.pending
       ? h("p", {
         class: "meta pending",
-        text: shown(attr.pending_value) ? `CRM suggests: ${shown(attr.pending_value)}` : "CRM would clear this",
+        text: shown(attr.pending_value)
+          ? t("CRM suggests: %(value)s", { value: shown(attr.pending_value) })
+          : t("CRM would clear this"),
       })
       : null;
-    const title = [origin ? `Source: ${origin}` : "No value yet", reason].filter(Boolean).join(". ");
+    const title = [origin ? t("Source: %(source)s", { source: origin }) : t("No value yet"), reason]
+      .filter(Boolean).join(". ");
     return h(
       "li",
       {
@@ -185,14 +253,25 @@
     attributes = data.attributes || [];
     const contact = data.contact || {};
     contactId = contact.id || contactId;
-    part(".contact-name").textContent = contact.display_name || "Unknown contact";
+    part(".contact-name").textContent = contact.display_name || t("Unknown contact");
     renderVip(data.vip || { shown: false, value: false });
+    // What the person typed and has not saved survives the tab being drawn again.
+    const drafts = new Map();
+    for (const key of dirty) {
+      const input = document.getElementById(`ct-${key}`);
+      if (input && input.tagName === "INPUT" && input.type !== "checkbox") drafts.set(key, input.value);
+    }
     const list = attributes.length
-      ? h("ul", { class: "attr-values", "aria-label": "Contact attributes" }, attributes.map(row))
-      : h("p", { class: "empty", text: "No contact attributes are shown on this channel." });
+      ? h("ul", { class: "attr-values", "aria-label": t("Contact attributes") }, attributes.map(row))
+      : h("p", { class: "empty", text: t("No contact attributes are shown on this channel.") });
     // Keep the keyboard where it was when the CRM block is drawn again (after Lookup or Confirm).
     const inCrm = Boolean(document.activeElement && document.activeElement.closest(".crm-block"));
     part(".contact-tab-body").replaceChildren(...[renderCrm(data.crm), list].filter(Boolean));
+    for (const key of [...dirty]) {
+      const input = document.getElementById(`ct-${key}`);
+      if (drafts.has(key) && input && input.tagName === "INPUT") input.value = drafts.get(key);
+      else if (!pendingSaves.has(key)) dirty.delete(key);
+    }
     if (inCrm) {
       const again = part(".crm-block .crm-confirm") || part(".crm-block .crm-lookup");
       if (again) again.focus();
@@ -203,28 +282,29 @@
 
   function renderCrm(crm) {
     if (!crm || !crm.enabled) return null;
-    const outcome = crm.last_outcome ? OUTCOMES[crm.last_outcome] || crm.last_outcome : "";
+    const outcome = outcomeName(crm.last_outcome);
     const last = crm.last_lookup_at
-      ? `Last look-up ${when(crm.last_lookup_at)}${outcome ? ` · ${outcome}` : ""}`
-      : outcome || "Not looked up yet";
+      ? [t("Last look-up %(time)s", { time: whenText(crm.last_lookup_at) }), outcome].filter(Boolean).join(" · ")
+      : outcome || t("Not looked up yet");
     const pendingKeys = Object.keys(crm.pending || {});
+    const waiting = pendingKeys.length === 1
+      ? t("1 CRM value awaiting confirmation.")
+      : t("%(count)s CRM values awaiting confirmation.", { count: pendingKeys.length });
     return h(
       "section",
       { class: "crm-block", "aria-labelledby": "ct-crm-heading" },
       h("h3", { id: "ct-crm-heading" }, "CRM ",
         h("span", {
           class: `badge ${crm.validated ? "crm-validated" : "crm-unvalidated"}`,
-          text: crm.validated ? "Validated" : "Not validated",
+          text: crm.validated ? t("Validated") : t("Not validated"),
         })),
       h("p", { class: "meta crm-last", text: last }),
       crm.last_error ? h("p", { class: "meta crm-error", text: crm.last_error }) : null,
-      pendingKeys.length
-        ? h("p", { class: "meta pending", text: `${pendingKeys.length} CRM value${pendingKeys.length === 1 ? "" : "s"} awaiting confirmation.` })
-        : null,
+      pendingKeys.length ? h("p", { class: "meta pending", text: waiting }) : null,
       h("div", { class: "crm-actions" },
-        h("button", { type: "button", class: "secondary small crm-lookup", onclick: lookup }, "Lookup"),
+        h("button", { type: "button", class: "secondary small crm-lookup", onclick: lookup }, t("Lookup")),
         pendingKeys.length
-          ? h("button", { type: "button", class: "small crm-confirm", onclick: confirmPending }, "Confirm")
+          ? h("button", { type: "button", class: "small crm-confirm", onclick: confirmPending }, t("Confirm"))
           : null),
     );
   }
@@ -242,10 +322,10 @@
       state = await window.rolodex.api("POST", crmPath("lookup"));
     } catch (error) {
       button.disabled = false;
-      setStatus(`Look-up not started: ${error.message}`);
+      setStatus(t("Look-up not started: %(reason)s", { reason: error.message }));
       return;
     }
-    setStatus("Looking the contact up in the CRM…");
+    setStatus(t("Looking the contact up in the CRM…"));
     const mine = ++polling;
     let data = null;
     for (let round = 0; round < 5 && mine === polling; round += 1) {
@@ -253,7 +333,7 @@
       try {
         data = await fetchTab();
       } catch (error) {
-        setStatus(`The contact could not be reloaded: ${error.message}`);
+        setStatus(t("The contact could not be reloaded: %(reason)s", { reason: error.message }));
         break;
       }
       state = data.crm || state;
@@ -262,8 +342,8 @@
     if (mine !== polling) return;
     if (data) render(data);
     else button.disabled = false;
-    const outcome = state && state.last_outcome ? OUTCOMES[state.last_outcome] || state.last_outcome : "";
-    setStatus(outcome ? `CRM look-up: ${outcome}.` : "CRM look-up requested.");
+    const outcome = state ? outcomeName(state.last_outcome) : "";
+    setStatus(outcome ? t("CRM look-up: %(outcome)s.", { outcome }) : t("CRM look-up requested."));
     refreshAround();
   }
 
@@ -275,18 +355,20 @@
       result = await window.rolodex.api("POST", crmPath("confirm"));
     } catch (error) {
       button.disabled = false;
-      setStatus(`Not confirmed: ${error.message}`);
+      setStatus(t("Not confirmed: %(reason)s", { reason: error.message }));
       return;
     }
     try {
       render(await fetchTab());
     } catch (error) {
-      setStatus(`The contact could not be reloaded: ${error.message}`);
+      setStatus(t("The contact could not be reloaded: %(reason)s", { reason: error.message }));
       return;
     }
     const changed = (result.applied || []).length + (result.cleared || []).length;
     const skipped = (result.skipped || []).length;
-    setStatus(`CRM values confirmed: ${changed} changed${skipped ? `, ${skipped} skipped` : ""}.`);
+    setStatus(skipped
+      ? t("CRM values confirmed: %(changed)s changed, %(skipped)s skipped.", { changed, skipped })
+      : t("CRM values confirmed: %(changed)s changed.", { changed }));
     refreshAround();
   }
 
@@ -301,8 +383,8 @@
     const button = part(".vip-toggle");
     button.hidden = !vip.shown;
     button.setAttribute("aria-pressed", vip.value ? "true" : "false");
-    button.textContent = vip.value ? "VIP" : "Mark as VIP";
-    button.title = vip.value ? "This contact is VIP; press to unmark" : "Mark this contact as VIP";
+    button.textContent = vip.value ? "VIP" : t("Mark as VIP");
+    button.title = vip.value ? t("This contact is VIP; press to unmark") : t("Mark this contact as VIP");
   }
 
   async function toggleVip() {
@@ -316,9 +398,9 @@
         { attributes: { vip: value } },
       );
       render(await fetchTab());
-      setStatus(value ? "Marked as VIP." : "No longer VIP.");
+      setStatus(value ? t("Marked as VIP.") : t("No longer VIP."));
     } catch (error) {
-      setStatus(`VIP could not be changed: ${error.message}`);
+      setStatus(t("VIP could not be changed: %(reason)s", { reason: error.message }));
     } finally {
       button.disabled = false;
     }
@@ -329,7 +411,7 @@
     try {
       render(await fetchTab());
     } catch (error) {
-      body.replaceChildren(h("p", { class: "alert", role: "alert", text: `The contact could not be loaded: ${error.message}` }));
+      body.replaceChildren(h("p", { class: "alert", role: "alert", text: t("The contact could not be loaded: %(reason)s", { reason: error.message }) }));
     } finally {
       body.setAttribute("aria-busy", "false");
     }
@@ -354,6 +436,7 @@
 
   async function save(attr, value) {
     showRowError(attr.key, "");
+    setStatus("");
     try {
       await window.rolodex.api(
         "PATCH",
@@ -369,6 +452,7 @@
       if (input) input.focus();
       return;
     }
+    dirty.delete(attr.key);
     const data = await fetchTab();
     const fresh = (data.attributes || []).find((a) => a.key === attr.key);
     const old = part(`li[data-key="${CSS.escape(attr.key)}"]`);
@@ -380,7 +464,7 @@
     } else {
       render(data);
     }
-    setStatus(`${attr.label} saved.`);
+    setStatus(t("%(label)s saved.", { label: attr.label }));
     if (part(".contact-history").open) loadHistory(null);
     loadLinked(null); // a new value may link or unlink contacts
   }
@@ -393,16 +477,15 @@
     const label = entry.label || (known && known.label) || key;
     const before = shown(entry.old_value);
     const after = shown(entry.new_value);
-    const actor = me && entry.actor_id === me ? "by you" : "";
-    const source = SOURCES[entry.source] || entry.source;
-    const at = entry.at;
+    const actor = me && entry.actor_id === me ? t("by you") : "";
+    const source = sourceName(entry.source);
     return h(
       "li",
       { tabindex: "-1" },
       h("strong", { text: label }), " ",
       before ? h("del", { text: before }) : null, before ? " → " : null,
-      after ? h("ins", { text: after }) : h("em", { text: "cleared" }),
-      h("span", { class: "meta", text: [source, actor, when(at)].filter(Boolean).join(" · ") }),
+      after ? h("ins", { text: after }) : h("em", { text: t("cleared") }),
+      h("span", { class: "meta" }, [source, actor].filter(Boolean).join(" · "), source || actor ? " · " : "", when(entry.at)),
     );
   }
 
@@ -419,7 +502,7 @@
         ? h("button", {
           type: "button", class: "secondary small older",
           onclick: (event) => { event.currentTarget.remove(); loadHistory(data.next_cursor); },
-        }, "Older changes")
+        }, t("Older changes"))
         : null;
       const list = body.querySelector("ol.history");
       if (cursor && list) {
@@ -429,12 +512,12 @@
         if (first) first.focus();
       } else {
         body.replaceChildren(items.length
-          ? h("ol", { class: "history", "aria-label": "Value history" }, items.map(historyEntry))
-          : h("p", { class: "empty", text: "No changes yet." }));
+          ? h("ol", { class: "history", "aria-label": t("Value history") }, items.map(historyEntry))
+          : h("p", { class: "empty", text: t("No changes yet.") }));
         if (more) body.append(more);
       }
     } catch (error) {
-      body.replaceChildren(h("p", { class: "alert", role: "alert", text: `The history could not be loaded: ${error.message}` }));
+      body.replaceChildren(h("p", { class: "alert", role: "alert", text: t("The history could not be loaded: %(reason)s", { reason: error.message }) }));
     } finally {
       body.setAttribute("aria-busy", "false");
     }
@@ -442,21 +525,44 @@
 
   // --- cross-channel history (R3) ------------------------------------------------------
 
+  // Medium names as the server's catalogue has them (rolodex/catalogue.py MEDIUM_LABELS).
   const MEDIUMS = {
-    twitter: "Twitter", instagram: "Instagram", facebook: "Facebook", whatsapp: "WhatsApp",
-    sms: "SMS", email: "Email", webchat: "Web chat",
+    twitter: () => t("Twitter/X"),
+    instagram: () => t("Instagram"),
+    facebook: () => t("Messenger"),
+    whatsapp: () => t("WhatsApp"),
+    sms: () => t("SMS"),
+    email: () => t("Email"),
+    webchat: () => t("Web chat"),
   };
-  const STATUSES = { new: "New", pending: "Pending", resolved: "Resolved" };
+  // One conversation's status (the tabs' "New" names many conversations: "Nuevas").
+  const STATUSES = {
+    new: () => t("Status: new"),
+    pending: () => t("Status: pending"),
+    resolved: () => t("Status: resolved"),
+  };
+
+  // Who wrote the card's last message (R11.5): the contact, an agent, a bot or the system.
+  function authorName(author, fallback) {
+    if (!author) return fallback || "";
+    if (author.kind === "agent") return t("%(name)s (agent)", { name: author.name || t("Agent") });
+    if (author.kind === "bot") return t("%(name)s (bot)", { name: author.name || t("Bot") });
+    return author.name || fallback || "";
+  }
 
   function linkedEntry(item) {
-    const medium = MEDIUMS[item.medium] || item.medium;
+    const medium = MEDIUMS[item.medium] ? MEDIUMS[item.medium]() : item.medium;
     const current = item.id === conversationId;
     const reason = item.linked_because;
-    let why = "This contact";
+    let why = t("This contact");
     if (reason) {
       const known = attributes.find((a) => a.key === reason.attribute);
-      why = `Linked because ${(known && known.label) || reason.attribute} matches (${reason.value})`;
+      why = t("Linked because %(attribute)s matches (%(value)s)", {
+        attribute: (known && known.label) || reason.attribute, value: reason.value,
+      });
     }
+    const author = item.last_message_text === null || item.last_message_text === undefined
+      ? "" : authorName(item.last_message_author, item.contact_display_name);
     return h(
       "li",
       { class: `linked-conversation medium-${item.medium}`, "data-conversation-id": item.id },
@@ -466,9 +572,12 @@
         "aria-current": current ? "true" : null,
         text: `${item.channel_name} · ${medium}`,
       }),
-      h("span", { class: `badge status-${item.status}`, text: STATUSES[item.status] || item.status }),
-      h("p", { class: "last-message", text: item.last_message_text || "No messages" }),
-      h("p", { class: "meta", text: [item.contact_display_name, when(item.last_message_at)].filter(Boolean).join(" · ") }),
+      h("span", { class: `badge status-${item.status}`, text: STATUSES[item.status] ? STATUSES[item.status]() : item.status }),
+      h("p", { class: "last-message", text: item.last_message_text || t("No messages") }),
+      h("p", { class: "meta last-author" },
+        author ? h("span", { class: "author", text: author }) : null,
+        author ? " · " : null,
+        when(item.last_message_at)),
       h("p", { class: "meta linked-because", text: why }),
     );
   }
@@ -485,16 +594,16 @@
         ? h("button", {
           type: "button", class: "secondary small older",
           onclick: (event) => { event.currentTarget.remove(); loadLinked(data.next_cursor); },
-        }, "Older conversations")
+        }, t("Older conversations"))
         : null;
       const list = body.querySelector("ol.linked");
       if (cursor && list) list.append(...items.map(linkedEntry));
       else {
-        body.replaceChildren(h("ol", { class: "linked", "aria-label": "Cross-channel conversations" }, items.map(linkedEntry)));
+        body.replaceChildren(h("ol", { class: "linked", "aria-label": t("Cross-channel conversations") }, items.map(linkedEntry)));
       }
       if (more) body.append(more);
     } catch (error) {
-      body.replaceChildren(h("p", { class: "alert", role: "alert", text: `The conversations could not be loaded: ${error.message}` }));
+      body.replaceChildren(h("p", { class: "alert", role: "alert", text: t("The conversations could not be loaded: %(reason)s", { reason: error.message }) }));
     } finally {
       body.setAttribute("aria-busy", "false");
     }
@@ -523,7 +632,7 @@
       event.preventDefault();
       const text = hint.value.trim();
       if (!text) {
-        showError("Write a short hint: it is all the log keeps of this contact.");
+        showError(t("Write a short hint: it is all the log keeps of this contact."));
         hint.focus();
         return;
       }
@@ -539,7 +648,15 @@
     });
   }
 
+  // Leaving with an edit not saved asks first (the browser's own question).
+  function warnBeforeLeaving(event) {
+    if (!dirty.size) return;
+    event.preventDefault();
+    event.returnValue = ""; // older browsers need it set
+  }
+
   function start() {
+    window.addEventListener("beforeunload", warnBeforeLeaving);
     part(".vip-toggle").addEventListener("click", toggleVip);
     setupDelete();
     part(".contact-history").addEventListener("toggle", (event) => {

@@ -1,62 +1,70 @@
 // Admin settings > Integrations & API > CRM: the connection, its shared secret, the editing switch,
 // client credentials for the CRM and the write-back deliveries.
-// Uses /api/v1/integrations/crm… (the same service calls as the API).
+// Uses /api/v1/integrations/crm… (the same service calls as the API). Text through rolodex.t,
+// times through rolodex.time; a success goes to the status line, an error beside its field.
 "use strict";
 (() => {
   const h = (...args) => window.rolodex.h(...args);
   const api = (...args) => window.rolodex.api(...args);
+  const t = (...args) => window.rolodex.t(...args);
+  const when = (iso) => window.rolodex.time(iso);
   const $ = (id) => document.getElementById(id);
-  const LABELS = {
-    lookup_url: "Lookup URL",
-    write_back_url: "Write-back URL",
-    notification_url: "Notification URL",
-    "auth.token_url": "Token URL",
-    "auth.client_id": "Client ID",
-    "auth.client_secret": "Client secret",
-    "auth.scope": "Scope",
-    timeout_seconds: "Timeout (seconds)",
-    agents_can_edit_crm_managed: "Enable editing of CRM-managed contact attributes",
-  };
-  const STATUSES = {
-    queued: "Queued", running: "Running", done: "Done", failed: "Failed", cancelled: "Cancelled",
-  };
   let integration = null;
   let deliveriesCursor = null;
 
-  function when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "";
+  // (rolodex.js runs after this file: its helpers are used only once the page has loaded.)
+  function statusText(status) {
+    const names = {
+      queued: t("Waiting"), running: t("Sending"), done: t("Delivered"), failed: t("Failed"), cancelled: t("Cancelled"),
+    };
+    return names[status] || status;
   }
 
+  function eventText(type) {
+    const names = {
+      CONVERSATION_RESOLVED: t("Conversation resolved"),
+      CONVERSATION_SET_TO_PENDING: t("Conversation set to pending"),
+    };
+    return names[type] || type;
+  }
+
+  // --- messages --------------------------------------------------------------------------
+
+  function clearErrors() {
+    for (const alert of document.querySelectorAll("main .alert[role=alert]")) {
+      alert.hidden = true;
+      alert.textContent = "";
+    }
+    for (const slot of document.querySelectorAll("[data-error-for]")) {
+      slot.textContent = "";
+      slot.hidden = true;
+    }
+    for (const input of document.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  }
+
+  // A success: the status line says it, and earlier errors go.
   function say(text) {
+    clearErrors();
     $("crm-status").textContent = text;
   }
 
-  // "auth.oauth2.token_url" (a validation error inside the discriminated union) -> "auth.token_url".
-  function fieldName(field) {
-    return String(field || "").replace(/^auth\.(oauth2|shared_secret)\./, "auth.");
-  }
-
-  function clearErrors() {
-    for (const slot of document.querySelectorAll("#crm-form [data-error-for]")) {
-      slot.textContent = "";
-      slot.hidden = true;
-      const input = document.querySelector(`[aria-describedby~="${slot.id}"]`);
-      if (input) input.removeAttribute("aria-invalid");
-    }
-  }
-
-  // Field errors go beside their control and, named, into the status line.
-  function showProblem(prefix, failure) {
+  // An error: the old success line goes; the message stands beside its field, and the alert of
+  // the section the person is working in says what happened.
+  function showProblem(summary, failure, alert = "crm-error", scope = "crm-form") {
+    clearErrors();
+    $("crm-status").textContent = "";
     const problem = failure.problem || {};
-    const errors = problem.errors || [];
-    const named = [];
+    const elsewhere = [];
     let first = null;
-    for (const error of errors) {
-      const field = fieldName(error.field);
-      named.push(`${LABELS[field] || field}: ${error.message}`);
-      const slot = document.querySelector(`#crm-form [data-error-for="${CSS.escape(field)}"]`);
-      if (!slot) continue;
-      slot.textContent = slot.textContent ? `${slot.textContent}; ${error.message}` : error.message;
+    for (const error of problem.errors || []) {
+      // "auth.oauth2.token_url" (inside the discriminated union) is "auth.token_url".
+      const field = String(error.field || "").replace(/^auth\.(oauth2|shared_secret)\./, "auth.");
+      const slot = document.querySelector(`#${scope} [data-error-for="${CSS.escape(field)}"]`);
+      if (!slot) {
+        elsewhere.push(error.message);
+        continue;
+      }
+      slot.textContent = slot.textContent ? `${slot.textContent} ${error.message}` : error.message;
       slot.hidden = false;
       const input = document.querySelector(`[aria-describedby~="${slot.id}"]`);
       if (input) {
@@ -64,7 +72,11 @@
         if (!first) first = input;
       }
     }
-    say(`${prefix}: ${named.length ? named.join("; ") : problem.detail || failure.message}`);
+    const detail = elsewhere.join(" ") || (first ? "" : problem.detail || failure.message);
+    $(alert).textContent = detail
+      ? t("%(summary)s: %(reason)s", { summary, reason: detail })
+      : t("%(summary)s: see the message beside the field.", { summary });
+    $(alert).hidden = false;
     if (first) first.focus();
   }
 
@@ -91,7 +103,7 @@
     $("crm-token-url").value = auth.token_url || "";
     $("crm-client-id").value = auth.client_id || "";
     $("crm-client-secret").value = "";
-    $("crm-client-secret").placeholder = auth.client_secret_set ? "•••••••• (stored)" : "";
+    $("crm-client-secret").placeholder = auth.client_secret_set ? t("•••••••• (stored)") : "";
     $("crm-scope").value = auth.scope || "";
     $("crm-timeout").value = String(data.timeout_seconds ?? 5);
     $("crm-agents-edit").checked = Boolean(data.agents_can_edit_crm_managed);
@@ -132,7 +144,6 @@
 
   async function save(event) {
     event.preventDefault();
-    clearErrors();
     const data = body();
     const missing = [];
     if (!data.lookup_url) missing.push("lookup_url");
@@ -141,17 +152,17 @@
       if (!data.auth.client_id) missing.push("auth.client_id");
     }
     if (missing.length) {
-      const errors = missing.map((field) => ({ field, message: "Required." }));
-      showProblem("Not saved", { problem: { errors } });
+      const errors = missing.map((field) => ({ field, message: t("This field is required.") }));
+      showProblem(t("Not saved"), { problem: { errors } });
       return;
     }
     try {
       fill(await api("PUT", "/api/v1/integrations/crm", data));
     } catch (failure) {
-      showProblem("Not saved", failure);
+      showProblem(t("Not saved"), failure);
       return;
     }
-    say("CRM settings saved.");
+    say(t("CRM settings saved."));
   }
 
   // The form stays disabled until the stored settings are in it (nothing typed is overwritten).
@@ -159,7 +170,7 @@
     try {
       fill(await api("GET", "/api/v1/integrations/crm"));
     } catch (failure) {
-      say(`The CRM settings could not be loaded: ${failure.message}`);
+      showProblem(t("The CRM settings could not be loaded"), failure);
     } finally {
       $("crm-fields").disabled = false;
       $("crm-fields").setAttribute("aria-busy", "false");
@@ -167,42 +178,42 @@
   }
 
   async function rotate() {
-    if (!window.confirm("Rotate the shared secret? The CRM must use the new one from now on.")) return;
+    if (!window.confirm(t("Rotate the shared secret? The CRM must use the new one from now on."))) return;
     try {
       const { shared_secret: secret } = await api("POST", "/api/v1/integrations/crm/secret");
       $("crm-secret").value = secret;
       if (integration) integration.shared_secret = secret;
     } catch (failure) {
-      showProblem("The secret could not be rotated", failure);
+      showProblem(t("The secret could not be rotated"), failure, "crm-secret-error");
       return;
     }
-    say("Shared secret rotated. Give the new one to the CRM.");
+    say(t("Shared secret rotated. Give the new one to the CRM."));
   }
 
   async function disconnect() {
-    if (!window.confirm("Disconnect the CRM? Look-ups and write-backs stop.")) return;
+    if (!window.confirm(t("Disconnect the CRM? Look-ups and write-backs stop."))) return;
     try {
       await api("DELETE", "/api/v1/integrations/crm");
     } catch (failure) {
-      showProblem("The CRM could not be disconnected", failure);
+      showProblem(t("The CRM could not be disconnected"), failure);
       return;
     }
     await load();
-    say("CRM disconnected.");
+    say(t("CRM disconnected."));
   }
 
   // --- client credentials ----------------------------------------------------------------
 
   function credentialRow(c) {
     const status = c.revoked_at
-      ? h("span", { class: "meta", text: `Revoked ${when(c.revoked_at)}` })
+      ? h("span", { class: "meta", text: t("Revoked %(time)s", { time: when(c.revoked_at) }) })
       : h("button", {
         type: "button", class: "secondary small", onclick: () => revoke(c),
-      }, "Revoke", h("span", { class: "visually-hidden", text: ` ${c.name} (${c.client_id})` }));
+      }, t("Revoke"), h("span", { class: "visually-hidden", text: ` ${c.name} (${c.client_id})` }));
     return h("tr", { "data-client-id": c.client_id },
       h("td", { text: c.name }),
       h("td", {}, h("code", { text: c.client_id })),
-      h("td", { text: when(c.created_at) }),
+      h("td", {}, h("time", { datetime: c.created_at, text: when(c.created_at) })),
       h("td", {}, status));
   }
 
@@ -211,7 +222,7 @@
     try {
       items = await api("GET", "/api/v1/integrations/crm/credentials");
     } catch (failure) {
-      say(`The client credentials could not be loaded: ${failure.message}`);
+      showProblem(t("The client credentials could not be loaded"), failure, "crm-credentials-error");
       return;
     }
     $("crm-credentials-list").replaceChildren(...items.map(credentialRow));
@@ -225,28 +236,28 @@
     try {
       created = await api("POST", "/api/v1/integrations/crm/credentials", { name });
     } catch (failure) {
-      showProblem("The client credentials could not be created", failure);
+      showProblem(t("The client credentials could not be created"), failure, "crm-credentials-error", "crm-credentials-form");
       return;
     }
     $("crm-new-client-id").value = created.client_id;
     $("crm-new-client-secret").value = created.client_secret;
     $("crm-new-credentials").hidden = false;
-    say(`Client credentials "${created.name}" created. Copy the secret now: it is shown only once.`);
+    say(t("Client credentials “%(name)s” created. Copy the secret now: it is shown only once.", { name: created.name }));
     $("crm-new-client-secret").focus();
     $("crm-new-client-secret").select();
     loadCredentials();
   }
 
   async function revoke(c) {
-    if (!window.confirm(`Revoke "${c.name}"? The CRM can no longer call Rolodex with it.`)) return;
+    if (!window.confirm(t("Revoke “%(name)s”? The CRM can no longer call Rolodex with it.", { name: c.name }))) return;
     try {
       await api("DELETE", `/api/v1/integrations/crm/credentials/${encodeURIComponent(c.client_id)}`);
     } catch (failure) {
-      showProblem("The client credentials could not be revoked", failure);
+      showProblem(t("The client credentials could not be revoked"), failure, "crm-credentials-error");
       return;
     }
     if ($("crm-new-client-id").value === c.client_id) $("crm-new-credentials").hidden = true;
-    say(`Client credentials "${c.name}" revoked.`);
+    say(t("Client credentials “%(name)s” revoked.", { name: c.name }));
     loadCredentials();
   }
 
@@ -256,16 +267,31 @@
     const retry = d.status === "failed" || d.status === "queued"
       ? h("button", {
         type: "button", class: "secondary small", onclick: () => retryDelivery(d),
-      }, "Retry now", h("span", { class: "visually-hidden", text: ` delivery ${d.id}` }))
+      }, t("Retry now"), h("span", { class: "visually-hidden", text: " " + t("delivery %(id)s", { id: d.id }) }))
       : null;
+    const next = d.status === "done" || d.status === "cancelled" ? null : d.next_attempt_at;
     return h("tr", { "data-delivery-id": d.id, "data-status": d.status },
-      h("td", { text: d.type }),
-      h("td", {}, h("a", { href: `/conversations/${encodeURIComponent(d.conversation_id)}`, text: d.conversation_id })),
-      h("td", { text: STATUSES[d.status] || d.status }),
-      h("td", { text: `${d.attempts} of ${d.max_attempts}` }),
+      h("td", { text: eventText(d.type) }),
+      h("td", {}, h("a", { href: `/conversations/${encodeURIComponent(d.conversation_id)}`, class: "mono", text: d.conversation_id })),
+      h("td", { text: statusText(d.status) }),
+      h("td", { text: t("%(attempts)s of %(max)s", { attempts: d.attempts, max: d.max_attempts }) }),
       h("td", { class: "last-error", text: d.last_error || "" }),
-      h("td", { text: d.status === "done" || d.status === "cancelled" ? "" : when(d.next_attempt_at) }),
+      h("td", {}, next ? h("time", { datetime: next, text: when(next) }) : null),
       h("td", {}, retry));
+  }
+
+  function showEmpty() {
+    const empty = $("crm-deliveries-empty");
+    const filtered = $("crm-delivery-status").value;
+    if (filtered) {
+      const clear = h("button", {
+        type: "button", class: "link-button", onclick: () => { $("crm-delivery-status").value = ""; loadDeliveries(null); },
+      }, t("Show every status"));
+      empty.replaceChildren(t("No delivery has the status “%(status)s”.", { status: statusText(filtered) }), " ", clear);
+    } else {
+      empty.textContent = t("No deliveries yet. Agents' changes to CRM-managed attributes appear here when they are sent.");
+    }
+    empty.hidden = $("crm-deliveries-list").children.length > 0;
   }
 
   async function loadDeliveries(cursor) {
@@ -277,7 +303,7 @@
     try {
       page = await api("GET", `/api/v1/integrations/crm/deliveries?${query}`);
     } catch (failure) {
-      say(`The deliveries could not be loaded: ${failure.message}`);
+      showProblem(t("The deliveries could not be loaded"), failure, "crm-deliveries-error");
       return;
     }
     const rows = page.items.map(deliveryRow);
@@ -285,7 +311,7 @@
     else $("crm-deliveries-list").replaceChildren(...rows);
     deliveriesCursor = page.next_cursor;
     $("crm-deliveries-more").hidden = !deliveriesCursor;
-    $("crm-deliveries-empty").hidden = $("crm-deliveries-list").children.length > 0;
+    showEmpty();
   }
 
   async function retryDelivery(d) {
@@ -293,12 +319,12 @@
     try {
       fresh = await api("POST", `/api/v1/integrations/crm/deliveries/${encodeURIComponent(d.id)}/retry`);
     } catch (failure) {
-      showProblem("The delivery could not be retried", failure);
+      showProblem(t("The delivery could not be retried"), failure, "crm-deliveries-error");
       return;
     }
     const old = document.querySelector(`tr[data-delivery-id="${CSS.escape(d.id)}"]`);
     if (old) old.replaceWith(deliveryRow(fresh));
-    say("Delivery queued to be sent now.");
+    say(t("Delivery queued to be sent now."));
   }
 
   function start() {

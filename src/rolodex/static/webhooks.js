@@ -1,27 +1,33 @@
 // Admin settings > Integrations & API > Webhooks: add a webhook, its secret and Rotate, enable or
 // disable, delete, send a test event, and each webhook's deliveries with Retry.
-// Uses /api/v1/webhooks… (the same service calls as the API).
+// Uses /api/v1/webhooks… (the same service calls as the API). Text through rolodex.t, times
+// through rolodex.time; a success goes to the status line, an error beside its field.
 "use strict";
 (() => {
   const h = (...args) => window.rolodex.h(...args);
   const api = (...args) => window.rolodex.api(...args);
+  const t = (...args) => window.rolodex.t(...args);
+  const when = (iso) => window.rolodex.time(iso);
   const $ = (id) => document.getElementById(id);
-  const LABELS = { url: "Endpoint URL", description: "Description", events: "Events" };
-  const STATUSES = {
-    queued: "Waiting", running: "Sending", done: "Delivered", failed: "Failed", cancelled: "Cancelled",
-  };
   const POLL_MS = 1000;
   const POLL_ROUNDS = 20;
 
-  function when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "";
+  // (rolodex.js runs after this file: its helpers are used only once the page has loaded.)
+  function statuses() {
+    return {
+      queued: t("Waiting"), running: t("Sending"), done: t("Delivered"), failed: t("Failed"), cancelled: t("Cancelled"),
+    };
   }
 
-  function say(text) {
-    $("webhooks-status").textContent = text;
+  function statusText(status) {
+    return statuses()[status] || status;
   }
 
   function clearErrors() {
+    for (const alert of document.querySelectorAll("main .alert[role=alert]:not(.notice)")) {
+      alert.hidden = true;
+      alert.textContent = "";
+    }
     for (const slot of document.querySelectorAll("#webhook-form [data-error-for]")) {
       slot.textContent = "";
       slot.hidden = true;
@@ -31,27 +37,47 @@
     }
   }
 
-  // Field errors of the add form go beside their control and, named, into the status line.
-  function showProblem(prefix, failure) {
+  // A success: the status line says it, and earlier errors go.
+  function say(text) {
+    clearErrors();
+    $("webhooks-status").textContent = text;
+  }
+
+  // An error: the old success line goes; each message stands beside its field, and the alert
+  // of the part of the page the person is working in says what happened.
+  function showProblem(summary, failure, alert = $("webhook-error")) {
+    clearErrors();
+    $("webhooks-status").textContent = "";
     const problem = failure.problem || {};
-    const errors = problem.errors || [];
-    const named = [];
+    const elsewhere = [];
     let first = null;
-    for (const error of errors) {
+    for (const error of problem.errors || []) {
       const field = String(error.field || "").split(".")[0];
-      named.push(`${LABELS[field] || field}: ${error.message}`);
       const slot = document.querySelector(`#webhook-form [data-error-for="${CSS.escape(field)}"]`);
-      if (!slot) continue;
-      slot.textContent = slot.textContent ? `${slot.textContent}; ${error.message}` : error.message;
+      if (!slot || alert !== $("webhook-error")) {
+        elsewhere.push(error.message);
+        continue;
+      }
+      slot.textContent = slot.textContent ? `${slot.textContent} ${error.message}` : error.message;
       slot.hidden = false;
       const input = document.querySelector(`#webhook-form [aria-describedby~="${slot.id}"]`);
       if (input) {
         input.setAttribute("aria-invalid", "true");
-        if (!first && input.tagName === "INPUT") first = input;
+        const focusable = input.tagName === "FIELDSET" ? input.querySelector("input") : input;
+        if (!first) first = focusable;
       }
     }
-    say(`${prefix}: ${named.length ? named.join("; ") : problem.detail || failure.message}`);
+    const detail = elsewhere.join(" ") || (first ? "" : problem.detail || failure.message);
+    alert.textContent = detail
+      ? t("%(summary)s: %(reason)s", { summary, reason: detail })
+      : t("%(summary)s: see the message beside the field.", { summary });
+    alert.hidden = false;
     if (first) first.focus();
+  }
+
+  function alertOf(w) {
+    const section = cardOf(w);
+    return section ? section.querySelector(".card-error") : $("webhook-error");
   }
 
   // --- adding ----------------------------------------------------------------------------
@@ -63,10 +89,10 @@
     const events = [...document.querySelectorAll('#webhook-form input[name="events"]:checked')]
       .map((box) => box.value);
     const missing = [];
-    if (!url) missing.push({ field: "url", message: "Required." });
-    if (!events.length) missing.push({ field: "events", message: "Pick at least one event." });
+    if (!url) missing.push({ field: "url", message: t("This field is required.") });
+    if (!events.length) missing.push({ field: "events", message: t("Pick at least one event.") });
     if (missing.length) {
-      showProblem("Not added", { problem: { errors: missing } });
+      showProblem(t("Not added"), { problem: { errors: missing } });
       return;
     }
     const body = { url, events, description: $("webhook-description").value.trim() };
@@ -74,12 +100,12 @@
     try {
       created = await api("POST", "/api/v1/webhooks", body);
     } catch (failure) {
-      showProblem("Not added", failure);
+      showProblem(t("Not added"), failure);
       return;
     }
     $("webhook-form").reset();
     await loadWebhooks();
-    say(`Webhook added for ${created.url}.`);
+    say(t("Webhook added for %(url)s.", { url: created.url }));
   }
 
   // --- one webhook -----------------------------------------------------------------------
@@ -91,24 +117,25 @@
   function notice(w) {
     if (w.enabled) return null;
     const text = w.disabled_reason
-      ? `This webhook was disabled by Rolodex: ${w.disabled_reason}`
-      : "This webhook is disabled: nothing is sent to it until it is enabled again.";
-    return h("p", { class: "alert", role: "alert", text });
+      ? t("Rolodex disabled this webhook: %(reason)s", { reason: w.disabled_reason })
+      : t("This webhook is disabled: nothing is sent to it until it is enabled again.");
+    return h("p", { class: "alert notice", role: "alert", text });
   }
 
   function deliveryRow(w, d) {
     const retry = ["failed", "cancelled", "queued"].includes(d.status)
       ? h("button", {
         type: "button", class: "secondary small", onclick: () => retryDelivery(w, d),
-      }, "Retry", hidden(`delivery ${d.id}`))
+      }, t("Retry"), hidden(t("delivery %(id)s", { id: d.id })))
       : null;
+    const next = d.status === "queued" ? d.next_attempt_at : null;
     return h("tr", { "data-delivery-id": d.id, "data-status": d.status },
       h("td", {}, h("code", { text: d.event })),
-      h("td", { class: "delivery-status", text: STATUSES[d.status] || d.status }),
-      h("td", { text: `${d.attempts} of ${d.max_attempts}` }),
+      h("td", { class: "delivery-status", text: statusText(d.status) }),
+      h("td", { text: t("%(attempts)s of %(max)s", { attempts: d.attempts, max: d.max_attempts }) }),
       h("td", { class: "last-error", text: d.last_error || "" }),
-      h("td", { text: when(d.created_at) }),
-      h("td", { text: d.status === "queued" ? when(d.next_attempt_at) : "" }),
+      h("td", {}, h("time", { datetime: d.created_at, text: when(d.created_at) })),
+      h("td", {}, next ? h("time", { datetime: next, text: when(next) }) : null),
       h("td", {}, retry));
   }
 
@@ -116,40 +143,41 @@
     const secretId = `webhook-secret-${w.id}`;
     const statusId = `webhook-delivery-status-${w.id}`;
     const filter = h("select", { id: statusId, onchange: () => loadDeliveries(w) },
-      h("option", { value: "", text: "Every status" }),
-      ...Object.entries(STATUSES).map(([value, text]) => h("option", { value, text })));
+      h("option", { value: "", text: t("Every status") }),
+      ...Object.entries(statuses()).map(([value, text]) => h("option", { value, text })));
     const rows = h("tbody", { class: "deliveries" });
-    const empty = h("p", { class: "empty deliveries-empty", text: "No deliveries yet.", hidden: true });
-    const section = h("section", { class: "card webhook", "data-webhook-id": w.id, "aria-label": `Webhook ${w.url}` },
+    const empty = h("p", { class: "empty deliveries-empty", hidden: true });
+    const section = h("section", {
+      class: "card webhook", "data-webhook-id": w.id, "aria-label": t("Webhook %(url)s", { url: w.url }),
+    },
       h("h3", {}, h("span", { class: "mono", text: w.url })),
       w.description ? h("p", { class: "meta", text: w.description }) : null,
       notice(w),
-      h("p", {}, "Events: ", ...w.events.flatMap((e, i) => [i ? ", " : "", h("code", { text: e })])),
-      h("label", { for: secretId, text: "Signing secret" }),
+      h("p", { class: "alert card-error", role: "alert", hidden: true }),
+      h("p", {}, t("Events:"), " ", ...w.events.flatMap((e, i) => [i ? ", " : "", h("code", { text: e })])),
+      h("label", { for: secretId, text: t("Signing secret") }),
       h("div", { class: "value-line" },
         h("input", { id: secretId, readonly: true, class: "mono", value: w.secret }),
         h("button", { type: "button", class: "secondary small", onclick: () => rotate(w) },
-          "Rotate secret", hidden(`of ${w.url}`))),
-      h("p", {},
+          t("Rotate secret"), hidden(w.url))),
+      h("p", { class: "data-actions" },
         h("button", { type: "button", class: "secondary small", onclick: () => toggle(w) },
-          w.enabled ? "Disable" : "Enable", hidden(w.url)),
-        " ",
+          w.enabled ? t("Disable") : t("Enable"), hidden(w.url)),
         h("button", { type: "button", class: "secondary small", onclick: () => sendTest(w), disabled: !w.enabled },
-          "Send test event", hidden(`to ${w.url}`)),
-        " ",
+          t("Send test event"), hidden(w.url)),
         h("button", { type: "button", class: "secondary small", onclick: () => remove(w) },
-          "Delete", hidden(w.url))),
-      h("h4", { text: "Deliveries" }),
+          t("Delete"), hidden(w.url))),
+      h("h4", { text: t("Deliveries") }),
       h("div", { class: "filters" },
-        h("label", { for: statusId, text: "Delivery status" }),
+        h("label", { for: statusId, text: t("Delivery status") }),
         filter,
         h("button", { type: "button", class: "secondary small", onclick: () => loadDeliveries(w) },
-          "Refresh", hidden(`deliveries of ${w.url}`))),
-      h("table", { class: "log", "aria-label": `Deliveries to ${w.url}` },
+          t("Refresh"), hidden(w.url))),
+      h("table", { class: "log data-table", "aria-label": t("Deliveries to %(url)s", { url: w.url }) },
         h("thead", {}, h("tr", {},
-          ...["Event", "Status", "Attempts", "Last error", "Created", "Next attempt"]
+          ...[t("Event"), t("Status"), t("Attempts"), t("Last error"), t("Created"), t("Next attempt")]
             .map((text) => h("th", { scope: "col", text })),
-          h("th", { scope: "col" }, h("span", { class: "visually-hidden", text: "Actions" })))),
+          h("th", { scope: "col" }, h("span", { class: "visually-hidden", text: t("Actions") })))),
         rows),
       empty);
     return section;
@@ -169,11 +197,22 @@
     try {
       page = await api("GET", `/api/v1/webhooks/${encodeURIComponent(w.id)}/deliveries?${query}`);
     } catch (failure) {
-      say(`The deliveries could not be loaded: ${failure.message}`);
+      showProblem(t("The deliveries could not be loaded"), failure, alertOf(w));
       return [];
     }
     section.querySelector("tbody.deliveries").replaceChildren(...page.items.map((d) => deliveryRow(w, d)));
-    section.querySelector(".deliveries-empty").hidden = page.items.length > 0;
+    const empty = section.querySelector(".deliveries-empty");
+    if (status) {
+      const clear = h("button", {
+        type: "button",
+        class: "link-button",
+        onclick: () => { section.querySelector("select").value = ""; loadDeliveries(w); },
+      }, t("Show every status"));
+      empty.replaceChildren(t("No delivery has the status “%(status)s”.", { status: statusText(status) }), " ", clear);
+    } else {
+      empty.textContent = t("No deliveries yet.");
+    }
+    empty.hidden = page.items.length > 0;
     return page.items;
   }
 
@@ -190,49 +229,49 @@
   }
 
   async function rotate(w) {
-    if (!window.confirm("Rotate the signing secret? Your receiver must use the new one from now on.")) return;
+    if (!window.confirm(t("Rotate the signing secret? Your receiver must use the new one from now on."))) return;
     try {
       const { secret } = await api("POST", `/api/v1/webhooks/${encodeURIComponent(w.id)}/secret`);
       w.secret = secret;
       $(`webhook-secret-${w.id}`).value = secret;
     } catch (failure) {
-      showProblem("The secret could not be rotated", failure);
+      showProblem(t("The secret could not be rotated"), failure, alertOf(w));
       return;
     }
-    say("Signing secret rotated. Give the new one to your receiver.");
+    say(t("Signing secret rotated. Give the new one to your receiver."));
   }
 
   async function toggle(w) {
     try {
       await api("PATCH", `/api/v1/webhooks/${encodeURIComponent(w.id)}`, { enabled: !w.enabled });
     } catch (failure) {
-      showProblem("The webhook could not be changed", failure);
+      showProblem(t("The webhook could not be changed"), failure, alertOf(w));
       return;
     }
     await loadWebhooks();
-    say(w.enabled ? `Webhook ${w.url} disabled.` : `Webhook ${w.url} enabled.`);
+    say(w.enabled ? t("Webhook %(url)s disabled.", { url: w.url }) : t("Webhook %(url)s enabled.", { url: w.url }));
   }
 
   async function remove(w) {
-    if (!window.confirm(`Delete the webhook for ${w.url}? Nothing more is sent to it.`)) return;
+    if (!window.confirm(t("Delete the webhook for %(url)s? Nothing more is sent to it.", { url: w.url }))) return;
     try {
       await api("DELETE", `/api/v1/webhooks/${encodeURIComponent(w.id)}`);
     } catch (failure) {
-      showProblem("The webhook could not be deleted", failure);
+      showProblem(t("The webhook could not be deleted"), failure, alertOf(w));
       return;
     }
     await loadWebhooks();
-    say(`Webhook ${w.url} deleted.`);
+    say(t("Webhook %(url)s deleted.", { url: w.url }));
   }
 
   async function sendTest(w) {
     try {
       await api("POST", `/api/v1/webhooks/${encodeURIComponent(w.id)}/test`);
     } catch (failure) {
-      showProblem("The test event could not be sent", failure);
+      showProblem(t("The test event could not be sent"), failure, alertOf(w));
       return;
     }
-    say(`Test event queued for ${w.url}.`);
+    say(t("Test event queued for %(url)s.", { url: w.url }));
     await loadDeliveries(w);
     await follow(w);
   }
@@ -241,10 +280,10 @@
     try {
       await api("POST", `/api/v1/webhooks/${encodeURIComponent(w.id)}/deliveries/${encodeURIComponent(d.id)}/retry`);
     } catch (failure) {
-      showProblem("The delivery could not be retried", failure);
+      showProblem(t("The delivery could not be retried"), failure, alertOf(w));
       return;
     }
-    say("Delivery queued to be sent now.");
+    say(t("Delivery queued to be sent now."));
     await loadDeliveries(w);
     await follow(w);
   }
@@ -254,7 +293,7 @@
     try {
       page = await api("GET", "/api/v1/webhooks?limit=200");
     } catch (failure) {
-      say(`The webhooks could not be loaded: ${failure.message}`);
+      showProblem(t("The webhooks could not be loaded"), failure);
       return;
     } finally {
       $("webhooks-list").setAttribute("aria-busy", "false");

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.models import Team, TeamMember, User
@@ -63,3 +63,44 @@ async def members_by_team(
     for team_id, user_id in await session.execute(stmt):
         out[team_id].append(user_id)
     return out
+
+
+async def active_admin_ids(session: AsyncSession, workspace_id: str) -> list[str]:
+    """The workspace's active admins, locked until the transaction ends (PostgreSQL).
+
+    The lock makes two admins who demote or deactivate each other at once queue, so the
+    second sees the first's change and the workspace never loses its last admin.
+    """
+    stmt = (
+        select(User.id)
+        .where(User.workspace_id == workspace_id, User.role == "admin", User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def team_name_taken_by_another(
+    session: AsyncSession, workspace_id: str, name: str, team_id: str
+) -> bool:
+    """Whether another team of the workspace has this name."""
+    stmt = (
+        select(Team.id)
+        .where(Team.workspace_id == workspace_id, Team.name == name, Team.id != team_id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def replace_members(
+    session: AsyncSession, workspace_id: str, team_id: str, user_ids: Sequence[str]
+) -> None:
+    """Make these users the team's members, and no one else."""
+    await session.execute(
+        delete(TeamMember).where(
+            TeamMember.workspace_id == workspace_id, TeamMember.team_id == team_id
+        )
+    )
+    if user_ids:
+        rows = [{"workspace_id": workspace_id, "team_id": team_id, "user_id": u} for u in user_ids]
+        await session.execute(insert(TeamMember), rows)

@@ -26,10 +26,6 @@ TIMEOUT_SECONDS = 10.0
 LEASE = timedelta(seconds=60)
 # A webhook failing this long without a single success is disabled.
 DISABLE_AFTER = timedelta(days=3)
-DISABLED_REASON = (
-    "Deliveries to this URL have failed for 3 days without a success "
-    "(the last error: {error}). Fix the receiver, then enable the webhook again."
-)
 
 
 class DeliveryFailed(RuntimeError):
@@ -58,7 +54,7 @@ async def deliver(ctx: JobContext) -> None:
         return
     now = utcnow()
     async with ctx.db.transaction() as session:
-        reason = DISABLED_REASON.format(error=error[:300])
+        reason = repository.DISABLED_REASON % {"error": error[:300]}
         cutoff = now - DISABLE_AFTER
         if await repository.record_failure(session, webhook_id, now, cutoff, reason):
             # Disabled (by this failure or a concurrent one): nothing more is attempted.

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from rolodex.auth.deps import SignedIn
 from rolodex.db import TransactionalRoute
+from rolodex.i18n import N_, translate
 from rolodex.plans import Feature, has_feature
 from rolodex.web import page
 from rolodex.webhooks.schemas import EventType
@@ -15,12 +16,12 @@ from rolodex.webhooks.schemas import EventType
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 EVENT_LABELS = {
-    EventType.CONTACT_CREATED: "A contact is created",
-    EventType.CONTACT_UPDATED: "A contact's attributes change",
-    EventType.CONTACT_DELETED: "A contact is deleted",
-    EventType.CONVERSATION_CREATED: "A conversation starts",
-    EventType.CONVERSATION_UPDATED: "A conversation's status or assignee changes",
-    EventType.MESSAGE_CREATED: "A message is received or sent",
+    EventType.CONTACT_CREATED: N_("A contact is created"),
+    EventType.CONTACT_UPDATED: N_("A contact's attributes change"),
+    EventType.CONTACT_DELETED: N_("A contact is deleted"),
+    EventType.CONVERSATION_CREATED: N_("A conversation starts"),
+    EventType.CONVERSATION_UPDATED: N_("A conversation's status or assignee changes"),
+    EventType.MESSAGE_CREATED: N_("A message is received or sent"),
 }
 
 
@@ -34,5 +35,5 @@ async def webhooks_page(request: Request, principal: SignedIn) -> HTMLResponse:
         principal,
         section="admin",
         available=has_feature(principal.plan, Feature.WEBHOOKS),
-        events=[(e.value, EVENT_LABELS[e]) for e in EventType],
+        events=[(e.value, translate(EVENT_LABELS[e])) for e in EventType],
     )

@@ -16,9 +16,17 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.i18n import N_
 from rolodex.models import AttributeDefinition, Contact, Conversation, Job, Message, Webhook
 
 DELIVER_JOB = "webhooks.deliver"
+# Why Rolodex disabled a webhook (`record_failure`): stored in English by the delivery job,
+# which has no reader; the API and the page show it in the reader's language
+# (service.shown_reason), with the receiver's last error as it was.
+DISABLED_REASON = N_(
+    "Deliveries to this URL have failed for 3 days without a success "
+    "(the last error: %(error)s). Fix the receiver, then enable the webhook again."
+)
 
 
 def webhooks_of(workspace_id: str) -> Select[Webhook]:

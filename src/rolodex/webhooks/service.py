@@ -16,6 +16,7 @@ Business and Enterprise plans; admins only.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
+from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.jobs.schemas import DeliveryStatus
 from rolodex.kit import outbound
@@ -34,7 +36,7 @@ from rolodex.models import Job, Webhook
 from rolodex.plans import Feature
 from rolodex.webhooks import repository, signing
 from rolodex.webhooks.events import WebhooksChanged
-from rolodex.webhooks.repository import DELIVER_JOB
+from rolodex.webhooks.repository import DELIVER_JOB, DISABLED_REASON
 from rolodex.webhooks.schemas import (
     TEST_EVENT,
     DeliveryRead,
@@ -54,7 +56,18 @@ def _require(principal: Principal) -> None:
 
 
 def _read(row: Webhook) -> WebhookRead:
-    return WebhookRead.model_validate(row)
+    read = WebhookRead.model_validate(row)
+    if read.disabled_reason:
+        read.disabled_reason = shown_reason(read.disabled_reason)
+    return read
+
+
+def shown_reason(stored: str) -> str:
+    """Why Rolodex disabled a webhook, in the reader's language (stored in English by the job,
+    with the receiver's last error, which stays as it was)."""
+    template = re.escape(DISABLED_REASON).replace(re.escape("%(error)s"), "(?P<error>.*)")
+    found = re.fullmatch(template, stored, flags=re.S)
+    return _(DISABLED_REASON, error=found["error"]) if found else stored
 
 
 def _snapshot(row: Webhook) -> dict[str, Any]:
@@ -71,8 +84,9 @@ def _checked_url(url: str, allow_private: bool) -> str:
     try:
         return outbound.check_url(url, allow_private=allow_private)
     except outbound.UnsafeTarget as exc:
-        error = field_error("url", str(exc), "unsafe_url")
-        raise InvalidInput(f"url: {exc}", errors=[error], code="invalid_url") from exc
+        message = jobs.unsafe_target_message(exc)
+        error = field_error("url", message, "unsafe_url")
+        raise InvalidInput(message, errors=[error], code="invalid_url") from exc
 
 
 async def access_webhook_by_id(
@@ -82,7 +96,7 @@ async def access_webhook_by_id(
     _require(principal)
     row = await repository.get(session, principal.workspace_id, webhook_id, for_update=for_update)
     if row is None:
-        raise NotFound("Webhook not found.")
+        raise NotFound(_("Webhook not found."))
     return row
 
 
@@ -94,7 +108,8 @@ async def create_webhook(
     url = _checked_url(data.url, allow_private)
     if await repository.count(session, principal.workspace_id) >= MAX_WEBHOOKS:
         raise Conflict(
-            f"A workspace can have at most {MAX_WEBHOOKS} webhooks.", code="too_many_webhooks"
+            _("A workspace can have at most %(max)s webhooks.", max=MAX_WEBHOOKS),
+            code="too_many_webhooks",
         )
     now = utcnow()
     row = Webhook(
@@ -267,7 +282,7 @@ async def send_test(session: AsyncSession, principal: Principal, webhook_id: str
     """Queue a `webhook.test` event to this webhook now (admins; 409 if it is disabled)."""
     row = await access_webhook_by_id(session, principal, webhook_id)
     if not row.enabled:
-        raise Conflict("Enable the webhook to send it a test event.", code="webhook_disabled")
+        raise Conflict(_("Enable the webhook to send it a test event."), code="webhook_disabled")
     data = {"webhook_id": row.id, "message": "A test event from Rolodex."}
     (job_id,) = await enqueue(
         session, principal.workspace_id, [row.id], TEST_EVENT, data, contact_id=None
@@ -305,7 +320,7 @@ async def retry_delivery(
     row = await access_webhook_by_id(session, principal, webhook_id)
     job = await repository.get_delivery(session, principal.workspace_id, row.id, delivery_id)
     if job is None:
-        raise NotFound("Delivery not found.")
+        raise NotFound(_("Delivery not found."))
     if not row.enabled:
-        raise Conflict("Enable the webhook to retry its deliveries.", code="webhook_disabled")
+        raise Conflict(_("Enable the webhook to retry its deliveries."), code="webhook_disabled")
     return _delivery(await jobs.send_now(session, job, again=("failed", "cancelled")))

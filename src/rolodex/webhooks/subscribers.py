@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes.events import AttributeValuesChanged
 from rolodex.contacts.events import ContactCreated, ContactDeleted
+from rolodex.conversations import service as conversations
 from rolodex.conversations.events import (
     ConversationAssigned,
     ConversationStarted,
@@ -219,7 +220,9 @@ async def message_received(session: AsyncSession, event: MessageReceived) -> Non
 
 async def message_sent(session: AsyncSession, event: MessageSent) -> None:
     """message.created: an agent's, a bot's or the system's message."""
-    await _message_created(session, event, _actor(event.author_kind, event.author_id))
+    # The API's author kinds (R11.5): a user writes as `agent`, a CRM or no one as `system`.
+    kind = conversations.author_kind(event.author_kind).value
+    await _message_created(session, event, _actor(kind, event.author_id))
 
 
 def _forget_enabled(event: WebhooksChanged) -> None:

@@ -1,22 +1,25 @@
-"""REST routes of the caller's workspace."""
+"""REST routes of the caller and their workspace."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rolodex.auth.deps import CurrentPrincipal
+from rolodex.auth.deps import AdminPrincipal, CurrentPrincipal
+from rolodex.auth.principals import Principal
 from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.models import Workspace
 from rolodex.plans import Feature, has_feature
+from rolodex.users import service as users
+from rolodex.users.schemas import PreferencesUpdate
 from rolodex.workspaces import service
-from rolodex.workspaces.schemas import MeRead, WorkspaceRead
+from rolodex.workspaces.schemas import MeRead, WorkspaceRead, WorkspaceUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
 
 
-@router.get("/me")
-async def me(session: SessionDep, principal: CurrentPrincipal) -> MeRead:
-    """Who the token belongs to, and their workspace."""
-    workspace = await service.get_workspace(session, principal)
+def _me(
+    principal: Principal, workspace: Workspace, locale: str | None, time_zone: str | None
+) -> MeRead:
     return MeRead(
         kind=principal.kind,
         user_id=principal.user_id,
@@ -25,4 +28,37 @@ async def me(session: SessionDep, principal: CurrentPrincipal) -> MeRead:
         role=principal.role,
         workspace=WorkspaceRead.model_validate(workspace),
         features={f.value: has_feature(workspace.plan, f) for f in Feature},
+        locale=locale,
+        time_zone=time_zone or workspace.time_zone,
     )
+
+
+@router.get("/me")
+async def me(session: SessionDep, principal: CurrentPrincipal) -> MeRead:
+    """Who the token belongs to, their language and time zone, and their workspace."""
+    workspace = await service.get_workspace(session, principal)
+    return _me(principal, workspace, principal.locale, principal.time_zone)
+
+
+@router.patch("/me")
+async def update_me(
+    data: PreferencesUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> MeRead:
+    """Set your own language (`en`, `es`) and IANA time zone; null returns to the default.
+
+    The default language is the browser's (`Accept-Language`), the default zone the
+    workspace's. The next request is answered in the new language. People only (403 for
+    integration tokens).
+    """
+    user = await users.set_preferences(session, principal, data)
+    workspace = await service.get_workspace(session, principal)
+    return _me(principal, workspace, user.locale, user.time_zone)
+
+
+@router.patch("/workspace")
+async def update_workspace(
+    data: WorkspaceUpdate, session: SessionDep, principal: AdminPrincipal
+) -> WorkspaceRead:
+    """Set the workspace's time zone, the default of people without their own (admins)."""
+    workspace = await service.set_time_zone(session, principal, data.time_zone)
+    return WorkspaceRead.model_validate(workspace)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from rolodex.auth.principals import Role, TokenKind
 from rolodex.plans import Plan
-from rolodex.schemas import OutputModel
+from rolodex.schemas import InputModel, OutputModel
+from rolodex.users.schemas import TimeZoneName
 
 
 class WorkspaceRead(OutputModel):
@@ -16,7 +17,15 @@ class WorkspaceRead(OutputModel):
     name: str
     plan: Plan
     default_phone_region: str
+    # The zone times are shown in for people who have not chosen their own.
+    time_zone: str
     created_at: datetime
+
+
+class WorkspaceUpdate(InputModel):
+    """What an admin may change about the workspace."""
+
+    time_zone: TimeZoneName
 
 
 class MeRead(OutputModel):
@@ -29,3 +38,7 @@ class MeRead(OutputModel):
     role: Role | None
     workspace: WorkspaceRead
     features: dict[str, bool]
+    # The person's own language (null: the browser's, from Accept-Language; always null for
+    # integrations), and the zone their times are shown in (theirs, else the workspace's).
+    locale: str | None
+    time_zone: str

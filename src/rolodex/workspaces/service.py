@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from zoneinfo import available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import i18n
 from rolodex.audit import service as audit
 from rolodex.auth import service as auth
 from rolodex.auth.principals import Principal, Role, TokenKind
 from rolodex.errors import NotFound
+from rolodex.i18n import _
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.models import Workspace
@@ -51,7 +55,7 @@ async def create_workspace(
         workspace.id,
         UserCreate(email=admin_email, name=admin_name, role=Role.ADMIN, password=admin_password),
     )
-    _, token = await auth.issue_token(
+    _row, token = await auth.issue_token(
         session, workspace_id=workspace.id, kind=TokenKind.USER, user_id=admin.id, name="cli"
     )
     await audit.record(
@@ -70,7 +74,7 @@ async def get_workspace(session: AsyncSession, principal: Principal) -> Workspac
     """The caller's own workspace."""
     workspace = await repository.get(session, principal.workspace_id)
     if workspace is None:
-        raise NotFound("Workspace not found.")
+        raise NotFound(_("Workspace not found."))
     return workspace
 
 
@@ -97,3 +101,52 @@ async def set_agents_can_edit_crm_managed(
             after={"agents_can_edit_crm_managed": enabled},
         )
     return workspace
+
+
+async def set_time_zone(session: AsyncSession, principal: Principal, time_zone: str) -> Workspace:
+    """An admin sets the workspace's time zone: the default of people without their own."""
+    principal.require_admin()
+    workspace = await get_workspace(session, principal)
+    before = workspace.time_zone
+    if before != time_zone:
+        workspace.time_zone = time_zone
+        await session.flush()
+        auth.forget_principals()  # principals carry the zone their times are shown in
+        await audit.record(
+            session,
+            principal,
+            "workspace.time_zone_changed",
+            target_type="workspace",
+            target_id=workspace.id,
+            before={"time_zone": before},
+            after={"time_zone": time_zone},
+        )
+    return workspace
+
+
+# The regions of the IANA names people pick from (the rest are aliases such as US/Eastern).
+_REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Arctic/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
+
+@cache
+def _listed_zones() -> tuple[str, ...]:
+    names = [z for z in available_timezones() if z.startswith(_REGIONS)]
+    return ("UTC", *sorted(names))
+
+
+def time_zone_choices(*current: str | None) -> list[str]:
+    """The IANA zones a person picks from, with any zone in use (an alias set through the API)."""
+    listed = _listed_zones()
+    extra = sorted({z for z in current if z and z not in listed and i18n.valid_time_zone(z)})
+    return [*extra, *listed]

@@ -138,6 +138,14 @@ async def existing_keys(session: AsyncSession, workspace_id: str, prefix: str) -
     return set((await session.execute(stmt)).scalars())
 
 
+async def labels(session: AsyncSession, workspace_id: str) -> list[tuple[str, str]]:
+    """Every definition's (key, label) in the workspace (to keep labels unique)."""
+    stmt = select(AttributeDefinition.key, AttributeDefinition.label).where(
+        AttributeDefinition.workspace_id == workspace_id
+    )
+    return [(row.key, row.label) for row in await session.execute(stmt)]
+
+
 async def set_positions(session: AsyncSession, workspace_id: str, ids: Sequence[str]) -> None:
     """Store a new order: each definition's position is its index in `ids`."""
     table = cast(Table, AttributeDefinition.__table__)

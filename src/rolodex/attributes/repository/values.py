@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import insert_for, prepared
 from rolodex.errors import InvalidInput
+from rolodex.i18n import _
 from rolodex.kit.pagination import decode_cursor, encode_cursor
 from rolodex.models import (
     AttributeChannelDisabled,
@@ -177,7 +178,7 @@ async def history_page(
         try:
             after = datetime.fromisoformat(str(at))
         except ValueError as exc:
-            raise InvalidInput.for_field("query.cursor", "Malformed cursor.") from exc
+            raise InvalidInput.for_field("query.cursor", _("Malformed cursor.")) from exc
         stmt = stmt.where(
             or_(
                 AttributeHistory.at < after,
