@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -190,6 +191,26 @@ async def revoke_user_tokens(session: AsyncSession, workspace_id: str, user_id: 
     return revoked
 
 
+async def _credentials_changed(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    target_type: str,
+    target_id: str,
+    after: dict[str, Any] | None = None,
+) -> None:
+    # Audit listens (audit is above auth): token and client changes are recorded there.
+    event = CredentialsChanged(
+        workspace_id=principal.workspace_id,
+        actor=principal,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        after=after,
+    )
+    await emit(session, event)
+
+
 async def create_api_token(
     session: AsyncSession, principal: Principal, *, kind: TokenKind, name: str
 ) -> tuple[ApiToken, str]:
@@ -202,16 +223,13 @@ async def create_api_token(
         user_id=principal.user_id if kind is TokenKind.USER else None,
         name=name,
     )
-    await emit(
+    await _credentials_changed(
         session,
-        CredentialsChanged(
-            workspace_id=principal.workspace_id,
-            actor=principal,
-            action="token.created",
-            target_type="api_token",
-            target_id=row.id,
-            after={"kind": kind.value, "name": name},
-        ),
+        principal,
+        "token.created",
+        "api_token",
+        row.id,
+        after={"kind": kind.value, "name": name},
     )
     return row, token
 
@@ -231,16 +249,7 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         forget_principals()
-        await emit(
-            session,
-            CredentialsChanged(
-                workspace_id=principal.workspace_id,
-                actor=principal,
-                action="token.revoked",
-                target_type="api_token",
-                target_id=row.id,
-            ),
-        )
+        await _credentials_changed(session, principal, "token.revoked", "api_token", row.id)
     await session.flush()
 
 
@@ -262,16 +271,13 @@ async def create_oauth_client(
     )
     session.add(row)
     await session.flush()
-    await emit(
+    await _credentials_changed(
         session,
-        CredentialsChanged(
-            workspace_id=principal.workspace_id,
-            actor=principal,
-            action="oauth_client.created",
-            target_type="oauth_client",
-            target_id=row.id,
-            after={"kind": kind.value, "name": name},
-        ),
+        principal,
+        "oauth_client.created",
+        "oauth_client",
+        row.id,
+        after={"kind": kind.value, "name": name},
     )
     return row, secret
 
@@ -297,15 +303,8 @@ async def revoke_oauth_client(
         row.revoked_at = now
         await repository.revoke_client_tokens(session, principal.workspace_id, row.id, now)
         forget_principals()
-        await emit(
-            session,
-            CredentialsChanged(
-                workspace_id=principal.workspace_id,
-                actor=principal,
-                action="oauth_client.revoked",
-                target_type="oauth_client",
-                target_id=row.id,
-            ),
+        await _credentials_changed(
+            session, principal, "oauth_client.revoked", "oauth_client", row.id
         )
     await session.flush()
 
