@@ -136,6 +136,9 @@ def serve(
     # Listen first, then say where: the address printed is the one being served (port 0 too),
     # and a port already in use fails here, before anything is printed.
     sock = config.bind_socket()
+    # Listening at once: a client that follows the printed address before the app has started
+    # waits in the backlog instead of being refused (uvicorn listens only once it has started).
+    sock.listen(config.backlog)
     url = _url(host, sock.getsockname()[1])
     console.print(f"Rolodex serving on {url}  (API docs: {url}/docs)", soft_wrap=True)
     if _run(demo_exists):
