@@ -6,7 +6,8 @@ without script; a change ends on the Users & teams page with a line saying what 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +30,8 @@ from rolodex.users.schemas import (
     form_errors,
 )
 from rolodex.web import page
+
+T = TypeVar("T")
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
@@ -100,6 +103,21 @@ async def _users_page(
     )
 
 
+async def _attempt(action: Callable[[], Awaitable[T]]) -> tuple[T | None, dict[str, str], int]:
+    """A page form's service call: its result, or its refusal as messages by field and status.
+
+    A 404 is raised as it is (the page's subject is gone), and a 403 by _problem_errors.
+    """
+    try:
+        return await action(), {}, 200
+    except ValidationError as exc:
+        return None, form_errors(exc), 422
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return None, _problem_errors(exc), exc.status
+
+
 def _back(done: str, target: str) -> RedirectResponse:
     return RedirectResponse(f"/admin/users?done={done}&id={target}", status_code=303)
 
@@ -122,14 +140,12 @@ async def add_user(
 ) -> Response:
     """Add a user from the page (the same service call as POST /api/v1/users)."""
     form = {"email": email, "name": name, "role": role}
-    try:
-        data = UserCreate.model_validate({**form, "password": password})
-        user = await service.create_user(session, principal, data)
-    except ValidationError as exc:
-        errors = form_errors(exc)
-    except AppError as exc:
-        errors = _problem_errors(exc)
-    else:
+    user, errors, _ = await _attempt(
+        lambda: service.create_user(
+            session, principal, UserCreate.model_validate({**form, "password": password})
+        )
+    )
+    if user is not None:
         return _back("user_added", user.id)
     return await _users_page(
         request, session, principal, user_errors=errors, user_form=form, status_code=422
@@ -181,16 +197,10 @@ async def save_user(
 ) -> Response:
     """Save a user's name and role (the same service call as PATCH /api/v1/users/{id})."""
     form = {"name": name, "role": role}
-    try:
-        data = UserUpdate.model_validate(form)
-        user = await service.update_user(session, principal, user_id, data)
-    except ValidationError as exc:
-        errors = form_errors(exc)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        errors = _problem_errors(exc)
-    else:
+    user, errors, _ = await _attempt(
+        lambda: service.update_user(session, principal, user_id, UserUpdate.model_validate(form))
+    )
+    if user is not None:
         if user.id == principal.user_id and user.role != "admin":
             return RedirectResponse("/", status_code=303)  # no longer an admin: nothing here
         return _back("user_saved", user.id)
@@ -207,17 +217,11 @@ async def set_access(
     active: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Deactivate (`active=false`) or reactivate (`active=true`) a user."""
-    status_code = 422
-    try:
-        data = UserUpdate.model_validate({"active": active})
-        user = await service.update_user(session, principal, user_id, data)
-    except ValidationError as exc:
-        errors = form_errors(exc)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        errors, status_code = _problem_errors(exc), exc.status
-    else:
+    data = {"active": active}
+    user, errors, status_code = await _attempt(
+        lambda: service.update_user(session, principal, user_id, UserUpdate.model_validate(data))
+    )
+    if user is not None:
         return _back("user_reactivated" if user.active else "user_deactivated", user.id)
     user = await service.access_user_by_id(session, principal, user_id)
     access_errors = {"form": "; ".join(dict.fromkeys(errors.values()))}
@@ -236,13 +240,10 @@ async def create_team(
 ) -> Response:
     """Create a team from the page (the same service call as POST /api/v1/teams)."""
     form: dict[str, Any] = {"name": name, "member_ids": member_ids or []}
-    try:
-        team = await service.create_team(session, principal, TeamCreate.model_validate(form))
-    except ValidationError as exc:
-        errors = form_errors(exc)
-    except AppError as exc:
-        errors = _problem_errors(exc)
-    else:
+    team, errors, _ = await _attempt(
+        lambda: service.create_team(session, principal, TeamCreate.model_validate(form))
+    )
+    if team is not None:
         return _back("team_created", team.id)
     return await _users_page(
         request, session, principal, team_errors=errors, team_form=form, status_code=422
@@ -299,18 +300,11 @@ async def save_team(
 ) -> Response:
     """Save a team's name and members (the same service call as PATCH /api/v1/teams/{id})."""
     form: dict[str, Any] = {"name": name, "member_ids": member_ids or []}
-    try:
-        team = await service.update_team(
-            session, principal, team_id, TeamUpdate.model_validate(form)
-        )
-    except ValidationError as exc:
-        errors = form_errors(exc)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        errors = _problem_errors(exc)
-    else:
-        return _back("team_saved", team.id)
+    saved, errors, _ = await _attempt(
+        lambda: service.update_team(session, principal, team_id, TeamUpdate.model_validate(form))
+    )
+    if saved is not None:
+        return _back("team_saved", saved.id)
     team = await service.get_team(session, principal, team_id)
     users, _teams = await _everyone(session, principal)
     return _team_page(request, principal, team, users, form=form, errors=errors, status_code=422)
