@@ -22,6 +22,7 @@ from babel import Locale
 from babel.core import negotiate_locale
 from babel.dates import format_date, get_datetime_format
 from babel.dates import format_time as babel_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy
@@ -39,12 +40,19 @@ _zone: ContextVar[str] = ContextVar("rolodex_time_zone", default=DEFAULT_TIME_ZO
 
 
 @cache
-def _catalog(locale: str) -> gettext_module.NullTranslations:
+def _po(locale: str) -> Catalog | None:
     path = Path(str(CATALOG).format(locale=locale))
     if locale == DEFAULT_LOCALE or not path.exists():
-        return gettext_module.NullTranslations()
+        return None
     with path.open("rb") as po:
-        catalog = read_po(po, locale=locale)
+        return read_po(po, locale=locale)
+
+
+@cache
+def _catalog(locale: str) -> gettext_module.NullTranslations:
+    catalog = _po(locale)
+    if catalog is None:
+        return gettext_module.NullTranslations()
     mo = BytesIO()
     write_mo(mo, catalog)  # fuzzy entries are left out: an unchecked guess is not shown
     mo.seek(0)
@@ -54,11 +62,9 @@ def _catalog(locale: str) -> gettext_module.NullTranslations:
 @cache
 def js_messages(locale: str) -> dict[str, str]:
     """The translations of the messages the pages' JavaScript uses (those found in .js files)."""
-    path = Path(str(CATALOG).format(locale=locale))
-    if locale == DEFAULT_LOCALE or not path.exists():
+    catalog = _po(locale)
+    if catalog is None:
         return {}
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=locale)
     return {
         str(m.id): str(m.string)
         for m in catalog
