@@ -12,6 +12,7 @@ from rolodex.auth.passwords import hash_password
 from rolodex.auth.principals import Role, TokenKind
 from rolodex.channels import service as channels
 from rolodex.channels.schemas import ChannelCreate
+from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.kit.ids import new_id
 from rolodex.models import User
@@ -80,7 +81,7 @@ async def make_channel(
         principal = await auth.authenticate(session, admin.token)
         assert principal is not None
         data = ChannelCreate.model_validate({"medium": medium, "name": name or f"{medium} one"})
-        channel = await channels.create_channel(session, principal, data)
+        channel = await channels.create_channel(session, principal, data, Settings())
     return channel.id
 
 

@@ -18,6 +18,7 @@ from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
 from rolodex.channels import api as channels_api
+from rolodex.channels import pages as channels_pages
 from rolodex.compat import api as compat_api
 from rolodex.config import Settings, get_settings
 from rolodex.conversations import api as conversations_api
@@ -54,6 +55,7 @@ API_ROUTERS = (
     jobs_api.router,
     audit_api.router,
     channels_api.router,
+    channels_api.public,
     inbox_api.router,
     conversations_api.router,
     attributes_api.router,
@@ -71,6 +73,7 @@ PAGE_ROUTERS = (
     auth_pages.router,
     users_pages.router,
     workspace_pages.router,
+    channels_pages.router,
     inbox_pages.router,
     attributes_pages.router,
     routing_pages.router,

@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str = ""
     secret_key: str = ""
-    base_url: str = "http://127.0.0.1:8000"
+    # Where platforms and browsers reach this Rolodex: webhook URLs and signed file links.
+    public_url: str = "http://127.0.0.1:8000"
     run_worker: bool = True
     db_pool_size: int = Field(default=20, ge=1, le=500)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
     # window has passed; a success resets the account's count.
     login_max_failures: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
+    # Processed platform deliveries (webhook_events) are kept this long, then pruned; failed
+    # ones stay until retried.
+    webhook_event_retention_days: float = Field(default=7.0, gt=0)
+    # Deliveries the intake processes per transaction (one channel's, in arrival order).
+    intake_batch_size: int = Field(default=100, ge=1, le=1000)
+    # Replies a platform could not take (429, 5xx, unreachable) are retried after 1, 2, 4, 8,
+    # 16 and 32 of these (about an hour with the default; tests and demos shorten it).
+    delivery_retry_unit_seconds: float = Field(default=60.0, gt=0)
+    # Graph and other platform calls give up after this long.
+    platform_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data dir."""

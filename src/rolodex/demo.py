@@ -234,7 +234,7 @@ async def _conversations(
     channel_ids = {}
     for key, medium, name in _CHANNELS:
         channel = await channels.create_channel(
-            session, admin, ChannelCreate(medium=medium, name=name)
+            session, admin, ChannelCreate(medium=medium, name=name), settings
         )
         channel_ids[key] = channel.id
     await _crm(session, admin, settings)

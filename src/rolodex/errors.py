@@ -20,7 +20,16 @@ from rolodex.i18n import N_
 
 PROBLEM_JSON = "application/problem+json"
 # Paths that machines call; everything else is a page for a person.
-API_PREFIXES = ("/api/", "/inbox/", "/virtual-agent/", "/oauth2/", "/healthz", "/openapi.json")
+API_PREFIXES = (
+    "/api/",
+    "/inbox/",
+    "/virtual-agent/",
+    "/oauth2/",
+    "/healthz",
+    "/openapi.json",
+    "/webhooks/",
+    "/public/",
+)
 
 
 class AppError(Exception):

@@ -14,6 +14,7 @@ from rolodex.kit.events import registry
 # webhooks last (their snapshots see what the others wrote).
 SUBSCRIBER_MODULES: tuple[str, ...] = (
     "rolodex.attributes.subscribers",
+    "rolodex.channels.subscribers",
     "rolodex.audit.subscribers",
     "rolodex.groups.subscribers",
     "rolodex.routing.subscribers",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import traceback
 
+from rolodex.channels import intake
 from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.jobs import service
@@ -23,12 +24,15 @@ class Worker:
         self.settings = settings
         self.concurrency = concurrency or settings.worker_concurrency
         self._wake = asyncio.Event()
+        # Platform deliveries (webhook_events) wake the intake loop; it runs beside the jobs.
+        self._intake_wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _on_enqueue(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._intake_wake.set)
 
     async def _claim(self, limit: int) -> list[Claimed]:
         async with self.db.transaction() as session:
@@ -71,10 +75,41 @@ class Worker:
                 log.warning("job %s finished after its lease was taken over", job.id)
 
     async def run_once(self) -> int:
-        """Claim the jobs due now (up to the concurrency) and run them; returns how many ran."""
+        """Process pending platform deliveries, then claim the jobs due now (up to the
+        concurrency) and run them; returns how many deliveries and jobs ran."""
+        processed = await self.drain_intake()
         jobs = await self._claim(self.concurrency)
         await asyncio.gather(*(self._execute(job) for job in jobs))
-        return len(jobs)
+        return processed + len(jobs)
+
+    async def drain_intake(self) -> int:
+        """Process platform deliveries until none is pending; returns how many."""
+        total = 0
+        while processed := await intake.drain(self.db, self.settings):
+            total += processed
+        return total
+
+    async def _intake_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._intake_wake.clear()
+            try:
+                await self.drain_intake()
+            except Exception:
+                # A database hiccup must not stop the intake; the next wake or poll retries.
+                log.exception("processing webhook deliveries failed")
+            if stop.is_set():
+                break
+            waiters = [
+                asyncio.create_task(self._intake_wake.wait()),
+                asyncio.create_task(stop.wait()),
+            ]
+            await asyncio.wait(
+                waiters,
+                timeout=self.settings.worker_poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for waiter in waiters:
+                waiter.cancel()
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Run rounds until nothing is due (tests and the CLI use it); returns jobs run."""
@@ -90,6 +125,7 @@ class Worker:
         """Run due jobs until `stop` is set; a commit here that enqueues one wakes it at once."""
         self._loop = asyncio.get_running_loop()
         service.add_enqueue_listener(self._on_enqueue)
+        intake_task = asyncio.create_task(self._intake_loop(stop))
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self._running)
@@ -112,6 +148,7 @@ class Worker:
                     waiter.cancel()
         finally:
             service.remove_enqueue_listener(self._on_enqueue)
+            await asyncio.gather(intake_task, return_exceptions=True)
             if self._running:
                 await asyncio.gather(*self._running, return_exceptions=True)
 

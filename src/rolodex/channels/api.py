@@ -2,55 +2,177 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
 from rolodex.auth.deps import AdminPrincipal, CurrentPrincipal
-from rolodex.channels import inbound, service
+from rolodex.channels import delivery, inbound, intake, media, service
 from rolodex.channels.schemas import (
     ChannelCreate,
     ChannelRead,
     ChannelUpdate,
+    ConnectionTestResult,
     InboundMessage,
     InboundResult,
+    WebhookEventRead,
 )
+from rolodex.config import Settings
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.schemas import Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1", tags=["channels"], route_class=TransactionalRoute)
+# What platforms and visitors' browsers call: no bearer token (signatures and signed links).
+public = APIRouter(tags=["platform webhooks"], route_class=TransactionalRoute)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 @router.post("/channels", status_code=status.HTTP_201_CREATED)
 async def create_channel(
-    data: ChannelCreate, session: SessionDep, principal: AdminPrincipal
+    data: ChannelCreate, request: Request, session: SessionDep, principal: AdminPrincipal
 ) -> ChannelRead:
-    """Add a channel of a medium (admins); its platform attributes become available."""
-    return ChannelRead.model_validate(await service.create_channel(session, principal, data))
+    """Add a channel of a medium (admins), connected to its platform when `connection` is given."""
+    settings = _settings(request)
+    channel = await service.create_channel(session, principal, data, settings)
+    return service.read(channel, settings)
 
 
 @router.get("/channels")
 async def list_channels(
-    session: SessionDep, principal: AdminPrincipal, cursor: Cursor = None, limit: Limit = 50
+    request: Request,
+    session: SessionDep,
+    principal: AdminPrincipal,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> Page[ChannelRead]:
     """The workspace's channels, oldest first (admins)."""
     rows, next_cursor = await service.list_channels(session, principal, cursor=cursor, limit=limit)
-    return Page(items=[ChannelRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    settings = _settings(request)
+    return Page(items=[service.read(r, settings) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/channels/{channel_id}")
 async def get_channel(
-    channel_id: str, session: SessionDep, principal: AdminPrincipal
+    channel_id: str, request: Request, session: SessionDep, principal: AdminPrincipal
 ) -> ChannelRead:
-    """One channel (admins)."""
-    return ChannelRead.model_validate(await service.get_channel(session, principal, channel_id))
+    """One channel (admins), with its webhook URL when connected."""
+    channel = await service.get_channel(session, principal, channel_id)
+    return service.read(channel, _settings(request))
 
 
 @router.patch("/channels/{channel_id}")
 async def update_channel(
-    channel_id: str, data: ChannelUpdate, session: SessionDep, principal: AdminPrincipal
+    channel_id: str,
+    data: ChannelUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: AdminPrincipal,
 ) -> ChannelRead:
-    """Rename, disable/enable or archive/unarchive a channel (admins)."""
-    channel = await service.update_channel(session, principal, channel_id, data)
-    return ChannelRead.model_validate(channel)
+    """Rename, disable/enable, archive, connect or (connection: null) disconnect a channel."""
+    settings = _settings(request)
+    channel = await service.update_channel(session, principal, channel_id, data, settings)
+    return service.read(channel, settings)
+
+
+@router.post("/channels/{channel_id}/connection/test")
+async def test_connection(
+    channel_id: str, request: Request, session: SessionDep, principal: AdminPrincipal
+) -> ConnectionTestResult:
+    """Call the platform with the stored credentials (admins): `ok` and the account it named."""
+    return await service.test_connection(session, principal, channel_id, _settings(request))
+
+
+@router.get("/channels/{channel_id}/webhook-events")
+async def list_webhook_events(
+    channel_id: str,
+    session: SessionDep,
+    principal: AdminPrincipal,
+    event_status: Annotated[
+        Literal["pending", "processed", "failed"] | None, Query(alias="status")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[WebhookEventRead]:
+    """The channel's stored platform deliveries, newest first (admins); `?status=failed`."""
+    rows, next_cursor = await service.list_webhook_events(
+        session, principal, channel_id, status=event_status, cursor=cursor, limit=limit
+    )
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+@router.post("/channels/{channel_id}/webhook-events/{event_id}/retry")
+async def retry_webhook_event(
+    channel_id: str, event_id: str, session: SessionDep, principal: AdminPrincipal
+) -> WebhookEventRead:
+    """Process a failed delivery again (admins); 409 `not_failed` otherwise."""
+    return await service.retry_webhook_event(session, principal, channel_id, event_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages/{message_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["conversations"],
+)
+async def retry_delivery(
+    conversation_id: str, message_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Send a failed reply again; 409 `not_failed` unless its delivery failed."""
+    await delivery.retry(session, principal, conversation_id, message_id)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/attachments/{attachment_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["conversations"],
+)
+async def retry_attachment(
+    attachment_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Download a platform's file again after it failed; 409 `not_failed` otherwise."""
+    await media.retry(session, principal, attachment_id)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@public.get("/webhooks/{channel_id}", response_class=Response)
+async def verify_webhook(channel_id: str, request: Request, session: SessionDep) -> Response:
+    """The platform's verification handshake (Meta: hub.challenge when hub.verify_token matches)."""
+    answer = await intake.handshake(session, channel_id, request.query_params, _settings(request))
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+@public.post("/webhooks/{channel_id}", response_class=Response)
+async def receive_webhook(channel_id: str, request: Request, session: SessionDep) -> Response:
+    """A platform's delivery: signature checked over the raw body, stored, then acknowledged."""
+    answer = await intake.accept(
+        session,
+        channel_id,
+        url=str(request.url),
+        headers=request.headers,
+        body=await request.body(),
+        settings=_settings(request),
+    )
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+@public.get("/public/v1/files/{attachment_id}", response_class=FileResponse)
+async def public_file(
+    attachment_id: str,
+    request: Request,
+    session: SessionDep,
+    expires: int = 0,
+    signature: Annotated[str, Query(max_length=128)] = "",
+) -> FileResponse:
+    """One attachment behind a signed, expiring link (platforms that fetch files by URL)."""
+    found = await delivery.public_file(
+        session, _settings(request), attachment_id, expires, signature
+    )
+    return FileResponse(found.path, media_type=found.content_type, filename=found.filename)
 
 
 @router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -15,8 +15,10 @@ transaction is rolled back, so a replay changes nothing, and the original is ret
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +47,30 @@ def require_inbound_caller(principal: Principal) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Target:
+    """The channel a message arrives on: its workspace, medium and phone region."""
+
+    workspace_id: str
+    channel_id: str
+    medium: Medium
+    region: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where a new inbound message landed."""
+
+    message_id: str
+    conversation_id: str
+    contact_id: str
+    contact_created: bool
+
+
+class Replay(Exception):
+    """The channel already has a message with this external id: nothing may be kept."""
+
+
 async def receive(
     session: AsyncSession,
     principal: Principal,
@@ -57,55 +83,101 @@ async def receive(
     """Store an inbound message with its contact, platform values, conversation and files."""
     require_inbound_caller(principal)
     channel, medium, region = await channels.inbound_channel(session, principal, channel_id)
-    ws, channel_id = principal.workspace_id, channel.id
-    values, ignored = attributes.check_sender_attributes(medium, _sent(medium, data), region)
+    target = Target(principal.workspace_id, channel.id, medium, region)
+    sent = sender_values(medium, data.sender.id, data.sender.attributes)
+    values, ignored = attributes.check_sender_attributes(medium, sent, region)
     files = attachments.decode_all(data.attachments, max_attachment_bytes)
-    now = utcnow()
-    identity = await _contact_with_values(session, principal, medium, channel_id, data, values, now)
-    received = await conversations.receive_message(
-        session,
-        workspace_id=ws,
-        channel_id=channel_id,
-        contact_id=identity.contact_id,
-        external_id=data.external_message_id,
-        text=data.text,
-        sent_at=data.sent_at or now,
-        at=now,
-    )
-    if received.message_id is None:
-        return await _replay(session, ws, channel_id, data.external_message_id, ignored)
+    try:
+        stored = await store(
+            session,
+            target,
+            (principal.actor_kind, principal.actor_id),
+            sender_id=data.sender.id,
+            values=values,
+            external_id=data.external_message_id,
+            text=data.text,
+            sent_at=data.sent_at,
+        )
+    except Replay:
+        return await _replay(session, target, data.external_message_id, ignored)
     if files:
-        await _store_files(session, ws, received.message_id, files, data_dir)
+        await _store_files(session, target.workspace_id, stored.message_id, files, data_dir)
     return InboundResult(
-        message_id=received.message_id,
-        conversation_id=received.conversation_id,
-        contact_id=identity.contact_id,
+        message_id=stored.message_id,
+        conversation_id=stored.conversation_id,
+        contact_id=stored.contact_id,
         duplicate=False,
         ignored_attributes=ignored,
     )
 
 
-def _sent(medium: Medium, data: InboundMessage) -> dict[str, object]:
+async def store(
+    session: AsyncSession,
+    target: Target,
+    actor: tuple[str, str | None],
+    *,
+    sender_id: str,
+    values: dict[str, attributes.PlatformValue],
+    external_id: str,
+    text: str,
+    sent_at: datetime | None,
+) -> Stored:
+    """The one place a message becomes a contact, its values, a conversation and a message.
+
+    Raises Replay when the channel has the external id already; the caller must then
+    discard what this transaction (or savepoint) wrote.
+    """
+    now = utcnow()
+    identity = await _contact_with_values(session, target, actor, sender_id, values, now)
+    received = await conversations.receive_message(
+        session,
+        workspace_id=target.workspace_id,
+        channel_id=target.channel_id,
+        contact_id=identity.contact_id,
+        external_id=external_id,
+        text=text,
+        sent_at=sent_at or now,
+        at=now,
+    )
+    if received.message_id is None:
+        raise Replay(external_id)
+    return Stored(
+        received.message_id, received.conversation_id, identity.contact_id, identity.created
+    )
+
+
+async def refresh_values(
+    session: AsyncSession,
+    target: Target,
+    sender_id: str,
+    values: dict[str, attributes.PlatformValue],
+    at: datetime,
+) -> None:
+    """Write platform values fetched later (a profile) to the sender's contact."""
+    await _contact_with_values(session, target, ("system", None), sender_id, values, at)
+
+
+def sender_values(medium: Medium, sender_id: str, sent: dict[str, Any]) -> dict[str, object]:
+    """A sender's platform values by short name, the user id filled where the medium has one."""
     # The platform user id is itself a platform attribute where the medium lists one
     # (twitter, instagram, facebook, webchat): fill it from sender.id unless sent.
     if USER_ID in attributes_of(medium):
-        return {USER_ID: data.sender.id, **data.sender.attributes}
-    return dict(data.sender.attributes)
+        return {USER_ID: sender_id, **sent}
+    return dict(sent)
 
 
 async def _contact_with_values(
     session: AsyncSession,
-    principal: Principal,
-    medium: Medium,
-    channel_id: str,
-    data: InboundMessage,
+    target: Target,
+    actor: tuple[str, str | None],
+    user_id: str,
     values: dict[str, attributes.PlatformValue],
     now: datetime,
 ) -> contacts.Identity:
     # The contact of the sender, with the sent platform values written (provenance:
     # source platform, the posting token, the channel, now) and its display name kept
     # in step with them.
-    ws, user_id = principal.workspace_id, data.sender.id
+    ws, medium, channel_id = target.workspace_id, target.medium, target.channel_id
     definitions = await attributes.ensure_definitions(session, ws, medium)
     sent_values = {name: v.value for name, v in values.items()}
     identity = await contacts.identify(
@@ -117,9 +189,7 @@ async def _contact_with_values(
         display_name=display_name(medium, sent_values, user_id),
         at=now,
     )
-    provenance = attributes.Provenance(
-        "platform", principal.actor_kind, principal.actor_id, channel_id, now
-    )
+    provenance = attributes.Provenance("platform", actor[0], actor[1], channel_id, now)
     after = await attributes.write_values(
         session,
         ws,
@@ -135,12 +205,14 @@ async def _contact_with_values(
 
 
 async def _replay(
-    session: AsyncSession, workspace_id: str, channel_id: str, external_id: str, ignored: list[str]
+    session: AsyncSession, target: Target, external_id: str, ignored: list[str]
 ) -> InboundResult:
     # Deliberately rolled back here rather than at the route boundary: a replay answers
     # 200 (a success) yet must leave no trace of the work done before the conflict.
     await session.rollback()
-    found = await conversations.find_received(session, workspace_id, channel_id, external_id)
+    found = await conversations.find_received(
+        session, target.workspace_id, target.channel_id, external_id
+    )
     assert found is not None, "the conflicting message is committed"
     message_id, conversation_id, contact_id = found
     return InboundResult(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, select
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.models import Channel, Workspace
+from rolodex.models import Channel, WebhookEvent, Workspace
 
 
 def channels_of(workspace_id: str) -> Select[Channel]:
@@ -44,3 +48,90 @@ async def names(session: AsyncSession, workspace_id: str) -> dict[str, str]:
     """The names of the workspace's channels by id, deleted ones too (their history stays)."""
     stmt = select(Channel.id, Channel.name).where(Channel.workspace_id == workspace_id)
     return dict((await session.execute(stmt)).all())
+
+
+async def get_any(session: AsyncSession, channel_id: str) -> Channel | None:
+    """A channel by id alone: its webhook URL is the one entry point that names no workspace."""
+    stmt = select(Channel).where(Channel.id == channel_id, Channel.deleted_at.is_(None))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Store one platform delivery (the webhook's only write)."""
+    await session.execute(insert(_events), [row])
+
+
+async def claim_channel_with_pending(session: AsyncSession) -> Channel | None:
+    """A channel with pending deliveries that no other worker is processing, locked until commit.
+
+    The lock is the channel row's (NO KEY UPDATE: webhooks still insert events referring to
+    it), so one worker at a time takes a channel's events, in arrival order. SQLite renders no
+    clause; its single writer serialises workers anyway.
+    """
+    pending = (
+        select(WebhookEvent.channel_id)
+        .where(WebhookEvent.status == "pending")
+        .order_by(WebhookEvent.id)
+        .limit(20)
+    )
+    channel_ids = list(dict.fromkeys((await session.execute(pending)).scalars()))
+    if not channel_ids:
+        return None
+    stmt = (
+        select(Channel)
+        .where(Channel.id.in_(channel_ids))
+        .with_for_update(key_share=True, skip_locked=True)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def pending_events(
+    session: AsyncSession, channel_id: str, limit: int
+) -> list[tuple[str, str, bytes, str]]:
+    """The channel's oldest pending deliveries: (id, workspace id, body, content type)."""
+    stmt = (
+        select(
+            WebhookEvent.id, WebhookEvent.workspace_id, WebhookEvent.body, WebhookEvent.content_type
+        )
+        .where(WebhookEvent.channel_id == channel_id, WebhookEvent.status == "pending")
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+    )
+    return [(r[0], r[1], bytes(r[2]), r[3]) for r in await session.execute(stmt)]
+
+
+async def finish_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record how each processed delivery ended (status, error, outcome, processed_at)."""
+    if rows:
+        stmt = (
+            update(_events)
+            .where(_events.c.id == bindparam("event_id"))
+            .values(
+                status=bindparam("status"),
+                error=bindparam("error"),
+                outcome=bindparam("outcome"),
+                processed_at=bindparam("processed_at"),
+                attempts=_events.c.attempts + 1,
+            )
+        )
+        await session.execute(stmt, list(rows))
+
+
+def events_of(workspace_id: str, channel_id: str) -> Select[WebhookEvent]:
+    """A channel's stored deliveries."""
+    return select(WebhookEvent).where(
+        WebhookEvent.workspace_id == workspace_id, WebhookEvent.channel_id == channel_id
+    )
+
+
+async def prune_events(session: AsyncSession, before: datetime) -> int:
+    """Forget processed deliveries received before `before`; failed ones stay."""
+    stmt = delete(WebhookEvent).where(
+        WebhookEvent.status == "processed", WebhookEvent.received_at < before
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+_events = cast(Table, WebhookEvent.__table__)

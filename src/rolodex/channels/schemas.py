@@ -3,31 +3,80 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from rolodex.catalogue import Medium
 from rolodex.schemas import InputModel, Instant, Name, OutputModel
 
+PlatformId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# Write-only: kept encrypted, never read back (a read says `<name>_set: true`). On PATCH an
+# omitted secret keeps the stored one.
+Secret = Annotated[str, Field(min_length=1, max_length=4000)]
+VerifyToken = Annotated[str, Field(min_length=8, max_length=200, pattern=r"^[\x21-\x7e]+$")]
+GraphUrl = Annotated[str, Field(min_length=1, max_length=500)]
+ApiVersion = Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")]
+
+
+class _MetaConnection(InputModel):
+    # What the Meta providers share: the app secret that signs webhooks, the verify token of
+    # the subscription handshake (generated when omitted) and where Graph is.
+    app_secret: Secret | None = None
+    verify_token: VerifyToken | None = None
+    graph_url: GraphUrl | None = None
+    api_version: ApiVersion | None = None
+
+
+class WhatsAppConnection(_MetaConnection):
+    """A WhatsApp Business Cloud API number."""
+
+    provider: Literal["whatsapp_cloud"]
+    phone_number_id: PlatformId
+    access_token: Secret | None = None
+
+
+class MessengerConnection(_MetaConnection):
+    """A Facebook Page on Messenger."""
+
+    provider: Literal["messenger"]
+    page_id: PlatformId
+    page_access_token: Secret | None = None
+
+
+class InstagramConnection(_MetaConnection):
+    """An Instagram professional account (Messenger API for Instagram)."""
+
+    provider: Literal["instagram"]
+    account_id: PlatformId
+    page_access_token: Secret | None = None
+
+
+ConnectionInput = Annotated[
+    WhatsAppConnection | MessengerConnection | InstagramConnection,
+    Field(discriminator="provider"),
+]
+
 
 class ChannelCreate(InputModel):
-    """A new channel."""
+    """A new channel, connected to its platform when `connection` is given."""
 
     medium: Medium
     name: Name
+    connection: ConnectionInput | None = None
 
 
 class ChannelUpdate(InputModel):
-    """Rename, disable (enabled: false) or archive a channel; each field optional."""
+    """Rename, disable, archive, connect (`connection`) or disconnect (null); each optional."""
 
     name: Name | None = None
     enabled: bool | None = None
     archived: bool | None = None
+    connection: ConnectionInput | None = None
 
 
 class ChannelRead(OutputModel):
-    """A channel."""
+    """A channel; `connection` shows its non-secret fields and which secrets are set."""
 
     id: str
     medium: Medium
@@ -35,6 +84,31 @@ class ChannelRead(OutputModel):
     enabled: bool
     archived: bool
     created_at: datetime
+    connection: dict[str, Any] | None = None
+    # Where the platform posts (absolute, from ROLODEX_PUBLIC_URL); null when not connected.
+    webhook_url: str | None = None
+
+
+class ConnectionTestResult(OutputModel):
+    """What the platform said when Rolodex called it with the stored credentials."""
+
+    ok: bool
+    account: str | None = None
+    error: dict[str, str] | None = None
+
+
+class WebhookEventRead(OutputModel):
+    """A stored platform delivery and what processing it did."""
+
+    id: str
+    channel_id: str
+    status: Literal["pending", "processed", "failed"]
+    attempts: int
+    error: str | None
+    outcome: dict[str, Any] | None
+    received_at: datetime
+    processed_at: datetime | None
+    body: str  # the raw delivery as the platform sent it (UTF-8, replaced where invalid)
 
 
 class InboundSender(InputModel):

@@ -15,24 +15,50 @@ from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium
-from rolodex.channels import attachments, repository
-from rolodex.channels.schemas import ChannelCreate, ChannelUpdate
+from rolodex.channels import attachments, connections, platform, repository
+from rolodex.channels.connectors.base import PlatformError
+from rolodex.channels.schemas import (
+    ChannelCreate,
+    ChannelRead,
+    ChannelUpdate,
+    ConnectionTestResult,
+    WebhookEventRead,
+)
+from rolodex.config import Settings
 from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, NotFound
 from rolodex.i18n import _
+from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
-from rolodex.models import Channel
+from rolodex.models import Channel, WebhookEvent
 
 
 def _snapshot(channel: Channel) -> dict[str, Any]:
+    # Secrets never reach the audit log: only whether some are set.
     return {
         "medium": channel.medium,
         "name": channel.name,
         "enabled": channel.enabled,
         "archived": channel.archived,
+        "connection": connections.describe(channel),
+        "secrets": "set" if channel.secrets else None,
     }
+
+
+def read(channel: Channel, settings: Settings) -> ChannelRead:
+    """A channel as the API shows it: its connection without secrets, its webhook URL."""
+    return ChannelRead(
+        id=channel.id,
+        medium=Medium(channel.medium),
+        name=channel.name,
+        enabled=channel.enabled,
+        archived=channel.archived,
+        created_at=channel.created_at,
+        connection=connections.describe(channel),
+        webhook_url=connections.webhook_url(channel, settings),
+    )
 
 
 async def access_channel_by_id(
@@ -46,9 +72,10 @@ async def access_channel_by_id(
 
 
 async def create_channel(
-    session: AsyncSession, principal: Principal, data: ChannelCreate
+    session: AsyncSession, principal: Principal, data: ChannelCreate, settings: Settings
 ) -> Channel:
-    """An admin adds a channel; its medium's platform attribute definitions are created."""
+    """An admin adds a channel (connected when `connection` is given); its medium's platform
+    attribute definitions are created."""
     principal.require_admin()
     channel = Channel(
         id=new_id("ch"),
@@ -56,6 +83,8 @@ async def create_channel(
         medium=data.medium.value,
         name=data.name,
     )
+    if data.connection is not None:
+        connections.apply(channel, data.connection, settings)
     session.add(channel)
     await session.flush()
     await attributes.ensure_definitions(session, principal.workspace_id, data.medium)
@@ -86,17 +115,24 @@ async def get_channel(session: AsyncSession, principal: Principal, channel_id: s
 
 
 async def update_channel(
-    session: AsyncSession, principal: Principal, channel_id: str, data: ChannelUpdate
+    session: AsyncSession,
+    principal: Principal,
+    channel_id: str,
+    data: ChannelUpdate,
+    settings: Settings,
 ) -> Channel:
-    """An admin renames, disables/enables or archives/unarchives a channel."""
+    """An admin renames, disables/enables, archives, connects or disconnects a channel."""
     principal.require_admin()
     channel = await access_channel_by_id(session, principal, channel_id)
     before = _snapshot(channel)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"connection"})
     for field, value in changes.items():
         setattr(channel, field, value)
+    reconnected = "connection" in data.model_fields_set
+    if reconnected:
+        connections.apply(channel, data.connection, settings)
     after = _snapshot(channel)
-    if after != before:
+    if after != before or reconnected:
         await session.flush()
         await audit.record(
             session,
@@ -152,6 +188,80 @@ async def inbound_channel(
             code="channel_inactive",
         )
     return channel, Medium(channel.medium), region
+
+
+async def test_connection(
+    session: AsyncSession, principal: Principal, channel_id: str, settings: Settings
+) -> ConnectionTestResult:
+    """Call the platform with the stored credentials (admins): proves the token works."""
+    principal.require_admin()
+    channel = await access_channel_by_id(session, principal, channel_id)
+    connector, connection = connections.load(channel, settings)
+    # No transaction is held across the platform call: the route's session only read.
+    await session.commit()
+    try:
+        async with platform.client(settings) as http:
+            account = await connector.test(http, connection)
+    except PlatformError as exc:
+        return ConnectionTestResult(ok=False, error={"code": exc.code, "title": exc.title})
+    return ConnectionTestResult(ok=True, account=account)
+
+
+async def list_webhook_events(
+    session: AsyncSession,
+    principal: Principal,
+    channel_id: str,
+    *,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[WebhookEventRead], str | None]:
+    """A channel's stored platform deliveries, newest first (admins), e.g. the failed ones."""
+    principal.require_admin()
+    channel = await access_channel_by_id(session, principal, channel_id)
+    stmt = repository.events_of(principal.workspace_id, channel.id)
+    if status is not None:
+        stmt = stmt.where(WebhookEvent.status == status)
+    rows, next_cursor = await id_page(
+        session, stmt, WebhookEvent.id, cursor=cursor, limit=limit, newest_first=True
+    )
+    return [_event_read(e) for e in rows], next_cursor
+
+
+def _event_read(event: WebhookEvent) -> WebhookEventRead:
+    return WebhookEventRead.model_validate(
+        {
+            "id": event.id,
+            "channel_id": event.channel_id,
+            "status": event.status,
+            "attempts": event.attempts,
+            "error": event.error,
+            "outcome": event.outcome,
+            "received_at": event.received_at,
+            "processed_at": event.processed_at,
+            "body": bytes(event.body).decode("utf-8", "replace"),
+        }
+    )
+
+
+async def retry_webhook_event(
+    session: AsyncSession, principal: Principal, channel_id: str, event_id: str
+) -> WebhookEventRead:
+    """Process a failed delivery again, after the ones waiting (admins); 409 unless failed."""
+    principal.require_admin()
+    channel = await access_channel_by_id(session, principal, channel_id)
+    stmt = repository.events_of(principal.workspace_id, channel.id).where(
+        WebhookEvent.id == event_id
+    )
+    event = (await session.execute(stmt)).scalar_one_or_none()
+    if event is None:
+        raise NotFound(_("Delivery not found."))
+    if event.status != "failed":
+        raise Conflict(_("Only a delivery that failed can be retried."), code="not_failed")
+    event.status, event.error = "pending", None
+    await session.flush()
+    jobs.wake_after_commit(session)
+    return _event_read(event)
 
 
 # Where an attachment's bytes live on disk (privacy erases them after a contact's deletion).

@@ -66,6 +66,19 @@ def _upsert_identity(dialect: str) -> Any:
     ).returning(_contacts.c.id, _contacts.c.display_name)
 
 
+async def find_identity(
+    session: AsyncSession, workspace_id: str, medium: str, scope: str, platform_user_id: str
+) -> str | None:
+    """The id of the contact of this identity, if there is one."""
+    stmt = select(Contact.id).where(
+        Contact.workspace_id == workspace_id,
+        Contact.medium == medium,
+        Contact.scope == scope,
+        Contact.platform_user_id == platform_user_id,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def set_display_name(
     session: AsyncSession, workspace_id: str, contact_id: str, display_name: str
 ) -> None:

@@ -68,6 +68,27 @@ async def identify(
     return Identity(contact_id, stored_name, created=created)
 
 
+async def find(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    medium: Medium,
+    channel_id: str,
+    platform_user_id: str,
+) -> str | None:
+    """The contact of a platform identity if it exists (never creates one)."""
+    scope = identity_scope(medium, channel_id)
+    return await repository.find_identity(
+        session, workspace_id, medium.value, scope, platform_user_id
+    )
+
+
+async def platform_user_id(session: AsyncSession, workspace_id: str, contact_id: str) -> str | None:
+    """The platform's id of a contact (where replies to it go), if the contact exists."""
+    contact = await repository.get(session, workspace_id, contact_id)
+    return None if contact is None else contact.platform_user_id
+
+
 async def rename(
     session: AsyncSession, workspace_id: str, identity: Identity, display_name: str
 ) -> None:

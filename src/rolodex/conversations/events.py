@@ -61,3 +61,12 @@ class MessageSent(Event):
     channel_id: str
     author_kind: str
     author_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageDeliveryChanged(Event):
+    """An outbound message's delivery status changed (queued, sent, delivered, read, failed)."""
+
+    message_id: str
+    conversation_id: str
+    status: str

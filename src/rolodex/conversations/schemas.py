@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -75,6 +75,8 @@ class AttachmentRead(OutputModel):
     content_type: str
     size: int
     sha256: str
+    # stored; or, for a platform's file fetched later, pending or failed (with Retry).
+    status: str = "stored"
 
 
 class MessageCreate(InputModel):
@@ -100,6 +102,30 @@ class MessageAuthor(OutputModel):
     name: str
 
 
+class DeliveryError(OutputModel):
+    """Why a platform refused a message: its own code and title."""
+
+    code: str
+    title: str
+
+
+class DeliveryRead(OutputModel):
+    """Where an outbound message is on its way to the person (SPEC "Messages")."""
+
+    status: Literal["queued", "sent", "delivered", "read", "failed"]
+    error: DeliveryError | None
+    provider_message_id: str | None
+    updated_at: datetime | None
+
+
+class ReactionRead(OutputModel):
+    """A reaction to a message."""
+
+    emoji: str
+    author_kind: AuthorKind
+    author_id: str
+
+
 class MessageRead(OutputModel):
     """A message of a conversation."""
 
@@ -116,3 +142,6 @@ class MessageRead(OutputModel):
     sent_at: datetime
     created_at: datetime
     attachments: list[AttachmentRead] = []
+    # null for inbound messages and for channels not connected to a platform.
+    delivery: DeliveryRead | None = None
+    reactions: list[ReactionRead] = []

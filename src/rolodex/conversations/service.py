@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.auth.principals import Principal
 from rolodex.contacts import service as contacts
-from rolodex.conversations import repository
+from rolodex.conversations import deliveries, repository
 from rolodex.conversations.events import (
     ConversationAssigned,
     ConversationStarted,
@@ -32,9 +32,12 @@ from rolodex.conversations.schemas import (
     ConversationEventRead,
     ConversationRead,
     ConversationUpdate,
+    DeliveryError,
+    DeliveryRead,
     MessageAuthor,
     MessageCreate,
     MessageRead,
+    ReactionRead,
     Status,
 )
 from rolodex.errors import Conflict, InvalidInput, NotFound
@@ -196,6 +199,77 @@ async def receive_message(
         ),
     )
     return Received(conversation_id, message_id)
+
+
+async def receive_echo(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    channel_id: str,
+    contact_id: str,
+    external_id: str,
+    text: str,
+    sent_at: datetime,
+    at: datetime,
+) -> str | None:
+    """A message the business wrote to the contact from the platform's own app (an echo).
+
+    Stored as an outbound message by the platform, already sent, in the contact's open
+    conversation (opened if none), which then waits for the contact (pending). None when the
+    channel has it already (a replay, or the echo of a reply Rolodex sent).
+    """
+    candidate = new_id("cv")
+    conversation_id, status = await repository.open_conversation(
+        session,
+        new_id=candidate,
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        contact_id=contact_id,
+        at=at,
+    )
+    message_id = new_id("msg")
+    row = {
+        "id": message_id,
+        "workspace_id": workspace_id,
+        "conversation_id": conversation_id,
+        "channel_id": channel_id,
+        "direction": "outbound",
+        "author_kind": PLATFORM,
+        "author_id": channel_id,
+        "external_id": external_id,
+        "provider_message_id": external_id,
+        "delivery_status": "sent",
+        "delivery_updated_at": at,
+        "text": text,
+        "sent_at": sent_at,
+        "created_at": at,
+    }
+    if not await repository.insert_inbound_message(session, row):
+        return None
+    if conversation_id == candidate:
+        await emit(
+            session,
+            ConversationStarted(
+                workspace_id=workspace_id,
+                conversation_id=conversation_id,
+                contact_id=contact_id,
+                channel_id=channel_id,
+            ),
+        )
+    if status != Status.PENDING and await repository.change_status_if(
+        session, workspace_id, conversation_id, old=status, new=Status.PENDING
+    ):
+        await _status_event(
+            session,
+            workspace_id,
+            conversation_id,
+            contact_id,
+            Actor("system", None),
+            status,
+            Status.PENDING,
+            reason="replied_outside_rolodex",
+        )
+    return message_id
 
 
 async def _back_to_new(
@@ -422,6 +496,8 @@ async def update_conversation(
 # integration other than a bot (a CRM) or no one at all is the system.
 _AUTHOR_KINDS = {"contact": AuthorKind.CONTACT, "user": AuthorKind.AGENT, "bot": AuthorKind.BOT}
 SYSTEM_NAME = "Rolodex"
+# The business writing from the platform's own app (an echo): not an agent of Rolodex.
+PLATFORM = "platform"
 
 
 def author_kind(stored: str) -> AuthorKind:
@@ -457,7 +533,8 @@ async def authors(
         elif kind is AuthorKind.BOT:
             name = bot_names.get(key) or _("Bot")
         else:
-            author_id, name = None, SYSTEM_NAME
+            author_id = None
+            name = _("Sent from the platform's app") if stored == PLATFORM else SYSTEM_NAME
         found[(stored, key or None)] = MessageAuthor(kind=kind, id=author_id, name=name)
     return found
 
@@ -465,7 +542,9 @@ async def authors(
 async def _messages_read(
     session: AsyncSession, principal: Principal, rows: Sequence[Message]
 ) -> list[MessageRead]:
-    files = await repository.attachments_of(session, principal.workspace_id, [m.id for m in rows])
+    ids = [m.id for m in rows]
+    files = await repository.attachments_of(session, principal.workspace_id, ids)
+    reactions = await deliveries.reactions_of(session, principal.workspace_id, ids)
     by = await authors(session, principal, [(m.author_kind, m.author_id) for m in rows])
     return [
         MessageRead.model_validate(
@@ -473,18 +552,45 @@ async def _messages_read(
                 **_message_fields(m),
                 "author": by[(m.author_kind, m.author_id or None)],
                 "attachments": [AttachmentRead.model_validate(a) for a in files[m.id]],
+                "reactions": [
+                    ReactionRead(
+                        emoji=r.emoji, author_kind=author_kind(r.author_kind), author_id=r.author_id
+                    )
+                    for r in reactions[m.id]
+                ],
             }
         )
         for m in rows
     ]
 
 
+_COMPUTED = ("author", "attachments", "delivery", "reactions")
+
+
 def _message_fields(message: Message) -> dict[str, Any]:
-    return {
-        name: getattr(message, name)
-        for name in MessageRead.model_fields
-        if name not in ("author", "attachments")
+    fields = {
+        name: getattr(message, name) for name in MessageRead.model_fields if name not in _COMPUTED
     }
+    fields["delivery"] = _delivery(message)
+    return fields
+
+
+def _delivery(message: Message) -> DeliveryRead | None:
+    if message.delivery_status is None:
+        return None
+    error = None
+    if message.delivery_error_code is not None:
+        error = DeliveryError(
+            code=message.delivery_error_code, title=message.delivery_error_title or ""
+        )
+    return DeliveryRead.model_validate(
+        {
+            "status": message.delivery_status,
+            "error": error,
+            "provider_message_id": message.provider_message_id,
+            "updated_at": message.delivery_updated_at,
+        }
+    )
 
 
 async def list_messages(
@@ -551,6 +657,8 @@ async def reply(
             author_id=principal.actor_id,
         ),
     )
+    # A connected channel's subscriber queued its delivery: read that back.
+    await session.refresh(message, ["delivery_status", "delivery_updated_at"])
     author = MessageAuthor(
         kind=author_kind(principal.actor_kind),
         id=principal.actor_id,
@@ -559,6 +667,20 @@ async def reply(
     if author.kind is AuthorKind.SYSTEM:
         author = MessageAuthor(kind=AuthorKind.SYSTEM, id=None, name=SYSTEM_NAME)
     return MessageRead.model_validate({**_message_fields(message), "author": author})
+
+
+# --- public face ------------------------------------------------------------------------
+# For the channels domain, which delivers replies and applies what platforms report back.
+Outgoing = deliveries.Outgoing
+outgoing = deliveries.outgoing
+set_delivery = deliveries.set_delivery
+apply_status = deliveries.apply_status
+apply_watermark = deliveries.apply_watermark
+message_by_platform_id = deliveries.message_by_platform_id
+react = deliveries.react
+attachment = deliveries.attachment
+attachment_fetched = deliveries.attachment_fetched
+attachment_failed = deliveries.attachment_failed
 
 
 async def priority_page(

@@ -26,6 +26,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rolodex.exports.jobs",
     "rolodex.crm.jobs",
     "rolodex.webhooks.jobs",
+    "rolodex.channels.jobs",
 )
 
 
@@ -47,6 +48,11 @@ class JobContext:
     lease: timedelta = DEFAULT_LEASE
     # Set by the worker: moves its own deadline on when the lease is renewed.
     on_renew: Callable[[], None] | None = None
+
+    @property
+    def last_attempt(self) -> bool:
+        """Whether a failure now ends the job failed instead of being retried."""
+        return self.attempt > len(REGISTRY[self.kind].schedule(self.settings)[0])
 
     async def renew_lease(self, session: AsyncSession) -> None:
         """Hold the job one more lease from now, in the caller's transaction (or LeaseLost)."""

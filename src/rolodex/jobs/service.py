@@ -50,6 +50,11 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("jobs_enqueued", None)
 
 
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake the workers once this transaction commits (work stored outside the jobs table)."""
+    session.sync_session.info["jobs_enqueued"] = True
+
+
 async def enqueue(
     session: AsyncSession,
     kind: str,

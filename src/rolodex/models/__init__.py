@@ -8,9 +8,15 @@ from rolodex.models.attributes import (
 )
 from rolodex.models.audit import AuditEvent, AuditEventContact
 from rolodex.models.base import Base
-from rolodex.models.channels import Channel
+from rolodex.models.channels import Channel, WebhookEvent
 from rolodex.models.contacts import Contact
-from rolodex.models.conversations import Attachment, Conversation, ConversationEvent, Message
+from rolodex.models.conversations import (
+    Attachment,
+    Conversation,
+    ConversationEvent,
+    Message,
+    MessageReaction,
+)
 from rolodex.models.crm import CrmContactState, CrmIntegration
 from rolodex.models.exports import Export
 from rolodex.models.groups import ContactGroup, ContactGroupMember, RoutingSettings
@@ -47,6 +53,7 @@ __all__ = [
     "Job",
     "LoginFailure",
     "Message",
+    "MessageReaction",
     "OAuthClient",
     "PrivacySettings",
     "RoutingSettings",
@@ -54,5 +61,6 @@ __all__ = [
     "TeamMember",
     "User",
     "Webhook",
+    "WebhookEvent",
     "Workspace",
 ]

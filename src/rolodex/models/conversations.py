@@ -80,6 +80,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # Delivery statuses come back by the platform's id of the message sent.
+        Index("ix_messages_channel_id_provider_message_id", "channel_id", "provider_message_id"),
     )
 
     id: Mapped[str] = id_column()
@@ -93,6 +95,28 @@ class Message(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime] = created_column()
+    created_at: Mapped[datetime] = created_column()
+    # Outbound messages on a connected channel (R11.4): queued, sent, delivered, read, failed
+    # (with the platform's code and title); None for inbound and for unconnected channels.
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_error_code: Mapped[str | None] = mapped_column(String(40))
+    delivery_error_title: Mapped[str | None] = mapped_column(String(500))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    delivery_updated_at: Mapped[datetime | None]
+
+
+class MessageReaction(Base):
+    """A reaction to a message (an emoji by the contact or an agent): one per author."""
+
+    __tablename__ = "message_reactions"
+    __table_args__ = (UniqueConstraint("message_id", "author_kind", "author_id"),)
+
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = workspace_column()
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    author_kind: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[str] = mapped_column(String(40))
+    emoji: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_column()
 
 
@@ -111,3 +135,8 @@ class Attachment(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = created_column()
+    # stored, or (a platform's file fetched by a job) pending, failed; `source` is the
+    # platform's reference to fetch it from, `error` why the last fetch failed.
+    status: Mapped[str] = mapped_column(String(20), default="stored", server_default="stored")
+    source: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(String(500))

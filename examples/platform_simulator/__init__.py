@@ -1,0 +1,1 @@
+"""A runnable simulator of Meta's messaging platforms (WhatsApp Cloud API, Messenger, Instagram)."""

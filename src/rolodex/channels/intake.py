@@ -1,0 +1,358 @@
+"""Platform webhooks: verified, stored, acknowledged; processed afterwards (R11.3).
+
+The webhook request does three things only: find the channel, check the signature over the
+raw body, insert the body into webhook_events. It answers as soon as that commits, and the
+commit wakes the worker. The worker (`drain`) takes one channel's pending deliveries in
+arrival order, under that channel's row lock, and turns each into messages, statuses and
+reactions through the one inbound path (inbound.store), each delivery in its own savepoint:
+a delivery that fails is kept `failed` with its error and the next ones go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rolodex.attributes import service as attributes
+from rolodex.channels import connections, inbound, media, repository
+from rolodex.channels.connectors import base
+from rolodex.channels.connectors.base import Connection, Connector
+from rolodex.config import Settings
+from rolodex.contacts import service as contacts
+from rolodex.conversations import service as conversations
+from rolodex.db import Database
+from rolodex.errors import AppError, NotFound, Unauthorized
+from rolodex.i18n import _
+from rolodex.jobs import service as jobs
+from rolodex.kit.clock import utcnow
+from rolodex.kit.ids import new_id
+from rolodex.models import Channel
+
+log = logging.getLogger(__name__)
+
+MAX_WEBHOOK_BYTES = 1024 * 1024  # Meta batches at most 1,000 updates; far below this
+
+
+async def _connected(
+    session: AsyncSession, channel_id: str, settings: Settings
+) -> tuple[Channel, Connector, Connection]:
+    channel = await repository.get_any(session, channel_id)
+    if channel is None or channel.provider is None:
+        raise NotFound(_("Channel not found."))
+    connector, connection = connections.load(channel, settings)
+    return channel, connector, connection
+
+
+async def handshake(
+    session: AsyncSession, channel_id: str, query: Mapping[str, str], settings: Settings
+) -> base.Handshake:
+    """Answer a platform's verification GET on the channel's webhook URL."""
+    _channel, connector, connection = await _connected(session, channel_id, settings)
+    return connector.handshake(connection, dict(query))
+
+
+async def accept(
+    session: AsyncSession,
+    channel_id: str,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    settings: Settings,
+) -> base.Handshake:
+    """Store a signed delivery (401 and nothing stored when the signature is wrong)."""
+    channel, connector, connection = await _connected(session, channel_id, settings)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if not connector.verify(connection, url, lowered, body):
+        raise Unauthorized(
+            _("The webhook signature does not match this channel's secret."),
+            code="bad_signature",
+        )
+    await repository.insert_event(
+        session,
+        {
+            "id": new_id("whe"),
+            "workspace_id": channel.workspace_id,
+            "channel_id": channel.id,
+            "content_type": lowered.get("content-type", "")[:200],
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "received_at": utcnow(),
+        },
+    )
+    jobs.wake_after_commit(session)
+    return connector.acknowledgement()
+
+
+@dataclass
+class Outcome:
+    """What one delivery carried and what processing it did."""
+
+    messages: int = 0
+    echoes: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    reactions: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def ignore(self, reason: str) -> None:
+        """Count a part left aside on purpose."""
+        self.ignored[reason] = self.ignored.get(reason, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as stored and listed."""
+        return {
+            "messages": self.messages,
+            "echoes": self.echoes,
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "reactions": self.reactions,
+            "ignored": dict(self.ignored),
+        }
+
+
+@dataclass
+class _Batch:
+    # One channel's deliveries being processed, and what it needs for each.
+    channel: Channel
+    connector: Connector
+    connection: Connection
+    target: inbound.Target
+    settings: Settings
+
+
+async def drain(db: Database, settings: Settings) -> int:
+    """Process one channel's oldest pending deliveries in one transaction; how many."""
+    await _prune_when_due(db, settings)
+    async with db.transaction() as session:
+        channel = await repository.claim_channel_with_pending(session)
+        if channel is None:
+            return 0
+        events = await repository.pending_events(session, channel.id, settings.intake_batch_size)
+        finished: list[dict[str, Any]] = []
+        try:
+            connector, connection = connections.load(channel, settings)
+        except AppError as exc:
+            # Disconnected since (or the secret key changed): kept failed, retried later.
+            now = utcnow()
+            for event_id, *_rest in events:
+                finished.append(_finished(event_id, "failed", exc.detail, None, now))
+            await repository.finish_events(session, finished)
+            return len(events)
+        region = await _region(session, channel)
+        target = inbound.Target(
+            channel.workspace_id, channel.id, connections.MEDIUM_OF[channel.provider or ""], region
+        )
+        batch = _Batch(channel, connector, connection, target, settings)
+        for event_id, _ws, body, content_type in events:
+            finished.append(await _process_one(session, batch, event_id, body, content_type))
+        await repository.finish_events(session, finished)
+        return len(events)
+
+
+async def _region(session: AsyncSession, channel: Channel) -> str:
+    found = await repository.get_with_region(session, channel.workspace_id, channel.id)
+    return found[1] if found else "US"
+
+
+def _finished(
+    event_id: str, status: str, error: str | None, outcome: Outcome | None, at: Any
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "status": status,
+        "error": error,
+        "outcome": outcome.as_dict() if outcome else None,
+        "processed_at": at,
+    }
+
+
+async def _process_one(
+    session: AsyncSession, batch: _Batch, event_id: str, body: bytes, content_type: str
+) -> dict[str, Any]:
+    outcome = Outcome()
+    try:
+        async with session.begin_nested():
+            if not batch.channel.enabled or batch.channel.archived:
+                raise base.PayloadRejected("the channel is disabled or archived")
+            parsed = batch.connector.parse(batch.connection, body, content_type)
+            for reason, count in parsed.ignored.items():
+                outcome.ignored[reason] = outcome.ignored.get(reason, 0) + count
+            for item in parsed.items:
+                await _apply(session, batch, item, outcome)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        if not isinstance(exc, base.PayloadRejected | AppError):
+            log.exception("webhook event %s failed", event_id)
+        return _finished(event_id, "failed", error, outcome, utcnow())
+    return _finished(event_id, "processed", None, outcome, utcnow())
+
+
+async def _apply(session: AsyncSession, batch: _Batch, item: base.Item, outcome: Outcome) -> None:
+    if isinstance(item, base.InboundItem):
+        await (_echo if item.echo else _message)(session, batch, item, outcome)
+    elif isinstance(item, base.StatusItem):
+        error = (item.error_code or "", item.error_title or "") if item.error_code else None
+        moved = await conversations.apply_status(
+            session,
+            batch.target.workspace_id,
+            batch.target.channel_id,
+            item.provider_message_id,
+            item.status,
+            item.at,
+            error,
+        )
+        if moved is None:
+            outcome.ignore("status:unknown_message")
+        else:
+            outcome.statuses += 1
+    elif isinstance(item, base.WatermarkItem):
+        contact_id = await _known_contact(session, batch, item.contact_id)
+        if contact_id is None:
+            outcome.ignore("watermark:unknown_contact")
+            return
+        outcome.statuses += await conversations.apply_watermark(
+            session,
+            batch.target.workspace_id,
+            batch.target.channel_id,
+            contact_id,
+            item.status,
+            item.watermark,
+        )
+    else:
+        await _reaction(session, batch, item, outcome)
+
+
+async def _known_contact(session: AsyncSession, batch: _Batch, platform_user_id: str) -> str | None:
+    return await contacts.find(
+        session,
+        workspace_id=batch.target.workspace_id,
+        medium=batch.target.medium,
+        channel_id=batch.target.channel_id,
+        platform_user_id=platform_user_id,
+    )
+
+
+async def _message(
+    session: AsyncSession, batch: _Batch, item: base.InboundItem, outcome: Outcome
+) -> None:
+    target = batch.target
+    # A platform re-delivers for days: a known id is skipped before any write.
+    if await conversations.find_received(
+        session, target.workspace_id, target.channel_id, item.external_id
+    ):
+        outcome.duplicates += 1
+        return
+    sent = inbound.sender_values(target.medium, item.contact_id, item.attributes)
+    values, _ignored = attributes.check_sender_attributes(target.medium, sent, target.region)
+    try:
+        async with session.begin_nested():
+            stored = await inbound.store(
+                session,
+                target,
+                ("system", None),
+                sender_id=item.contact_id,
+                values=values,
+                external_id=item.external_id,
+                text=item.text,
+                sent_at=item.sent_at,
+            )
+    except inbound.Replay:
+        outcome.duplicates += 1
+        return
+    outcome.messages += 1
+    await _after_message(session, batch, item, stored)
+
+
+async def _after_message(
+    session: AsyncSession, batch: _Batch, item: base.InboundItem, stored: inbound.Stored
+) -> None:
+    # Files and profiles are fetched by jobs: never a platform call on the intake path.
+    ws = batch.target.workspace_id
+    for ref in item.media:
+        await media.add_pending(session, ws, stored.message_id, stored.contact_id, ref)
+    if batch.connector.fetches_profile:
+        day = utcnow().date().isoformat()
+        await jobs.enqueue(
+            session,
+            "channels.fetch_profile",
+            {"channel_id": batch.channel.id, "contact_id": stored.contact_id},
+            workspace_id=ws,
+            contact_id=stored.contact_id,
+            ref=stored.contact_id,
+            # At most one fetch per contact and day (refreshed daily, never per message).
+            idempotency_key=f"profile:{stored.contact_id}:{day}",
+        )
+
+
+async def _echo(
+    session: AsyncSession, batch: _Batch, item: base.InboundItem, outcome: Outcome
+) -> None:
+    # The business wrote from the platform's own app: an outbound message, never a contact.
+    contact_id = await _known_contact(session, batch, item.contact_id)
+    if contact_id is None:
+        outcome.ignore("echo:unknown_contact")
+        return
+    now = utcnow()
+    message_id = await conversations.receive_echo(
+        session,
+        workspace_id=batch.target.workspace_id,
+        channel_id=batch.target.channel_id,
+        contact_id=contact_id,
+        external_id=item.external_id,
+        text=item.text,
+        sent_at=item.sent_at,
+        at=now,
+    )
+    if message_id is None:
+        outcome.duplicates += 1
+    else:
+        outcome.echoes += 1
+
+
+async def _reaction(
+    session: AsyncSession, batch: _Batch, item: base.ReactionItem, outcome: Outcome
+) -> None:
+    target = batch.target
+    contact_id = await _known_contact(session, batch, item.contact_id)
+    message_id = await conversations.message_by_platform_id(
+        session, target.workspace_id, target.channel_id, item.target_external_id
+    )
+    if contact_id is None or message_id is None:
+        outcome.ignore("reaction:unknown_message")
+        return
+    await conversations.react(
+        session, target.workspace_id, message_id, ("contact", contact_id), item.emoji, item.at
+    )
+    outcome.reactions += 1
+
+
+_last_prune = 0.0
+PRUNE_EVERY_SECONDS = 600.0
+
+
+async def _prune_when_due(db: Database, settings: Settings) -> None:
+    # At most every ten minutes per process, not on every batch: a delete over the table.
+    global _last_prune
+    now = time.monotonic()
+    if now - _last_prune >= PRUNE_EVERY_SECONDS:
+        _last_prune = now
+        await prune(db, settings)
+
+
+async def prune(db: Database, settings: Settings) -> int:
+    """Forget processed deliveries older than the retention; failed ones stay until retried."""
+    before = utcnow() - timedelta(days=settings.webhook_event_retention_days)
+    try:
+        async with db.transaction() as session:
+            return await repository.prune_events(session, before)
+    except Exception:
+        log.exception("pruning webhook events failed")
+        return 0

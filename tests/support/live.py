@@ -1,0 +1,71 @@
+"""A real `rolodex serve` process for tests that need Rolodex on the network (platforms post)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from rolodex.config import Settings
+from support.processes import spawn_cli
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveRolodex:
+    """`rolodex serve` with the embedded worker on a fixed loopback port; restartable."""
+
+    def __init__(self, settings: Settings, **env: str) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "ROLODEX_PUBLIC_URL": self.url,
+            "ROLODEX_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1",
+            "ROLODEX_DELIVERY_RETRY_UNIT_SECONDS": "0.3",
+            "ROLODEX_RUN_WORKER": "1",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LiveRolodex:
+        """Start serving and wait until /healthz answers."""
+        self.process = spawn_cli(self.settings, "serve", "--port", str(self.port), **self.env)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                self.process.kill()
+                pytest.fail(f"rolodex serve did not start: {stderr[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown work at all, as when a machine dies."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+            self.process = None
+
+    def stop(self) -> None:
+        """Terminate gracefully."""
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
