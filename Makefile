@@ -18,14 +18,17 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 ## run: install, migrate, seed the demo workspace and serve on http://127.0.0.1:8000
-# The demo's CRM is the reference CRM (examples/reference_crm) on 127.0.0.1:8010, started
-# beside Rolodex with the demo workspace's shared secret and stopped with it; loopback
-# targets are allowed for that, and write-back retries wait minutes instead of hours.
+# The demo's CRM is the reference CRM (examples/reference_crm) on 127.0.0.1:8010, and its
+# WhatsApp, Messenger and Instagram channels talk to the platform simulator
+# (examples/platform_simulator) on 127.0.0.1:8020: both started beside Rolodex and stopped
+# with it; loopback targets are allowed for that, and retries wait minutes instead of hours.
 run: $(VENV)/.run-installed
 	$(BIN)/rolodex demo
 	@$(BIN)/python examples/reference_crm/server.py --port 8010 --db var/reference-crm.db \
 		--secret "$$(cat var/demo-crm-secret)" --seed & crm=$$!; \
-	trap 'kill $$crm 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python examples/platform_simulator/server.py --port 8020 \
+		--accounts var/demo-simulator.json & sim=$$!; \
+	trap 'kill $$crm $$sim 2>/dev/null' EXIT INT TERM; \
 	ROLODEX_ALLOW_PRIVATE_WEBHOOK_TARGETS=1 ROLODEX_WRITE_BACK_RETRY_UNIT_SECONDS=60 \
 		$(BIN)/rolodex serve --host 127.0.0.1 --port 8000
 

@@ -442,6 +442,11 @@ def demo() -> None:
         f"Its CRM is the reference CRM at {settings.demo_crm_url} "
         "(`make run` starts it: examples/reference_crm)."
     )
+    console.print(
+        f"Its WhatsApp, Messenger and Instagram channels talk to the platform simulator at "
+        f"{settings.demo_simulator_url}: open it to write as a customer "
+        "(`make run` starts it: examples/platform_simulator)."
+    )
 
 
 def main() -> None:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     allow_private_webhook_targets: bool = False
     # Where `rolodex demo` points the demo workspace's CRM (the reference CRM of make run).
     demo_crm_url: str = "http://127.0.0.1:8010"
+    # Where `rolodex demo` points its WhatsApp, Messenger and Instagram channels: the platform
+    # simulator of make run (examples/platform_simulator).
+    demo_simulator_url: str = "http://127.0.0.1:8020"
     # Request bodies: JSON and forms up to this; routes that carry attachments get the
     # attachment limit plus base64's overhead instead. Checked before the body is read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -7,6 +7,7 @@ path, agents reply and change statuses.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,16 @@ from rolodex.workspaces import repository, service
 
 DEMO_NAME = "Rolodex Demo"
 DEMO_CRM_SECRET_FILE = "demo-crm-secret"  # noqa: S105 - a file name
+# The accounts `make run` registers in the platform simulator (examples/platform_simulator).
+DEMO_SIMULATOR_FILE = "demo-simulator.json"
+
+# The demo's Meta channels, connected to the simulator: (provider, id field, token field,
+# simulator platform, account id, display name).
+_SIMULATED = {
+    "wa": ("whatsapp_cloud", "phone_number_id", "access_token", "whatsapp", "109900100200"),
+    "fb": ("messenger", "page_id", "page_access_token", "messenger", "100200300400"),
+    "ig": ("instagram", "account_id", "page_access_token", "instagram", "17841400000000"),
+}
 DEMO_PASSWORD = "rolodex-demo"  # noqa: S105 - printed for newcomers on purpose
 DEMO_LOGINS = (
     ("admin", "admin@demo.rolodex.test", DEMO_PASSWORD),
@@ -175,6 +186,32 @@ _CRM_ATTRIBUTES = (
 )
 
 
+def _simulated(
+    key: str, settings: Settings
+) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    # A connection to the simulator, and the account the simulator must know for it (the
+    # demo's tokens and app secrets are fixed: they only open the local simulator).
+    if key not in _SIMULATED:
+        return None, None
+    provider, id_field, token_field, platform, account_id = _SIMULATED[key]
+    token, secret = f"demo-{key}-token", f"demo-{key}-app-secret"
+    connection = {
+        "provider": provider,
+        id_field: account_id,
+        token_field: token,
+        "app_secret": secret,
+        "graph_url": settings.demo_simulator_url,
+    }
+    account = {
+        "platform": platform,
+        "id": account_id,
+        "access_token": token,
+        "app_secret": secret,
+        "auto_status": "delivered",
+    }
+    return connection, account
+
+
 async def _crm(session: AsyncSession, admin: Principal, settings: Settings) -> None:
     # Wired to the reference CRM that `make run` starts beside Rolodex; its shared secret is
     # left in the data dir for that command to hand over.
@@ -232,11 +269,21 @@ async def _conversations(
     session: AsyncSession, admin: Principal, agent: Principal, settings: Settings
 ) -> None:
     channel_ids = {}
+    accounts = []
+    # The simulator listens on loopback: the demo (and make run's server) may reach it.
+    local = settings.model_copy(update={"allow_private_webhook_targets": True})
     for key, medium, name in _CHANNELS:
-        channel = await channels.create_channel(
-            session, admin, ChannelCreate(medium=medium, name=name), settings
+        connection, account = _simulated(key, settings)
+        data = ChannelCreate.model_validate(
+            {"medium": medium, "name": name, "connection": connection}
         )
+        channel = await channels.create_channel(session, admin, data, local)
         channel_ids[key] = channel.id
+        if account is not None:
+            webhook_url = channels.read(channel, settings).webhook_url
+            accounts.append({**account, "webhook_url": webhook_url})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / DEMO_SIMULATOR_FILE).write_text(json.dumps(accounts, indent=2))
     await _crm(session, admin, settings)
     start = utcnow() - timedelta(hours=len(_MESSAGES))
     for number, item in enumerate(_MESSAGES):
