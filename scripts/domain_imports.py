@@ -18,7 +18,7 @@ NOT_DOMAINS = frozenset(
     {
         "kit", "models", "migrations", "db", "errors", "config", "schemas", "web", "app",
         "cli", "worker", "middleware", "subscriptions", "demo", "catalogue", "plans", "__init__",
-        "i18n", "apidocs",
+        "i18n", "apidocs", "files",
         "__main__",
     }
 )  # fmt: skip

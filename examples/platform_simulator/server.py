@@ -2,7 +2,7 @@
 
 It plays both sides a Rolodex channel talks to: the Graph API Rolodex calls (connection tests,
 sends, media, profiles) and the customer whose messages arrive as signed webhooks. The wire
-format follows the contract in docs/brief: see README.md. A test double: no authentication on
+format is the Meta contract Rolodex speaks (see README.md). A test double: no authentication on
 the control API (/_sim/...), state in memory.
 """
 
@@ -491,6 +491,8 @@ class Simulator:
         path, method = request.path, request.method
         if path == "/" and method == "GET":
             return Reply(200, PAGE.read_bytes(), "text/html; charset=utf-8")
+        if path == "/favicon.ico":  # browsers ask; it is no platform call worth recording
+            return Reply(404, {"error": "not_found"})
         if path.startswith("/_sim/"):
             try:
                 return self.control(request)

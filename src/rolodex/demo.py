@@ -186,9 +186,7 @@ _CRM_ATTRIBUTES = (
 )
 
 
-def _simulated(
-    key: str, settings: Settings
-) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+def _simulated(key: str, settings: Settings) -> tuple[dict[str, str] | None, dict[str, str] | None]:
     # A connection to the simulator, and the account the simulator must know for it (the
     # demo's tokens and app secrets are fixed: they only open the local simulator).
     if key not in _SIMULATED:

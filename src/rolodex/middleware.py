@@ -25,7 +25,7 @@ log = logging.getLogger("rolodex.errors")
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes whose bodies carry attachments (base64 in JSON) get the attachment limit.
-_ATTACHMENT_ROUTES = re.compile(r"^/api/v1/channels/[^/]+/inbound$")
+_ATTACHMENT_ROUTES = re.compile(r"^/api/v1/(channels/[^/]+/inbound|conversations/[^/]+/messages)$")
 
 
 class BodyTooLarge(HTTPException):

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import files
 from rolodex.auth.principals import Principal
-from rolodex.channels import attachments, connections, platform, repository
+from rolodex.channels import connections, platform, repository
 from rolodex.channels.connectors import base
 from rolodex.config import Settings
 from rolodex.contacts import service as contacts
@@ -115,7 +116,7 @@ async def _files(settings: Settings, found: conversations.Outgoing) -> list[base
     for file in found.attachments:
         if file.status != "stored":
             continue
-        path = attachments.path_for(settings.data_dir, file.sha256)
+        path = files.path_for(settings.data_dir, file.sha256)
         data = await asyncio.to_thread(path.read_bytes)
         out.append(
             base.OutboundFile(file.filename, file.content_type, data, file_link(settings, file.id))
@@ -155,5 +156,5 @@ async def public_file(
     found = await conversations.attachment(session, None, attachment_id) if valid else None
     if found is None or found.status != "stored":
         raise NotFound(_("File not found."))
-    path = attachments.path_for(settings.data_dir, found.sha256)
+    path = files.path_for(settings.data_dir, found.sha256)
     return PublicFile(path, found.content_type, found.filename)

@@ -14,7 +14,6 @@ transaction is rolled back, so a replay changes nothing, and the original is ret
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,10 +21,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import files
 from rolodex.attributes import service as attributes
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium, attributes_of, display_name
-from rolodex.channels import attachments
 from rolodex.channels import service as channels
 from rolodex.channels.schemas import InboundMessage, InboundResult
 from rolodex.contacts import service as contacts
@@ -33,7 +32,6 @@ from rolodex.conversations import service as conversations
 from rolodex.errors import Forbidden
 from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
-from rolodex.kit.ids import new_id
 
 USER_ID = "user-id"
 
@@ -86,7 +84,7 @@ async def receive(
     target = Target(principal.workspace_id, channel.id, medium, region)
     sent = sender_values(medium, data.sender.id, data.sender.attributes)
     values, ignored = attributes.check_sender_attributes(medium, sent, region)
-    files = attachments.decode_all(data.attachments, max_attachment_bytes)
+    decoded = files.decode_all(data.attachments, max_attachment_bytes)
     try:
         stored = await store(
             session,
@@ -100,8 +98,10 @@ async def receive(
         )
     except Replay:
         return await _replay(session, target, data.external_message_id, ignored)
-    if files:
-        await _store_files(session, target.workspace_id, stored.message_id, files, data_dir)
+    if decoded:
+        await conversations.attach_files(
+            session, target.workspace_id, stored.message_id, decoded, data_dir
+        )
     return InboundResult(
         message_id=stored.message_id,
         conversation_id=stored.conversation_id,
@@ -221,33 +221,4 @@ async def _replay(
         contact_id=contact_id,
         duplicate=True,
         ignored_attributes=ignored,
-    )
-
-
-async def _store_files(
-    session: AsyncSession,
-    workspace_id: str,
-    message_id: str,
-    files: list[attachments.DecodedFile],
-    data_dir: Path,
-) -> None:
-    # Files first, rows second: a row never points at a missing file. A rolled-back
-    # transaction can leave an unreferenced file behind; content addressing makes it
-    # harmless and reusable.
-    await asyncio.to_thread(attachments.store, data_dir, files)
-    await conversations.add_attachments(
-        session,
-        [
-            {
-                "id": new_id("att"),
-                "workspace_id": workspace_id,
-                "message_id": message_id,
-                "filename": f.filename,
-                "content_type": f.content_type,
-                "size": len(f.data),
-                "sha256": f.sha256,
-                "created_at": utcnow(),
-            }
-            for f in files
-        ],
     )

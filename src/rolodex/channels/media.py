@@ -13,8 +13,9 @@ import json
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import files
 from rolodex.auth.principals import Principal
-from rolodex.channels import attachments, connections, platform, repository
+from rolodex.channels import connections, platform, repository
 from rolodex.channels.connectors import base
 from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, NotFound
@@ -125,8 +126,8 @@ async def fetch_media(ctx: JobContext) -> None:
             await conversations.attachment_failed(session, ws, attachment_id, exc.title)
         return
     sha = hashlib.sha256(media.data).hexdigest()
-    decoded = attachments.DecodedFile(ref.filename, media.content_type, media.data, sha)
-    await asyncio.to_thread(attachments.store, ctx.settings.data_dir, [decoded])
+    decoded = files.DecodedFile(ref.filename, media.content_type, media.data, sha)
+    await asyncio.to_thread(files.store, ctx.settings.data_dir, [decoded])
     async with ctx.db.transaction() as session:
         await conversations.attachment_fetched(
             session,

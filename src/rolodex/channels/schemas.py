@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from rolodex.catalogue import Medium
+from rolodex.conversations.schemas import FileUpload
 from rolodex.schemas import InputModel, Instant, Name, OutputModel
 
 PlatformId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -120,12 +121,8 @@ class InboundSender(InputModel):
     ] = {}
 
 
-class InboundAttachment(InputModel):
-    """A file sent with a message, base64 encoded."""
-
-    filename: Annotated[str, Field(min_length=1, max_length=255)]
-    content_type: Annotated[str, Field(min_length=1, max_length=200)] = "application/octet-stream"
-    content_base64: str
+# A file of an inbound message: the same shape as a reply's.
+InboundAttachment = FileUpload
 
 
 class InboundMessage(InputModel):

@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import files
 from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium
-from rolodex.channels import attachments, connections, platform, repository
+from rolodex.channels import connections, platform, repository
 from rolodex.channels.connectors.base import PlatformError
 from rolodex.channels.schemas import (
     ChannelCreate,
@@ -265,4 +266,4 @@ async def retry_webhook_event(
 
 
 # Where an attachment's bytes live on disk (privacy erases them after a contact's deletion).
-attachment_path = attachments.path_for
+attachment_path = files.path_for

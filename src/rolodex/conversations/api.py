@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from rolodex.auth.deps import CurrentPrincipal
 from rolodex.conversations import service
@@ -54,7 +54,20 @@ async def list_messages(
 
 @router.post("/conversations/{conversation_id}/messages", status_code=201)
 async def reply(
-    conversation_id: str, data: MessageCreate, session: SessionDep, principal: CurrentPrincipal
+    conversation_id: str,
+    data: MessageCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> MessageRead:
-    """Reply to the contact: an outbound message by the caller; the conversation becomes pending."""
-    return await service.reply(session, principal, conversation_id, data)
+    """Reply to the contact (text and/or base64 files): an outbound message by the caller; the
+    conversation becomes pending; on a connected channel it is queued for delivery."""
+    settings = request.app.state.settings
+    return await service.reply(
+        session,
+        principal,
+        conversation_id,
+        data,
+        data_dir=settings.data_dir,
+        max_attachment_bytes=settings.max_attachment_bytes,
+    )

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from rolodex.i18n import N_
 from rolodex.schemas import InputModel, OutputModel
 
 
@@ -79,10 +80,25 @@ class AttachmentRead(OutputModel):
     status: str = "stored"
 
 
-class MessageCreate(InputModel):
-    """An agent's reply."""
+class FileUpload(InputModel):
+    """A file sent with a message, base64 encoded."""
 
-    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    content_type: Annotated[str, Field(min_length=1, max_length=200)] = "application/octet-stream"
+    content_base64: str
+
+
+class MessageCreate(InputModel):
+    """An agent's (or bot's) reply: text, files, or both."""
+
+    text: Annotated[str, Field(max_length=100_000)] = ""
+    attachments: Annotated[list[FileUpload], Field(max_length=10)] = []
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MessageCreate:
+        if not self.text and not self.attachments:
+            raise ValueError(N_("Write a message or attach a file."))
+        return self
 
 
 class AuthorKind(StrEnum):

@@ -6,15 +6,18 @@ comment): the CRM write-back and the bot webhooks read them later.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import files
 from rolodex.auth.principals import Principal
 from rolodex.contacts import service as contacts
 from rolodex.conversations import deliveries, repository
@@ -301,6 +304,37 @@ async def find_received(
 async def add_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Store attachment metadata of a message."""
     await repository.insert_attachments(session, rows)
+
+
+async def attach_files(
+    session: AsyncSession,
+    workspace_id: str,
+    message_id: str,
+    decoded: Sequence[files.DecodedFile],
+    data_dir: Path,
+) -> None:
+    """Store a message's files: their bytes on disk, then their rows."""
+    # Files first, rows second: a row never points at a missing file. A rolled-back
+    # transaction can leave an unreferenced file behind; content addressing makes it
+    # harmless and reusable.
+    await asyncio.to_thread(files.store, data_dir, decoded)
+    now = utcnow()
+    await repository.insert_attachments(
+        session,
+        [
+            {
+                "id": new_id("att"),
+                "workspace_id": workspace_id,
+                "message_id": message_id,
+                "filename": f.filename,
+                "content_type": f.content_type,
+                "size": len(f.data),
+                "sha256": f.sha256,
+                "created_at": now,
+            }
+            for f in decoded
+        ],
+    )
 
 
 async def channel_has_conversations(
@@ -609,9 +643,16 @@ async def list_messages(
 
 
 async def reply(
-    session: AsyncSession, principal: Principal, conversation_id: str, data: MessageCreate
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: str,
+    data: MessageCreate,
+    *,
+    data_dir: Path | None = None,
+    max_attachment_bytes: int = 0,
 ) -> MessageRead:
     """An agent's reply: an outbound message by the caller; the conversation becomes pending."""
+    decoded = files.decode_all(data.attachments, max_attachment_bytes)  # 413/422 before writes
     # Locked: of concurrent replies only the first records the change to pending.
     conversation = await access_conversation_by_id(
         session, principal, conversation_id, for_update=True
@@ -645,6 +686,9 @@ async def reply(
         )
     conversation.last_message_at = now
     await _flush_reopen(session)
+    if decoded:
+        assert data_dir is not None, "a reply with files needs the data dir"
+        await attach_files(session, principal.workspace_id, message.id, decoded, data_dir)
     await emit(
         session,
         MessageSent(
@@ -659,6 +703,7 @@ async def reply(
     )
     # A connected channel's subscriber queued its delivery: read that back.
     await session.refresh(message, ["delivery_status", "delivery_updated_at"])
+    stored = await repository.attachments_of(session, principal.workspace_id, [message.id])
     author = MessageAuthor(
         kind=author_kind(principal.actor_kind),
         id=principal.actor_id,
@@ -666,7 +711,13 @@ async def reply(
     )
     if author.kind is AuthorKind.SYSTEM:
         author = MessageAuthor(kind=AuthorKind.SYSTEM, id=None, name=SYSTEM_NAME)
-    return MessageRead.model_validate({**_message_fields(message), "author": author})
+    return MessageRead.model_validate(
+        {
+            **_message_fields(message),
+            "author": author,
+            "attachments": [AttachmentRead.model_validate(a) for a in stored[message.id]],
+        }
+    )
 
 
 # --- public face ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Attachments of inbound messages: decoded and size-checked before any write, then stored
-content-addressed under data_dir/attachments/<sha256[:2]>/<sha256> (one copy per content)."""
+"""Files of messages (inbound, replies, platforms' media): decoded and size-checked before any
+write, then stored content-addressed under data_dir/attachments/<sha256[:2]>/<sha256> (one copy
+per content). Shared by the domains that take files; it knows none of them."""
 
 from __future__ import annotations
 
@@ -11,13 +12,24 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from babel.numbers import format_decimal
 
 from rolodex import i18n
-from rolodex.channels.schemas import InboundAttachment
 from rolodex.errors import InvalidInput, PayloadTooLarge, field_error
 from rolodex.i18n import _
+
+
+class EncodedFile(Protocol):
+    """A file as a request body carries it: its name, type and base64 content."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def content_base64(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ def _too_large(index: int, max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def decode_all(attachments: Sequence[InboundAttachment], max_bytes: int) -> list[DecodedFile]:
+def decode_all(attachments: Sequence[EncodedFile], max_bytes: int) -> list[DecodedFile]:
     """Every attachment decoded; 413 for one over max_bytes, 422 for one that is not base64."""
     out = []
     for index, attachment in enumerate(attachments):
