@@ -317,3 +317,69 @@ def _all_processed(api: Api, channel_id: str) -> bool:
     failed = api("GET", path, params={"status": "failed", "limit": 1})["items"]
     assert not failed, failed
     return not pending
+
+
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAE"
+    "hQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+IG_ID = "17841400000001"
+
+
+async def test_instagram_profile_and_a_reply_with_a_file(
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
+) -> None:
+    """Instagram's profile fills its attributes; a file goes out by a signed public link."""
+    api = await _admin(db, rolodex)
+    connection = {
+        "provider": "instagram",
+        "account_id": IG_ID,
+        "page_access_token": "EAAG-ig-token",
+        "app_secret": "ig-secret",
+        "graph_url": simulator.url,
+    }
+    account = {"platform": "instagram", "id": IG_ID, "access_token": "EAAG-ig-token"}
+    _connect(api, simulator, "instagram", connection, account)
+    user = {"id": "5544332211", "name": "Ana Ruiz", "username": "ana.ruiz", "follower_count": 812}
+    simulator.inbound(account_id=IG_ID, user=user, type="text", text="¿Talla M?")
+    conversation = eventually(lambda: api.conversations())[0]
+    contact_id = conversation["contact_id"]
+    attributes = eventually(
+        lambda: (
+            (a := api("GET", f"/api/v1/contacts/{contact_id}")["attributes"]).get(
+                "instagram-username"
+            )
+            and a
+        )
+    )
+    assert attributes["instagram-name"] == "Ana Ruiz"
+    assert attributes["instagram-user-id"] == "5544332211"
+
+    reply = api(
+        "POST",
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={
+            "text": "Esta es la guía de tallas",
+            "attachments": [
+                {"filename": "sizes.png", "content_type": "image/png", "content_base64": PNG}
+            ],
+        },
+    )
+    assert reply["attachments"][0]["filename"] == "sizes.png"
+    sends = eventually(lambda: simulator.requests(path_contains=f"/{IG_ID}/messages"))
+    eventually(lambda: len(simulator.requests(path_contains=f"/{IG_ID}/messages")) == 2)
+    sends = simulator.requests(path_contains=f"/{IG_ID}/messages")
+    file_send = next(s for s in sends if "attachment" in s["json"]["message"])
+    link = file_send["json"]["message"]["attachment"]["payload"]["url"]
+    assert link.startswith(f"{rolodex.url}/public/v1/files/")
+    async with httpx.AsyncClient(timeout=5) as anonymous:  # the platform holds no token of ours
+        fetched = await anonymous.get(link)
+        tampered = await anonymous.get(link.replace("signature=", "signature=0"))
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"] == "image/png"
+    assert tampered.status_code == 404
+    text_send = next(s for s in sends if "text" in s["json"]["message"])
+    assert text_send["json"] == {
+        "recipient": {"id": "5544332211"},
+        "message": {"text": "Esta es la guía de tallas"},
+    }
