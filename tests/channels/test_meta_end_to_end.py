@@ -383,3 +383,26 @@ async def test_instagram_profile_and_a_reply_with_a_file(
         "recipient": {"id": "5544332211"},
         "message": {"text": "Esta es la guía de tallas"},
     }
+
+
+async def test_a_failed_download_keeps_the_message_and_can_be_retried(
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
+) -> None:
+    """The platform refuses the media look-up: message kept, file failed; Retry fetches it."""
+    api = await _admin(db, rolodex)
+    _whatsapp(api, simulator)
+    simulator.fail(account_id=PNID, http_status=404, on="get", times=1)
+    simulator.inbound(account_id=PNID, user={"phone": "+34600555444"}, type="image", text="pic")
+    conversation = eventually(lambda: api.conversations())[0]
+
+    def attachment() -> dict[str, Any]:
+        files: dict[str, Any] = api.messages(conversation["id"])[0]["attachments"][0]
+        return files
+
+    failed = eventually(lambda: attachment()["status"] == "failed" and attachment())
+    assert api.messages(conversation["id"])[0]["text"] == "pic"
+    again = api.http.post(f"/api/v1/attachments/{failed['id']}/retry")
+    assert again.status_code == 202
+    stored = eventually(lambda: attachment()["status"] == "stored" and attachment())
+    assert stored["size"] > 0
+    assert api.http.post(f"/api/v1/attachments/{failed['id']}/retry").status_code == 409
