@@ -56,6 +56,7 @@ API_ROUTERS = (
     audit_api.router,
     channels_api.router,
     channels_api.public,
+    channels_api.intake_router,
     inbox_api.router,
     conversations_api.router,
     attributes_api.router,

@@ -146,11 +146,15 @@ async def verify_webhook(channel_id: str, request: Request, session: SessionDep)
     return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
 
 
-@public.post("/webhooks/{channel_id}", response_class=Response)
-async def receive_webhook(channel_id: str, request: Request, session: SessionDep) -> Response:
+# No request transaction: deliveries are stored by the intake's group commit.
+intake_router = APIRouter(tags=["platform webhooks"])
+
+
+@intake_router.post("/webhooks/{channel_id}", response_class=Response)
+async def receive_webhook(channel_id: str, request: Request) -> Response:
     """A platform's delivery: signature checked over the raw body, stored, then acknowledged."""
     answer = await intake.accept(
-        session,
+        request.app.state.database,
         channel_id,
         url=str(request.url),
         headers=request.headers,

@@ -56,9 +56,9 @@ async def get_any(session: AsyncSession, channel_id: str) -> Channel | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Store one platform delivery (the webhook's only write)."""
-    await session.execute(insert(_events), [row])
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store platform deliveries (the webhook's only write)."""
+    await session.execute(insert(_events), list(rows))
 
 
 async def claim_channel_with_pending(session: AsyncSession) -> Channel | None:

@@ -16,7 +16,7 @@ from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium
-from rolodex.channels import connections, platform, repository
+from rolodex.channels import connections, intake, platform, repository
 from rolodex.channels.connectors.base import PlatformError
 from rolodex.channels.schemas import (
     ChannelCreate,
@@ -132,6 +132,7 @@ async def update_channel(
     reconnected = "connection" in data.model_fields_set
     if reconnected:
         connections.apply(channel, data.connection, settings)
+    intake.forget(channel.id)
     after = _snapshot(channel)
     if after != before or reconnected:
         await session.flush()
