@@ -143,6 +143,13 @@ async def test_the_list_and_adding_a_channel(client: httpx.AsyncClient, db: Data
     assert blank.status_code == 422
     assert 'id="channel-name-error">This field is required.' in blank.text
 
+    # A medium with no platform connection here yet says how its messages arrive instead.
+    sms = await make_channel(db, admin, "sms", "Texts")
+    page = (await client.get(f"/admin/channels/{sms}")).text
+    assert "Rolodex cannot connect a SMS channel to its platform from this page yet." in page
+    assert f"POST /api/v1/channels/{sms}/inbound" in page
+    assert "Save connection" not in page
+
 
 async def test_connecting_through_the_form_stores_it_and_never_echoes_a_secret(
     client: httpx.AsyncClient, db: Database, settings: Settings

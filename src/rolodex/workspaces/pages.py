@@ -43,6 +43,14 @@ ADMIN_SECTIONS = (
         N_("Add admins and agents, edit or deactivate them, and group agents into teams."),
     ),
     (
+        N_("Channels"),
+        "/admin/channels",
+        N_(
+            "Connect WhatsApp, Messenger and Instagram: credentials, the webhook to set up "
+            "in Meta, a connection test and failed deliveries."
+        ),
+    ),
+    (
         N_("Agent workspace > Contact attributes"),
         "/admin/contact-attributes",
         N_("Choose which contact attributes agents see, in what order; add your own."),
