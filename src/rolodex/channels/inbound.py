@@ -121,6 +121,7 @@ async def store(
     external_id: str,
     text: str,
     sent_at: datetime | None,
+    definitions: dict[str, str] | None = None,
 ) -> Stored:
     """The one place a message becomes a contact, its values, a conversation and a message.
 
@@ -128,7 +129,9 @@ async def store(
     discard what this transaction (or savepoint) wrote.
     """
     now = utcnow()
-    identity = await _contact_with_values(session, target, actor, sender_id, values, now)
+    identity = await _contact_with_values(
+        session, target, actor, sender_id, values, now, definitions
+    )
     received = await conversations.receive_message(
         session,
         workspace_id=target.workspace_id,
@@ -173,12 +176,14 @@ async def _contact_with_values(
     user_id: str,
     values: dict[str, attributes.PlatformValue],
     now: datetime,
+    definitions: dict[str, str] | None = None,
 ) -> contacts.Identity:
     # The contact of the sender, with the sent platform values written (provenance:
     # source platform, the posting token, the channel, now) and its display name kept
     # in step with them.
     ws, medium, channel_id = target.workspace_id, target.medium, target.channel_id
-    definitions = await attributes.ensure_definitions(session, ws, medium)
+    if definitions is None:
+        definitions = await attributes.ensure_definitions(session, ws, medium)
     sent_values = {name: v.value for name, v in values.items()}
     identity = await contacts.identify(
         session,

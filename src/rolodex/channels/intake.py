@@ -203,12 +203,15 @@ class Outcome:
 
 @dataclass
 class _Batch:
-    # One channel's deliveries being processed, and what it needs for each.
+    # One channel's deliveries being processed, and what it needs for each: read once per
+    # batch, not once per message (the platform definitions, the message ids already known).
     channel: Channel
     connector: Connector
     connection: Connection
     target: inbound.Target
     settings: Settings
+    definitions: dict[str, str]
+    known: set[str]
 
 
 async def drain(db: Database, settings: Settings) -> int:
@@ -233,11 +236,51 @@ async def drain(db: Database, settings: Settings) -> int:
         target = inbound.Target(
             channel.workspace_id, channel.id, connections.MEDIUM_OF[channel.provider or ""], region
         )
-        batch = _Batch(channel, connector, connection, target, settings)
-        for event_id, _ws, body, content_type in events:
-            finished.append(await _process_one(session, batch, event_id, body, content_type))
+        parsed = [
+            (event_id, _parse(channel, connector, connection, body, content_type))
+            for event_id, _ws, body, content_type in events
+        ]
+        batch = _Batch(
+            channel,
+            connector,
+            connection,
+            target,
+            settings,
+            await attributes.ensure_definitions(session, target.workspace_id, target.medium),
+            await _known_ids(session, target, parsed),
+        )
+        for event_id, delivery in parsed:
+            finished.append(await _process_one(session, batch, event_id, delivery))
         await repository.finish_events(session, finished)
         return len(events)
+
+
+def _parse(
+    channel: Channel, connector: Connector, connection: Connection, body: bytes, content_type: str
+) -> base.Parsed | Exception:
+    # Parsing is pure: done for the whole batch first, a rejection kept as the event's error.
+    try:
+        if not channel.enabled or channel.archived:
+            raise base.PayloadRejected("the channel is disabled or archived")
+        return connector.parse(connection, body, content_type)
+    except Exception as exc:
+        return exc
+
+
+async def _known_ids(
+    session: AsyncSession,
+    target: inbound.Target,
+    parsed: list[tuple[str, base.Parsed | Exception]],
+) -> set[str]:
+    # A platform re-delivers for days: the ids the channel has already, in one look-up.
+    wanted = [
+        item.external_id
+        for _event_id, delivery in parsed
+        if isinstance(delivery, base.Parsed)
+        for item in delivery.items
+        if isinstance(item, base.InboundItem)
+    ]
+    return await conversations.received_ids(session, target.workspace_id, target.channel_id, wanted)
 
 
 async def _region(session: AsyncSession, channel: Channel) -> str:
@@ -258,18 +301,26 @@ def _finished(
 
 
 async def _process_one(
-    session: AsyncSession, batch: _Batch, event_id: str, body: bytes, content_type: str
+    session: AsyncSession, batch: _Batch, event_id: str, delivery: base.Parsed | Exception
 ) -> dict[str, Any]:
     outcome = Outcome()
     try:
-        async with session.begin_nested():
-            if not batch.channel.enabled or batch.channel.archived:
-                raise base.PayloadRejected("the channel is disabled or archived")
-            parsed = batch.connector.parse(batch.connection, body, content_type)
-            for reason, count in parsed.ignored.items():
-                outcome.ignored[reason] = outcome.ignored.get(reason, 0) + count
-            for item in parsed.items:
-                await _apply(session, batch, item, outcome)
+        if isinstance(delivery, Exception):
+            raise delivery
+        for attempt in (1, 2):
+            outcome = Outcome(ignored=dict(delivery.ignored))
+            try:
+                # One savepoint per delivery: a failure undoes this delivery only.
+                async with session.begin_nested():
+                    for item in delivery.items:
+                        await _apply(session, batch, item, outcome)
+                break
+            except inbound.Replay as replay:
+                # Another writer stored this message meanwhile: undo the delivery and do it
+                # again, now knowing the id (it counts as a duplicate).
+                batch.known.add(str(replay))
+                if attempt == 2:
+                    raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:4000]
         if not isinstance(exc, base.PayloadRejected | AppError):
@@ -327,29 +378,23 @@ async def _message(
     session: AsyncSession, batch: _Batch, item: base.InboundItem, outcome: Outcome
 ) -> None:
     target = batch.target
-    # A platform re-delivers for days: a known id is skipped before any write.
-    if await conversations.find_received(
-        session, target.workspace_id, target.channel_id, item.external_id
-    ):
+    if item.external_id in batch.known:
         outcome.duplicates += 1
         return
     sent = inbound.sender_values(target.medium, item.contact_id, item.attributes)
     values, _ignored = attributes.check_sender_attributes(target.medium, sent, target.region)
-    try:
-        async with session.begin_nested():
-            stored = await inbound.store(
-                session,
-                target,
-                ("system", None),
-                sender_id=item.contact_id,
-                values=values,
-                external_id=item.external_id,
-                text=item.text,
-                sent_at=item.sent_at,
-            )
-    except inbound.Replay:
-        outcome.duplicates += 1
-        return
+    stored = await inbound.store(
+        session,
+        target,
+        ("system", None),
+        sender_id=item.contact_id,
+        values=values,
+        external_id=item.external_id,
+        text=item.text,
+        sent_at=item.sent_at,
+        definitions=batch.definitions,
+    )
+    batch.known.add(item.external_id)
     outcome.messages += 1
     await _after_message(session, batch, item, stored)
 

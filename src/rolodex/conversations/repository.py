@@ -117,6 +117,20 @@ async def find_inbound_message(
     return None if row is None else (row[0], row[1], row[2])
 
 
+async def received_ids(
+    session: AsyncSession, workspace_id: str, channel_id: str, external_ids: Sequence[str]
+) -> set[str]:
+    """The external ids among these that the channel has."""
+    if not external_ids:
+        return set()
+    stmt = select(Message.external_id).where(
+        Message.workspace_id == workspace_id,
+        Message.channel_id == channel_id,
+        Message.external_id.in_(list(set(external_ids))),
+    )
+    return {str(i) for i in (await session.execute(stmt)).scalars()}
+
+
 async def insert_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Store attachment metadata rows."""
     if rows:

@@ -301,6 +301,13 @@ async def find_received(
     return await repository.find_inbound_message(session, workspace_id, channel_id, external_id)
 
 
+async def received_ids(
+    session: AsyncSession, workspace_id: str, channel_id: str, external_ids: Sequence[str]
+) -> set[str]:
+    """Which of these external ids the channel has already (one look-up)."""
+    return await repository.received_ids(session, workspace_id, channel_id, external_ids)
+
+
 async def add_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Store attachment metadata of a message."""
     await repository.insert_attachments(session, rows)
