@@ -137,6 +137,57 @@ async def _status_event(
     )
 
 
+@dataclass(frozen=True)
+class _Appended:
+    conversation_id: str
+    status: str  # the conversation's status before the message
+    message_id: str | None  # None: the channel had this external id already
+
+
+async def _append(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    channel_id: str,
+    contact_id: str,
+    at: datetime,
+    **message: Any,
+) -> _Appended:
+    # A platform's message (the contact's, or an echo) into the contact's open conversation
+    # on the channel, opened if none: one statement each, on the unique indexes.
+    candidate = new_id("cv")
+    conversation_id, status = await repository.open_conversation(
+        session,
+        new_id=candidate,
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        contact_id=contact_id,
+        at=at,
+    )
+    message_id = new_id("msg")
+    row = {
+        "id": message_id,
+        "workspace_id": workspace_id,
+        "conversation_id": conversation_id,
+        "channel_id": channel_id,
+        "created_at": at,
+        **message,
+    }
+    if not await repository.insert_inbound_message(session, row):
+        return _Appended(conversation_id, status, None)
+    if conversation_id == candidate:
+        await emit(
+            session,
+            ConversationStarted(
+                workspace_id=workspace_id,
+                conversation_id=conversation_id,
+                contact_id=contact_id,
+                channel_id=channel_id,
+            ),
+        )
+    return _Appended(conversation_id, status, message_id)
+
+
 async def receive_message(
     session: AsyncSession,
     *,
@@ -154,42 +205,23 @@ async def receive_message(
     external id the channel already has is not inserted (message_id None); the caller
     then discards the transaction, so a replay changes nothing.
     """
-    candidate = new_id("cv")
-    conversation_id, status = await repository.open_conversation(
+    appended = await _append(
         session,
-        new_id=candidate,
         workspace_id=workspace_id,
         channel_id=channel_id,
         contact_id=contact_id,
         at=at,
+        direction="inbound",
+        author_kind="contact",
+        author_id=contact_id,
+        external_id=external_id,
+        text=text,
+        sent_at=sent_at,
     )
-    message_id = new_id("msg")
-    row = {
-        "id": message_id,
-        "workspace_id": workspace_id,
-        "conversation_id": conversation_id,
-        "channel_id": channel_id,
-        "direction": "inbound",
-        "author_kind": "contact",
-        "author_id": contact_id,
-        "external_id": external_id,
-        "text": text,
-        "sent_at": sent_at,
-        "created_at": at,
-    }
-    if not await repository.insert_inbound_message(session, row):
+    conversation_id, message_id = appended.conversation_id, appended.message_id
+    if message_id is None:
         return Received(conversation_id, None)
-    if conversation_id == candidate:
-        await emit(
-            session,
-            ConversationStarted(
-                workspace_id=workspace_id,
-                conversation_id=conversation_id,
-                contact_id=contact_id,
-                channel_id=channel_id,
-            ),
-        )
-    elif status == Status.PENDING:
+    if appended.status == Status.PENDING:
         await _back_to_new(session, workspace_id, conversation_id, contact_id)
     await emit(
         session,
@@ -221,44 +253,25 @@ async def receive_echo(
     conversation (opened if none), which then waits for the contact (pending). None when the
     channel has it already (a replay, or the echo of a reply Rolodex sent).
     """
-    candidate = new_id("cv")
-    conversation_id, status = await repository.open_conversation(
+    appended = await _append(
         session,
-        new_id=candidate,
         workspace_id=workspace_id,
         channel_id=channel_id,
         contact_id=contact_id,
         at=at,
+        direction="outbound",
+        author_kind=PLATFORM,
+        author_id=channel_id,
+        external_id=external_id,
+        provider_message_id=external_id,
+        delivery_status="sent",
+        delivery_updated_at=at,
+        text=text,
+        sent_at=sent_at,
     )
-    message_id = new_id("msg")
-    row = {
-        "id": message_id,
-        "workspace_id": workspace_id,
-        "conversation_id": conversation_id,
-        "channel_id": channel_id,
-        "direction": "outbound",
-        "author_kind": PLATFORM,
-        "author_id": channel_id,
-        "external_id": external_id,
-        "provider_message_id": external_id,
-        "delivery_status": "sent",
-        "delivery_updated_at": at,
-        "text": text,
-        "sent_at": sent_at,
-        "created_at": at,
-    }
-    if not await repository.insert_inbound_message(session, row):
+    conversation_id, status = appended.conversation_id, appended.status
+    if appended.message_id is None:
         return None
-    if conversation_id == candidate:
-        await emit(
-            session,
-            ConversationStarted(
-                workspace_id=workspace_id,
-                conversation_id=conversation_id,
-                contact_id=contact_id,
-                channel_id=channel_id,
-            ),
-        )
     if status != Status.PENDING and await repository.change_status_if(
         session, workspace_id, conversation_id, old=status, new=Status.PENDING
     ):
@@ -272,7 +285,7 @@ async def receive_echo(
             Status.PENDING,
             reason="replied_outside_rolodex",
         )
-    return message_id
+    return appended.message_id
 
 
 async def _back_to_new(
