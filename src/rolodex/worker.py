@@ -99,17 +99,16 @@ class Worker:
                 log.exception("processing webhook deliveries failed")
             if stop.is_set():
                 break
-            waiters = [
-                asyncio.create_task(self._intake_wake.wait()),
-                asyncio.create_task(stop.wait()),
-            ]
-            await asyncio.wait(
-                waiters,
-                timeout=self.settings.worker_poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for waiter in waiters:
-                waiter.cancel()
+            await self._nap(self._intake_wake, stop)
+
+    async def _nap(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
+        # Until woken, stopped, or the poll interval has passed (other processes' work).
+        waiters = [asyncio.create_task(wake.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(
+            waiters, timeout=self.settings.worker_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in waiters:
+            waiter.cancel()
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Run rounds until nothing is due (tests and the CLI use it); returns jobs run."""
@@ -138,14 +137,7 @@ class Worker:
                     await asyncio.sleep(0)
                     continue
                 self._wake.clear()
-                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-                await asyncio.wait(
-                    waiters,
-                    timeout=self.settings.worker_poll_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                for waiter in waiters:
-                    waiter.cancel()
+                await self._nap(self._wake, stop)
         finally:
             service.remove_enqueue_listener(self._on_enqueue)
             await asyncio.gather(intake_task, return_exceptions=True)
