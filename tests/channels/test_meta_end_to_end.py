@@ -246,6 +246,19 @@ async def test_messenger_profile_once_and_echoes(
     contacts = api("GET", "/api/v1/contacts")["items"]
     assert [c["id"] for c in contacts] == [contact_id]
 
+    # Messenger reports reads by watermark: every reply sent before it is read.
+    reply = api(
+        "POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "Hi!"}
+    )
+
+    def status() -> str:
+        found = next(m for m in api.messages(conversation["id"]) if m["id"] == reply["id"])
+        return str(found["delivery"]["status"])
+
+    eventually(lambda: status() == "sent")
+    simulator.read(PAGE_ID, "6543210987")
+    eventually(lambda: status() == "read")
+
 
 async def test_sigkill_during_a_burst_loses_no_acknowledged_delivery(
     db: Database, settings: Settings
