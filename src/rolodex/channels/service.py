@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex import files
 from rolodex.attributes import service as attributes
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
@@ -264,7 +263,3 @@ async def retry_webhook_event(
     await session.flush()
     jobs.wake_after_commit(session)
     return _event_read(event)
-
-
-# Where an attachment's bytes live on disk (privacy erases them after a contact's deletion).
-attachment_path = files.path_for

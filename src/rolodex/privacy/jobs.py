@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rolodex import files
 from rolodex.audit import service as audit
-from rolodex.channels import service as channels
 from rolodex.jobs import service as jobs
 from rolodex.jobs.registry import JobContext, job
 from rolodex.kit.clock import utcnow
@@ -24,7 +24,7 @@ async def remove_files(ctx: JobContext) -> None:
         in_use = await repository.hashes_in_use(session, hashes)
     for sha in hashes:
         if sha not in in_use:
-            channels.attachment_path(ctx.settings.data_dir, sha).unlink(missing_ok=True)
+            files.path_for(ctx.settings.data_dir, sha).unlink(missing_ok=True)
 
 
 @job(AUTO_CLEAR_JOB)

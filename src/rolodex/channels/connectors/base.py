@@ -10,6 +10,7 @@ delivery job (channels/delivery.py) sends replies through `send`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -144,7 +145,7 @@ class Media:
     filename: str
 
 
-class Connector:
+class Connector(ABC):
     """One platform's contract. Subclasses set the class attributes and override the calls."""
 
     provider: ClassVar[str]
@@ -158,20 +159,23 @@ class Connector:
         """Answer the platform's verification GET on the webhook URL."""
         return Handshake(405, "")
 
+    @abstractmethod
     def verify(
         self, connection: Connection, url: str, headers: dict[str, str], body: bytes
     ) -> bool:
         """Whether a delivery is signed by the platform (headers by lower-case name)."""
-        raise NotImplementedError
+        ...
 
     def acknowledgement(self) -> Handshake:
         """The body the platform expects when a delivery is accepted."""
         return Handshake(200, "EVENT_RECEIVED")
 
+    @abstractmethod
     def parse(self, connection: Connection, body: bytes, content_type: str) -> Parsed:
         """The items of one stored delivery; PayloadRejected when it is not the platform's."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def send(
         self,
         http: httpx.AsyncClient,
@@ -181,20 +185,22 @@ class Connector:
         files: list[OutboundFile],
     ) -> Sent:
         """Send a reply to the contact `recipient` (platform user id); PlatformError otherwise."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def test(self, http: httpx.AsyncClient, connection: Connection) -> str:
         """Prove the credentials work with one harmless call; returns what the platform named."""
-        raise NotImplementedError
+        ...
 
     async def fetch_profile(
         self, http: httpx.AsyncClient, connection: Connection, contact_id: str
     ) -> Profile:
         """The contact's profile (only for connectors with `fetches_profile`)."""
-        raise NotImplementedError
+        raise PlatformError("unsupported", "this platform has no profile look-up", retryable=False)
 
+    @abstractmethod
     async def download(
         self, http: httpx.AsyncClient, connection: Connection, media: MediaRef, max_bytes: int
     ) -> Media:
         """Fetch a file a message referred to, at most `max_bytes` (PlatformError otherwise)."""
-        raise NotImplementedError
+        ...

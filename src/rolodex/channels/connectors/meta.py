@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -551,10 +552,10 @@ class MessagingConnector(Connector):
         )
         return message_id(answer)
 
+    @abstractmethod
     async def _send_file(
         self, http: httpx.AsyncClient, connection: Connection, recipient: str, file: OutboundFile
-    ) -> str:
-        raise NotImplementedError
+    ) -> str: ...
 
     async def send(
         self,
