@@ -108,7 +108,10 @@ def test_no_request_gives_a_server_error(fuzz_server: str) -> None:
     schema = schemathesis.openapi.from_url(f"{fuzz_server}/openapi.json")
     headers = {"Authorization": f"Bearer {os.environ['ROLODEX_FUZZ_TOKEN']}"}
     failures: dict[str, str] = {}  # the first failure of each operation
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The live stream never ends by design (tests/stream/ covers its auth, resume and limits).
+    operations = [
+        op for op in (r.ok() for r in schema.get_all_operations()) if op.path != "/api/v1/stream"
+    ]
     assert len(operations) >= 10
 
     def judge(case: Any, response: Any, what: str) -> None:

@@ -37,6 +37,8 @@ from rolodex.privacy import api as privacy_api
 from rolodex.privacy import pages as privacy_pages
 from rolodex.routing import api as routing_api
 from rolodex.routing import pages as routing_pages
+from rolodex.stream import api as stream_api
+from rolodex.stream.broker import Broker
 from rolodex.users import api as users_api
 from rolodex.users import pages as users_pages
 from rolodex.web import PACKAGE_DIR
@@ -68,6 +70,7 @@ API_ROUTERS = (
     crm_api.router,
     webhooks_api.router,
     compat_api.router,
+    stream_api.router,
 )
 PAGE_ROUTERS = (
     web.router,
@@ -96,6 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = open_database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         app.state.database = database
+        broker = Broker(
+            database,
+            queue_size=settings.stream_queue_size,
+            ring_size=settings.stream_ring_size,
+            ring_seconds=settings.stream_ring_seconds,
+        )
+        await broker.start()
+        app.state.stream = broker
         stop = asyncio.Event()
         worker_task = None
         if settings.run_worker:
@@ -106,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await broker.stop()
             await database.dispose()
 
     app = FastAPI(

@@ -115,6 +115,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run jobs here.")] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (more than 1: PostgreSQL and ROLODEX_SECRET_KEY required).",
+        ),
+    ] = 1,
 ) -> None:
     """Apply pending migrations, then serve the API, the pages and the embedded worker."""
     import uvicorn
@@ -122,10 +129,15 @@ def serve(
     from rolodex.app import create_app
     from rolodex.demo import demo_exists
 
-    _migrate()
     settings = get_settings()
+    if workers > 1:
+        _check_workers(workers)
+    _migrate()
     if no_worker:
         settings.run_worker = False
+    if workers > 1:
+        _serve_processes(workers, host, port, no_worker=no_worker, access_log=access_log)
+        return
     config = uvicorn.Config(
         create_app(settings),
         host=host,
@@ -144,6 +156,61 @@ def serve(
     if _run(demo_exists):
         console.print(f"Demo workspace: log in at {url}/login", soft_wrap=True)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _check_workers(workers: int) -> None:
+    """Refuse several processes where they would not share state (exit 2, before any work)."""
+    from rolodex.db import is_sqlite
+
+    settings = get_settings()
+    if is_sqlite(settings.resolved_database_url()):
+        err_console.print(
+            f"[red]error:[/red] --workers {workers} needs PostgreSQL (ROLODEX_DATABASE_URL="
+            "postgresql://…): the embedded SQLite database serves one process. "
+            "Use --workers 1 with SQLite.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2)
+    if not settings.secret_key:
+        err_console.print(
+            f"[red]error:[/red] --workers {workers} needs ROLODEX_SECRET_KEY set: sessions and "
+            "stored secrets must be read with one key by every process (a generated key "
+            "would differ between machines and is never shared).",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2)
+
+
+def _serve_processes(
+    workers: int, host: str, port: int, *, no_worker: bool, access_log: bool
+) -> None:
+    """Serve with uvicorn's multi-process supervisor: each process builds its app from the env."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if no_worker:
+        os.environ["ROLODEX_RUN_WORKER"] = "0"  # read by create_app in every process
+    settings = get_settings()
+    config = uvicorn.Config(
+        "rolodex.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=access_log,
+    )
+    # As with one process: bound and listening before the address is printed.
+    sock = config.bind_socket()
+    sock.listen(config.backlog)
+    url = _url(host, sock.getsockname()[1])
+    console.print(
+        f"Rolodex serving on {url} with {workers} processes  (API docs: {url}/docs)",
+        soft_wrap=True,
+    )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @app.command()

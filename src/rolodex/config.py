@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     # Graph and other platform calls give up after this long.
     platform_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
+    # The live stream (R12.1): a comment this often keeps idle connections open through
+    # proxies; each client's queue holds this many events (a client that falls that far behind
+    # is disconnected, and resumes with Last-Event-ID); the ring kept for resuming holds the
+    # last this many events, at most this old; a send blocked this long closes the stream.
+    stream_ping_seconds: float = Field(default=15.0, gt=0, le=300)
+    stream_queue_size: int = Field(default=256, ge=1, le=100_000)
+    stream_ring_size: int = Field(default=1000, ge=1, le=100_000)
+    stream_ring_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    stream_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data dir."""
         if self.database_url:

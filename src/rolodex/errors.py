@@ -130,6 +130,18 @@ class Conflict(AppError):
     title = N_("Conflict")
 
 
+class PreconditionFailed(AppError):
+    """The client's If-Match is not the current version (412, code stale).
+
+    Raised with `extra={"current": …}`: the current representation, so the client can show
+    what changed without another request.
+    """
+
+    status = 412
+    code = "stale"
+    title = N_("Changed by someone else")
+
+
 class Gone(AppError):
     """The thing existed but is no longer available (410)."""
 

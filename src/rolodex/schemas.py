@@ -3,14 +3,17 @@ time rules every input follows (no NUL characters, no times without a zone)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Header, Query, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from rolodex.i18n import N_
+from rolodex.errors import InvalidInput
+from rolodex.i18n import N_, _
 
 T = TypeVar("T")
 
@@ -87,3 +90,68 @@ Cursor = Annotated[
     Text | None, Query(max_length=500, description="`next_cursor` of the previous page.")
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The versions an If-Match header accepts (`any_`: `*`, whatever the version)."""
+
+    versions: frozenset[int] = frozenset()
+    any_: bool = False
+
+    def matches(self, version: int) -> bool:
+        """Whether the current version is one the client expects."""
+        return self.any_ or version in self.versions
+
+
+# None: the request carries no If-Match and behaves as without versions.
+IfMatch = Versions | None
+
+_ENTITY_TAG = re.compile(r'\s*(?:W/)?(?:"(\d{1,18})"|(\d{1,18}))\s*')
+
+
+def parse_if_match(header: str | None) -> IfMatch:
+    """An If-Match header's versions: `"3"`, `3`, `W/"3"`, a comma list, or `*` (422 if else)."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return Versions(any_=True)
+    versions = set()
+    for part in header.split(","):
+        match = _ENTITY_TAG.fullmatch(part)
+        if match is None:
+            raise InvalidInput.for_field(
+                "If-Match", _('Send the version you read, as its ETag: "3".')
+            )
+        versions.add(int(match.group(1) or match.group(2)))
+    return Versions(frozenset(versions))
+
+
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The ETag you read ("3"): answered 412 stale if it changed since.',
+        ),
+    ] = None,
+) -> IfMatch:
+    return parse_if_match(if_match)
+
+
+IfMatchHeader = Annotated[IfMatch, Depends(_if_match)]
+
+
+def set_etag(response: Response, version: int) -> None:
+    """Send a version as the response's ETag."""
+    response.headers["ETag"] = f'"{version}"'
+
+
+# OpenAPI for routes that take If-Match: the 412 problem and the 422 for a malformed header.
+STALE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    412: {
+        "description": 'Stale: If-Match is not the current version (`code: "stale"`); '
+        "`current` holds the current representation.",
+        "content": {"application/problem+json": {}},
+    },
+}

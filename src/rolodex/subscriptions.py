@@ -11,7 +11,7 @@ import importlib
 from rolodex.kit.events import registry
 
 # The order is the order reactions run in: memberships before routing (which reads them),
-# webhooks last (their snapshots see what the others wrote).
+# webhooks (their snapshots see what the others wrote), then the live stream.
 SUBSCRIBER_MODULES: tuple[str, ...] = (
     "rolodex.attributes.subscribers",
     "rolodex.channels.subscribers",
@@ -21,6 +21,8 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "rolodex.privacy.subscribers",
     "rolodex.crm.subscribers",
     "rolodex.webhooks.subscribers",
+    # Last: the stream only collects what happened; it writes nothing others would read.
+    "rolodex.stream.subscribers",
 )
 
 _registered = False

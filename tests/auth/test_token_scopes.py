@@ -118,7 +118,9 @@ async def _operations(client: httpx.AsyncClient) -> list[tuple[str, str, bool]]:
     # The schema lists nothing the routers do not hold, but for the health check.
     assert in_schema - set(routes) <= {("GET", "/healthz")}
     operations = {op: routes.get(op, False) for op in in_schema} | routes
-    return sorted((m, p, needs) for (m, p), needs in operations.items())
+    # The live stream never ends (an ASGITransport call would wait forever); tests/stream/
+    # checks its auth with a real server (integrations: 403 token_scope; users: 200).
+    return sorted((m, p, needs) for (m, p), needs in operations.items() if p != "/api/v1/stream")
 
 
 def _url(template: str, ids: dict[str, str]) -> str:

@@ -37,6 +37,7 @@ async def test_contact_reads_as_spec(client: httpx.AsyncClient, db: Database) ->
         "vip": False,
         "attributes": {"whatsapp-phone": "+14155550123"},
         "linked_contact_ids": [],
+        "version": body["version"],
     }
 
 

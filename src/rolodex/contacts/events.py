@@ -17,6 +17,14 @@ class ContactCreated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContactRenamed(Event):
+    """A contact's display name changed (the platform's profile said so)."""
+
+    contact_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ContactDeleted(Event):
     """A contact was erased (R8): only its id, the admin's hint and its medium survive."""
 

@@ -8,14 +8,9 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.contacts import search as fulltext
 from rolodex.db import insert_for, prepared
-from rolodex.models import (
-    AttributeChannelDisabled,
-    AttributeDefinition,
-    AttributeValue,
-    Contact,
-    Conversation,
-)
+from rolodex.models import Contact, Conversation
 
 _contacts = cast(Table, Contact.__table__)
 
@@ -90,42 +85,34 @@ async def set_display_name(
     )
 
 
-async def get(session: AsyncSession, workspace_id: str, contact_id: str) -> Contact | None:
-    """One contact of the workspace."""
-    stmt = contacts_of(workspace_id).where(Contact.id == contact_id)
+async def get(
+    session: AsyncSession, workspace_id: str, contact_id: str, *, for_update: bool = False
+) -> Contact | None:
+    """One contact of the workspace; `for_update` holds its row until commit."""
+    # populate_existing: a trigger may have bumped its version since it was last loaded.
+    stmt = (
+        contacts_of(workspace_id)
+        .where(Contact.id == contact_id)
+        .execution_options(populate_existing=True)
+    )
+    if for_update:
+        # As attributes' lock_contact: FOR NO KEY UPDATE; SQLite renders no clause.
+        stmt = stmt.with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def search(
     workspace_id: str, *, q: str | None, channel_id: str | None, all_values: bool = True
 ) -> Select[Contact]:
-    """Contacts whose display name or an attribute value contains q, on a channel.
+    """Contacts whose display name, an attribute value or a message of theirs holds every word
+    of q (prefix match, indexed: see search.py), on a channel.
 
     Without `all_values` (agents) a hidden attribute's value matches nothing: a search must
     not reveal what the contact's page hides.
     """
     stmt = contacts_of(workspace_id)
-    if q:
-        pattern = f"%{_escape_like(q.strip().casefold())}%"
-        matches_value = exists().where(
-            AttributeValue.workspace_id == workspace_id,
-            AttributeValue.contact_id == Contact.id,
-            AttributeValue.normalized.like(pattern, escape="\\"),
-        )
-        if not all_values:
-            matches_value = matches_value.where(
-                exists().where(
-                    AttributeDefinition.workspace_id == workspace_id,
-                    AttributeDefinition.id == AttributeValue.definition_id,
-                    AttributeDefinition.enabled.is_(True),
-                ),
-                ~exists().where(
-                    AttributeChannelDisabled.workspace_id == workspace_id,
-                    AttributeChannelDisabled.definition_id == AttributeValue.definition_id,
-                    AttributeChannelDisabled.channel_id == Contact.channel_id,
-                ),
-            )
-        stmt = stmt.where(or_(Contact.display_name.ilike(pattern, escape="\\"), matches_value))
+    if q and q.strip():
+        stmt = stmt.where(fulltext.contact_matches(Contact, workspace_id, q, all_values=all_values))
     if channel_id:
         # A medium-scoped contact (Twitter) may write on several of the workspace's accounts.
         on_channel = exists().where(
@@ -135,10 +122,6 @@ def search(
         )
         stmt = stmt.where(or_(Contact.channel_id == channel_id, on_channel))
     return stmt
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def display_names(

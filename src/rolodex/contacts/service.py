@@ -8,18 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium, identity_scope
-from rolodex.contacts import repository
-from rolodex.contacts.events import ContactCreated
+from rolodex.contacts import repository, search
+from rolodex.contacts.events import ContactCreated, ContactRenamed
 from rolodex.errors import NotFound
 from rolodex.i18n import _
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
-from rolodex.models import Contact
+from rolodex.models import Contact, Conversation
 
 
 @dataclass(frozen=True)
@@ -92,16 +92,26 @@ async def platform_user_id(session: AsyncSession, workspace_id: str, contact_id:
 async def rename(
     session: AsyncSession, workspace_id: str, identity: Identity, display_name: str
 ) -> None:
-    """Store a contact's new display name when it differs."""
+    """Store a contact's new display name when it differs (its version follows: a trigger)."""
     if display_name != identity.display_name:
         await repository.set_display_name(session, workspace_id, identity.contact_id, display_name)
+        await emit(
+            session,
+            ContactRenamed(
+                workspace_id=workspace_id,
+                contact_id=identity.contact_id,
+                display_name=display_name,
+            ),
+        )
 
 
 async def access_contact_by_id(
-    session: AsyncSession, principal: Principal, contact_id: str
+    session: AsyncSession, principal: Principal, contact_id: str, *, for_update: bool = False
 ) -> Contact:
     """A contact of the caller's workspace; 404 for missing and foreign alike."""
-    contact = await repository.get(session, principal.workspace_id, contact_id)
+    contact = await repository.get(
+        session, principal.workspace_id, contact_id, for_update=for_update
+    )
     if contact is None:
         raise NotFound(_("Contact not found."))
     return contact
@@ -110,7 +120,7 @@ async def access_contact_by_id(
 def search_statement(
     workspace_id: str, *, q: str | None, channel_id: str | None, all_values: bool = True
 ) -> Select[Contact]:
-    """The workspace's contacts whose display name or a value contains q (see repository.search)."""
+    """The workspace's contacts whose name, a value or a message matches q (repository.search)."""
     return repository.search(workspace_id, q=q, channel_id=channel_id, all_values=all_values)
 
 
@@ -120,3 +130,11 @@ async def display_names(
     """The display names of these contacts of the caller's workspace, by id."""
     ids = list(dict.fromkeys(contact_ids))
     return await repository.display_names(session, principal.workspace_id, ids)
+
+
+def conversation_search(
+    workspace_id: str, q: str, *, all_values: bool = True
+) -> ColumnElement[bool]:
+    """A condition on conversations: the contact's name or a value, or a message of the
+    conversation, holds every word of q (prefix match, indexed; see search.py)."""
+    return search.conversation_matches(Conversation, workspace_id, q, all_values=all_values)

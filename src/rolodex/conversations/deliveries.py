@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.conversations.events import MessageDeliveryChanged
+from rolodex.conversations.events import MessageChanged, MessageDeliveryChanged
 from rolodex.db import dialect_insert
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
@@ -204,7 +204,9 @@ async def react(
         MessageReaction.author_id == author_id,
     )
     if not emoji:
-        await session.execute(delete(MessageReaction).where(mine))
+        removed = await session.execute(delete(MessageReaction).where(mine))
+        if getattr(removed, "rowcount", 0):
+            await _message_changed(session, workspace_id, message_id, "reaction")
         return
     row = {
         "id": new_id("rx"),
@@ -221,6 +223,30 @@ async def react(
         set_={"emoji": stmt.excluded.emoji, "created_at": stmt.excluded.created_at},
     )
     await session.execute(stmt)
+    await _message_changed(session, workspace_id, message_id, "reaction")
+
+
+async def _message_changed(
+    session: AsyncSession, workspace_id: str, message_id: str | None, what: str
+) -> None:
+    # The live stream shows the message again (its reactions, its files): the event names
+    # the conversation too, one index look-up off the hot path of new messages.
+    if message_id is None:
+        return
+    found = select(Message.conversation_id).where(
+        Message.workspace_id == workspace_id, Message.id == message_id
+    )
+    conversation_id = (await session.execute(found)).scalar_one_or_none()
+    if conversation_id is not None:
+        await emit(
+            session,
+            MessageChanged(
+                workspace_id=workspace_id,
+                message_id=message_id,
+                conversation_id=conversation_id,
+                what=what,
+            ),
+        )
 
 
 async def reactions_of(
@@ -258,19 +284,23 @@ async def attachment_fetched(
     sha256: str,
 ) -> None:
     """A platform's file is stored: the attachment points at its bytes."""
-    await session.execute(
+    stored = await session.execute(
         update(Attachment)
         .where(Attachment.workspace_id == workspace_id, Attachment.id == attachment_id)
         .values(status="stored", content_type=content_type, size=size, sha256=sha256, error=None)
+        .returning(Attachment.message_id)
     )
+    await _message_changed(session, workspace_id, stored.scalar_one_or_none(), "attachment")
 
 
 async def attachment_failed(
     session: AsyncSession, workspace_id: str, attachment_id: str, error: str
 ) -> None:
     """A platform's file could not be fetched: the message stays, the file shows Retry."""
-    await session.execute(
+    failed = await session.execute(
         update(Attachment)
         .where(Attachment.workspace_id == workspace_id, Attachment.id == attachment_id)
         .values(status="failed", error=error[:500])
+        .returning(Attachment.message_id)
     )
+    await _message_changed(session, workspace_id, failed.scalar_one_or_none(), "attachment")

@@ -39,6 +39,9 @@ class ConversationAssigned(Event):
     team_id: str | None
     previous_assignee_id: str | None
     previous_team_id: str | None
+    # Who assigned it, where the emitter knows (the live stream shows it).
+    actor_kind: str | None = None
+    actor_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,9 +67,31 @@ class MessageSent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MessageEchoed(Event):
+    """The business wrote to the contact from the platform's own app: stored, already sent.
+
+    Not a MessageSent: nothing is delivered for it (the platform has sent it).
+    """
+
+    message_id: str
+    conversation_id: str
+    contact_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class MessageDeliveryChanged(Event):
     """An outbound message's delivery status changed (queued, sent, delivered, read, failed)."""
 
     message_id: str
     conversation_id: str
     status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageChanged(Event):
+    """Something shown with a message changed: a reaction, or a file fetched (or not)."""
+
+    message_id: str
+    conversation_id: str
+    what: str  # "reaction" or "attachment"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import insert_for, prepared
@@ -14,11 +14,21 @@ from rolodex.errors import InvalidInput
 from rolodex.i18n import _
 from rolodex.kit.clock import as_utc
 from rolodex.kit.pagination import decode_cursor, encode_cursor
-from rolodex.models import ApiToken, Attachment, Conversation, ConversationEvent, Message, User
+from rolodex.models import (
+    ApiToken,
+    Attachment,
+    Conversation,
+    ConversationEvent,
+    ConversationReadMark,
+    Message,
+    User,
+)
 from rolodex.models.conversations import OPEN
 
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
+_reads = cast(Table, ConversationReadMark.__table__)
+PREVIEW_LENGTH = 200  # characters of the last message kept on its conversation
 
 
 def conversations_of(workspace_id: str) -> Select[Conversation]:
@@ -34,11 +44,14 @@ async def open_conversation(
     channel_id: str,
     contact_id: str,
     at: datetime,
+    preview: str,
+    direction: str,
 ) -> tuple[str, str]:
     """The contact's open conversation on the channel, opened (status new) if there is none.
 
     One statement on the partial unique index of open conversations, so concurrent
-    first messages all land in one conversation. Returns (id, status).
+    first messages all land in one conversation; it also records the message as the last
+    one. Returns (id, status).
     """
     params = {
         "id": new_id,
@@ -48,6 +61,8 @@ async def open_conversation(
         "status": "new",
         "priority_score": 0,
         "last_message_at": at,
+        "last_message_preview": preview[:PREVIEW_LENGTH],
+        "last_message_direction": direction,
         "created_at": at,
     }
     row = (await session.execute(_open_conversation(session), params)).one()
@@ -60,7 +75,10 @@ def _open_conversation(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=["contact_id", "channel_id"],
         index_where=OPEN,
-        set_={"last_message_at": stmt.excluded.last_message_at},
+        set_={
+            name: stmt.excluded[name]
+            for name in ("last_message_at", "last_message_preview", "last_message_direction")
+        },
     ).returning(_conversations.c.id, _conversations.c.status)
 
 
@@ -141,11 +159,16 @@ async def get(
     session: AsyncSession, workspace_id: str, conversation_id: str, *, for_update: bool = False
 ) -> Conversation | None:
     """One conversation of the workspace; `for_update` holds its row until commit."""
-    stmt = conversations_of(workspace_id).where(Conversation.id == conversation_id)
+    # populate_existing: a trigger may have bumped the version since it was last loaded.
+    stmt = (
+        conversations_of(workspace_id)
+        .where(Conversation.id == conversation_id)
+        .execution_options(populate_existing=True)
+    )
     if for_update:
         # NO KEY UPDATE: inserts that reference the conversation (messages, events) still
         # run. SQLite renders no clause; BEGIN IMMEDIATE already serialises its writers.
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -251,3 +274,70 @@ async def priority_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor([last.priority_score, last.created_at.isoformat(), last.id])
+
+
+async def get_message(session: AsyncSession, workspace_id: str, message_id: str) -> Message | None:
+    """One message of the workspace."""
+    stmt = select(Message).where(Message.workspace_id == workspace_id, Message.id == message_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def mark_read(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Record when a user read a conversation (one upsert on (conversation, user))."""
+    await session.execute(_mark_read(session), row)
+
+
+@prepared
+def _mark_read(dialect: str) -> Any:
+    stmt = insert_for(dialect, _reads)
+    return stmt.on_conflict_do_update(
+        index_elements=["conversation_id", "user_id"], set_={"read_at": stmt.excluded.read_at}
+    )
+
+
+def unread_expression(user_id: str | None) -> ColumnElement[bool]:
+    """Whether a conversation's last message is inbound and this user has not read it since."""
+    read = (
+        select(_reads.c.id)
+        .where(
+            _reads.c.conversation_id == Conversation.id,
+            _reads.c.user_id == (user_id or ""),
+            _reads.c.read_at >= Conversation.last_message_at,
+        )
+        .exists()
+    )
+    return and_(Conversation.last_message_direction == "inbound", ~read)
+
+
+async def unread_ids(
+    session: AsyncSession, workspace_id: str, user_id: str | None, conversation_ids: Sequence[str]
+) -> set[str]:
+    """Which of these conversations are unread for the user (one query)."""
+    if not conversation_ids:
+        return set()
+    stmt = select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id,
+        Conversation.id.in_(list(conversation_ids)),
+        unread_expression(user_id),
+    )
+    return {str(i) for i in (await session.execute(stmt)).scalars()}
+
+
+async def counts(session: AsyncSession, workspace_id: str, user_id: str | None) -> dict[str, int]:
+    """The badges of the views: waiting, mine_new, unassigned_new, mine_unread (one query)."""
+    c = Conversation
+    mine = c.assignee_id == (user_id or "")
+    new = c.status == "new"
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    stmt = select(
+        count(and_(new, or_(mine, c.assignee_id.is_(None)))),
+        count(and_(new, mine)),
+        count(and_(new, c.assignee_id.is_(None))),
+        count(and_(mine, unread_expression(user_id))),
+    ).where(c.workspace_id == workspace_id, c.status != "resolved")
+    row = (await session.execute(stmt)).one()
+    names = ("waiting", "mine_new", "unassigned_new", "mine_unread")
+    return {name: int(value) for name, value in zip(names, row, strict=True)}

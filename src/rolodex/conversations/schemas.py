@@ -33,6 +33,14 @@ class ConversationUpdate(InputModel):
     comment: Annotated[str, Field(max_length=5000)] | None = None
 
 
+class LastMessage(OutputModel):
+    """The last message of a conversation as a list shows it."""
+
+    text: str  # its first 200 characters
+    direction: str  # inbound | outbound
+    at: datetime
+
+
 class ConversationRead(OutputModel):
     """A conversation with its contact's display name."""
 
@@ -46,6 +54,19 @@ class ConversationRead(OutputModel):
     priority_score: int
     last_message_at: datetime
     created_at: datetime
+    # Bumped on every change of status, assignee or team (the ETag; send it as If-Match).
+    version: int
+    last_message: LastMessage | None = None
+
+
+class ConversationCounts(OutputModel):
+    """The caller's badges: `waiting` (new, assigned to them or to no one: the page title's
+    count), new ones of theirs, new unassigned ones, their open ones unread."""
+
+    waiting: int
+    mine_new: int
+    unassigned_new: int
+    mine_unread: int
 
 
 class ConversationEventRead(OutputModel):

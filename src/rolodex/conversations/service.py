@@ -25,31 +25,35 @@ from rolodex.conversations.events import (
     ConversationAssigned,
     ConversationStarted,
     ConversationStatusChanged,
+    MessageEchoed,
     MessageReceived,
     MessageSent,
 )
 from rolodex.conversations.schemas import (
     AttachmentRead,
     AuthorKind,
+    ConversationCounts,
     ConversationDetail,
     ConversationEventRead,
     ConversationRead,
     ConversationUpdate,
     DeliveryError,
     DeliveryRead,
+    LastMessage,
     MessageAuthor,
     MessageCreate,
     MessageRead,
     ReactionRead,
     Status,
 )
-from rolodex.errors import Conflict, InvalidInput, NotFound
+from rolodex.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Conversation, Message
+from rolodex.schemas import IfMatch
 from rolodex.users import service as users
 
 
@@ -163,6 +167,8 @@ async def _append(
         channel_id=channel_id,
         contact_id=contact_id,
         at=at,
+        preview=str(message.get("text") or ""),
+        direction=str(message["direction"]),
     )
     message_id = new_id("msg")
     row = {
@@ -272,6 +278,16 @@ async def receive_echo(
     conversation_id, status = appended.conversation_id, appended.status
     if appended.message_id is None:
         return None
+    await emit(
+        session,
+        MessageEchoed(
+            workspace_id=workspace_id,
+            message_id=appended.message_id,
+            conversation_id=conversation_id,
+            contact_id=contact_id,
+            channel_id=channel_id,
+        ),
+    )
     if status != Status.PENDING and await repository.change_status_if(
         session, workspace_id, conversation_id, old=status, new=Status.PENDING
     ):
@@ -400,6 +416,18 @@ def _read(conversation: Conversation, names: dict[str, str]) -> ConversationRead
         priority_score=conversation.priority_score,
         last_message_at=conversation.last_message_at,
         created_at=conversation.created_at,
+        version=conversation.version,
+        last_message=_last_message(conversation),
+    )
+
+
+def _last_message(conversation: Conversation) -> LastMessage | None:
+    if conversation.last_message_direction is None:
+        return None
+    return LastMessage(
+        text=conversation.last_message_preview or "",
+        direction=conversation.last_message_direction,
+        at=conversation.last_message_at,
     )
 
 
@@ -410,9 +438,12 @@ class ConversationFilters:
     status: Status | None = None
     channel_id: str | None = None
     team_id: str | None = None
-    assignee_id: str | None = None
+    assignee_id: str | None = None  # a user id, or UNASSIGNED
     contact_id: str | None = None
     sort: str | None = None  # None: newest first; "priority": the queue order
+
+
+UNASSIGNED = "none"  # the assignee filter's value for conversations assigned to no one
 
 
 def conversations_statement(workspace_id: str) -> Select[Conversation]:
@@ -439,11 +470,14 @@ async def list_conversations(
 ) -> tuple[list[ConversationRead], str | None]:
     """The workspace's conversations, newest first, narrowed by the filters and `where`."""
     stmt = repository.conversations_of(principal.workspace_id)
+    if filters.assignee_id == UNASSIGNED:
+        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        stmt = stmt.where(Conversation.assignee_id == filters.assignee_id)
     for column, value in (
         (Conversation.status, filters.status),
         (Conversation.channel_id, filters.channel_id),
         (Conversation.team_id, filters.team_id),
-        (Conversation.assignee_id, filters.assignee_id),
         (Conversation.contact_id, filters.contact_id),
     ):
         if value is not None:
@@ -461,6 +495,20 @@ async def list_conversations(
     return await read_many(session, principal, rows), next_cursor
 
 
+async def read_conversation_row(
+    session: AsyncSession, principal: Principal, conversation_id: str
+) -> ConversationRead:
+    """One conversation as read, without its event log (404 if missing or foreign)."""
+    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    return (await read_many(session, principal, [conversation]))[0]
+
+
+def search_condition(workspace_id: str, q: str, *, all_values: bool) -> ColumnElement[bool]:
+    """Conversations whose contact's name or values, or a message of their own, hold every
+    word of q (prefix match); without `all_values` a hidden attribute's value matches nothing."""
+    return contacts.conversation_search(workspace_id, q, all_values=all_values)
+
+
 async def read_conversation(
     session: AsyncSession, principal: Principal, conversation_id: str
 ) -> ConversationDetail:
@@ -474,15 +522,36 @@ async def read_conversation(
     )
 
 
+async def _check_version(
+    session: AsyncSession, principal: Principal, conversation: Conversation, if_match: IfMatch
+) -> None:
+    # Under the row lock, before any write: the version cannot move until commit.
+    if if_match is not None and not if_match.matches(conversation.version):
+        current = await read_conversation(session, principal, conversation.id)
+        raise PreconditionFailed(
+            _("Someone changed this conversation since you loaded it."),
+            extra={"current": current.model_dump(mode="json")},
+        )
+
+
 async def update_conversation(
-    session: AsyncSession, principal: Principal, conversation_id: str, data: ConversationUpdate
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: str,
+    data: ConversationUpdate,
+    *,
+    if_match: IfMatch = None,
 ) -> ConversationDetail:
-    """Change a conversation's status, assignee or team; each change is an event."""
+    """Change a conversation's status, assignee or team; each change is an event.
+
+    With `if_match`, only if the conversation's version is one of them (else 412 stale).
+    """
     # Locked before its status, assignee and team are read: of concurrent identical
     # changes exactly one sees the old value, records the event and enqueues the write-back.
     conversation = await access_conversation_by_id(
         session, principal, conversation_id, for_update=True
     )
+    await _check_version(session, principal, conversation, if_match)
     ws, actor = principal.workspace_id, Actor.of(principal)
     fields = data.model_fields_set
     assignment = (conversation.assignee_id, conversation.team_id)
@@ -522,6 +591,8 @@ async def update_conversation(
                 team_id=conversation.team_id,
                 previous_assignee_id=assignment[0],
                 previous_team_id=assignment[1],
+                actor_kind=actor.kind,
+                actor_id=actor.id,
             ),
         )
     if data.status is not None and data.status != conversation.status:
@@ -670,13 +741,19 @@ async def reply(
     *,
     data_dir: Path | None = None,
     max_attachment_bytes: int = 0,
+    if_match: IfMatch = None,
 ) -> MessageRead:
-    """An agent's reply: an outbound message by the caller; the conversation becomes pending."""
+    """An agent's reply: an outbound message by the caller; the conversation becomes pending.
+
+    With `if_match`, only if the conversation's version is one of them (else 412 stale): the
+    agent saw the status and assignee that it still has.
+    """
     decoded = files.decode_all(data.attachments, max_attachment_bytes)  # 413/422 before writes
     # Locked: of concurrent replies only the first records the change to pending.
     conversation = await access_conversation_by_id(
         session, principal, conversation_id, for_update=True
     )
+    await _check_version(session, principal, conversation, if_match)
     now = utcnow()
     message = Message(
         id=new_id("msg"),
@@ -705,6 +782,8 @@ async def reply(
             reason="agent_replied",
         )
     conversation.last_message_at = now
+    conversation.last_message_preview = data.text[: repository.PREVIEW_LENGTH]
+    conversation.last_message_direction = "outbound"
     await _flush_reopen(session)
     if decoded:
         assert data_dir is not None, "a reply with files needs the data dir"
@@ -759,3 +838,44 @@ async def priority_page(
 ) -> tuple[Sequence[Conversation], str | None]:
     """One page of conversations by priority score (highest first), then oldest first."""
     return await repository.priority_page(session, stmt, cursor=cursor, limit=limit)
+
+
+async def read_message(session: AsyncSession, principal: Principal, message_id: str) -> MessageRead:
+    """One message as the conversation's messages list shows it; 404 if missing or foreign."""
+    message = await repository.get_message(session, principal.workspace_id, message_id)
+    if message is None:
+        raise NotFound(_("Message not found."))
+    return (await _messages_read(session, principal, [message]))[0]
+
+
+async def mark_read(session: AsyncSession, principal: Principal, conversation_id: str) -> None:
+    """Record that the calling user read the conversation now (its unread mark goes)."""
+    principal.require_user()
+    assert principal.user_id is not None
+    conversation = await access_conversation_by_id(session, principal, conversation_id)
+    await repository.mark_read(
+        session,
+        {
+            "id": new_id("crd"),
+            "workspace_id": principal.workspace_id,
+            "conversation_id": conversation.id,
+            "user_id": principal.user_id,
+            "read_at": utcnow(),
+        },
+    )
+
+
+async def unread_ids(
+    session: AsyncSession, principal: Principal, conversation_ids: Sequence[str]
+) -> set[str]:
+    """Which of these conversations are unread for the caller (one query)."""
+    return await repository.unread_ids(
+        session, principal.workspace_id, principal.user_id, conversation_ids
+    )
+
+
+async def counts(session: AsyncSession, principal: Principal) -> ConversationCounts:
+    """The caller's badges: waiting (new, theirs or no one's), mine_new, unassigned_new,
+    mine_unread."""
+    found = await repository.counts(session, principal.workspace_id, principal.user_id)
+    return ConversationCounts(**found)

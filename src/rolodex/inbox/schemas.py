@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rolodex.attributes.schemas import AttributeKind, AttributeType, Format, ValueSource
 from rolodex.catalogue import Medium
+from rolodex.conversations.schemas import ConversationRead
 from rolodex.crm.schemas import CrmStateRead
 from rolodex.schemas import OutputModel
 
@@ -22,6 +23,8 @@ class ContactRead(OutputModel):
     vip: bool = False
     attributes: dict[str, str]
     linked_contact_ids: list[str] = []
+    # Bumped whenever its display name or one of its values changes (the ETag; If-Match).
+    version: int = 1
 
 
 class AttributeChangeRead(OutputModel):
@@ -72,3 +75,13 @@ class ContactTabRead(OutputModel):
     vip: VipRead
     attributes: list[ContactTabAttribute]
     crm: CrmStateRead | None = None  # enterprise: validated, last look-up, pending values
+    version: int = 1  # the contact's (send it as If-Match when writing its attributes)
+    conversation_version: int = 1  # the conversation's
+
+
+class ConversationItem(ConversationRead):
+    """A conversation as the list shows it: with its contact's VIP badge and the caller's
+    unread mark (its last message is inbound and they have not read it since)."""
+
+    vip: bool = False
+    unread: bool = False

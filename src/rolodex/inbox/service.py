@@ -23,7 +23,7 @@ from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import ConversationRead
 from rolodex.crm import service as crm
-from rolodex.errors import NotFound
+from rolodex.errors import NotFound, PreconditionFailed
 from rolodex.groups import service as groups
 from rolodex.i18n import _
 from rolodex.inbox.schemas import (
@@ -31,12 +31,14 @@ from rolodex.inbox.schemas import (
     ContactRead,
     ContactTabAttribute,
     ContactTabRead,
+    ConversationItem,
     VipRead,
 )
 from rolodex.kit.pagination import id_page
 from rolodex.linking import service as links
 from rolodex.models import Contact, Conversation
 from rolodex.plans import Feature, has_feature
+from rolodex.schemas import IfMatch
 
 
 async def _read_many(
@@ -60,6 +62,7 @@ async def _read_many(
             # The standard vip attribute is stored as text "true"/"false" and read as `vip`.
             vip=values[c.id].pop(VIP_KEY, None) == "true",
             attributes=values[c.id],
+            version=c.version,
         )
         for c in rows
     ]
@@ -140,9 +143,28 @@ async def contact_history(
 
 
 async def write_contact_attributes(
-    session: AsyncSession, principal: Principal, contact_id: str, data: ContactAttributesUpdate
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: str,
+    data: ContactAttributesUpdate,
+    *,
+    if_match: IfMatch = None,
 ) -> ContactRead:
-    """Set or clear some of a contact's values (attributes decides), then read the contact."""
+    """Set or clear some of a contact's values (attributes decides), then read the contact.
+
+    With `if_match`, only if the contact's version is one of them (else 412 stale, checked
+    under the contact's row lock before anything is written).
+    """
+    if if_match is not None:
+        contact = await contacts.access_contact_by_id(
+            session, principal, contact_id, for_update=True
+        )
+        if not if_match.matches(contact.version):
+            current = await read_contact(session, principal, contact_id)
+            raise PreconditionFailed(
+                _("Someone changed this contact since you loaded it."),
+                extra={"current": current.model_dump(mode="json")},
+            )
     await attributes.write_contact_attributes(session, principal, contact_id, data)
     return await read_contact(session, principal, contact_id)
 
@@ -210,6 +232,7 @@ async def contact_tab(
         vip=is_vip,
         attributes=values,
         linked_contact_ids=[c for c, _, _ in peers],
+        version=first.version,
     )
     state = await crm.contact_state(session, principal, first.contact_id)
     if state is not None and state.pending and not everything:
@@ -223,6 +246,8 @@ async def contact_tab(
         vip=VipRead(shown=vip_shown, value=is_vip),
         attributes=entries,
         crm=state,
+        version=first.version,
+        conversation_version=first.conversation_version,
     )
 
 
@@ -235,11 +260,39 @@ async def list_conversations(
     vip: bool | None = None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[ConversationRead], str | None]:
-    """The conversation list, narrowed also to a contact group's or VIP contacts'."""
+    q: str | None = None,
+) -> tuple[list[ConversationItem], str | None]:
+    """The conversation list, narrowed also to a contact group's or VIP contacts', or a search."""
     narrowing = await groups.contact_filters(
         session, principal, Conversation.contact_id, group=group, vip=vip
     )
-    return await conversations.list_conversations(
+    if q is not None:
+        hidden = await attributes.hidden_from(session, principal)
+        narrowing.append(
+            conversations.search_condition(
+                principal.workspace_id, q, all_values=hidden is attributes.NOTHING
+            )
+        )
+    rows, next_cursor = await conversations.list_conversations(
         session, principal, filters, cursor=cursor, limit=limit, where=narrowing
     )
+    return await _items(session, principal, rows), next_cursor
+
+
+async def _items(
+    session: AsyncSession, principal: Principal, rows: Sequence[ConversationRead]
+) -> list[ConversationItem]:
+    vips = await groups.vip_contact_ids(session, principal, {r.contact_id for r in rows})
+    unread = await conversations.unread_ids(session, principal, [r.id for r in rows])
+    return [
+        ConversationItem(**r.model_dump(), vip=r.contact_id in vips, unread=r.id in unread)
+        for r in rows
+    ]
+
+
+async def conversation_item(
+    session: AsyncSession, principal: Principal, conversation_id: str
+) -> ConversationItem:
+    """One conversation as the list shows it to the caller (404 if missing or foreign)."""
+    read = await conversations.read_conversation_row(session, principal, conversation_id)
+    return (await _items(session, principal, [read]))[0]

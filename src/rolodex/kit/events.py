@@ -60,12 +60,14 @@ class Registry:
         self._after_commit.clear()
 
     async def emit(self, session: AsyncSession, event: Event) -> None:
-        """Run the in-transaction handlers now and keep the event for the after-commit ones."""
+        """Keep the event for the after-commit handlers, then run the in-transaction ones now."""
+        # Kept first: an event a handler emits in reaction (a reply's delivery queued by the
+        # channels' subscriber) then reaches after-commit handlers after its cause, not before.
+        if any(cls in self._after_commit for cls in type(event).__mro__):
+            session.sync_session.info.setdefault(_PENDING, []).append(event)
         for cls in type(event).__mro__:
             for handler in self._in_transaction.get(cls, ()):
                 await handler(session, event)
-        if any(cls in self._after_commit for cls in type(event).__mro__):
-            session.sync_session.info.setdefault(_PENDING, []).append(event)
 
     def _committed(self, events: list[Event]) -> None:
         for event in events:

@@ -14,6 +14,7 @@ from rolodex.models.conversations import (
     Attachment,
     Conversation,
     ConversationEvent,
+    ConversationReadMark,
     Message,
     MessageReaction,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ContactSettings",
     "Conversation",
     "ConversationEvent",
+    "ConversationReadMark",
     "CrmContactState",
     "CrmIntegration",
     "DeletedContact",

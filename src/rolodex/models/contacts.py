@@ -34,3 +34,6 @@ class Contact(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_column()
     last_seen_at: Mapped[datetime] = created_column()
+    # Bumped on a display name change and (by a database trigger) on any change of one of its
+    # attribute values, whoever writes them: the ETag; If-Match compares it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")

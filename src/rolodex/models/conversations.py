@@ -50,7 +50,27 @@ class Conversation(Base):
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     priority_score: Mapped[int] = mapped_column(default=0)
     last_message_at: Mapped[datetime] = created_column()
+    # The last message as the list shows it, kept where last_message_at is set (no join).
+    last_message_preview: Mapped[str | None] = mapped_column(String(200))
+    last_message_direction: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = created_column()
+    # Bumped by a database trigger on every change of status, assignee_id or team_id, whoever
+    # writes them (routing, a user's deletion, …): the ETag; If-Match compares it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+
+class ConversationReadMark(Base):
+    """When a user last read a conversation: it is unread for them if a newer inbound came."""
+
+    __tablename__ = "conversation_reads"
+    __table_args__ = (UniqueConstraint("conversation_id", "user_id"),)
+
+    id: Mapped[str] = id_column()
+    # Read per (conversation, user) only: the unique index serves; no index of its own.
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    read_at: Mapped[datetime] = created_column()
 
 
 class ConversationEvent(Base):

@@ -71,6 +71,19 @@ async def list_users(
     return await id_page(session, stmt, User.id, cursor=cursor, limit=limit)
 
 
+async def directory(session: AsyncSession, principal: Principal) -> list[tuple[str, str, bool]]:
+    """Every user of the workspace as (id, name, active), by name (any signed-in user).
+
+    Agents assign conversations to each other and read who changed what: names, not accounts.
+    """
+    rows = await session.execute(
+        repository.users_of(principal.workspace_id)
+        .with_only_columns(User.id, User.name, User.active)
+        .order_by(User.name, User.id)
+    )
+    return [(row.id, row.name, row.active) for row in rows]
+
+
 async def access_user_by_id(session: AsyncSession, principal: Principal, user_id: str) -> User:
     """A user of the caller's workspace; 404 for missing and foreign alike."""
     user = await repository.get_user(session, principal.workspace_id, user_id)

@@ -349,6 +349,8 @@ def _build_contact_tab() -> Any:
             contact.platform_user_id,
             contact.display_name,
             contact.created_at,
+            contact.version,
+            conv.version.label("conversation_version"),
             AttributeDefinition.key,
             AttributeDefinition.label,
             AttributeDefinition.kind,
