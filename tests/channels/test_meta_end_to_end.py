@@ -28,7 +28,7 @@ PNID = PHONE_NUMBER_ID
 PAGE_ID = "1029384756"
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
+def eventually(probe: Callable[[], T | None], timeout: float = 20.0, dump: Any = None) -> T:
     """Poll until probe() returns something truthy (the worker runs in the other process)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -36,7 +36,7 @@ def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"condition not met in time {dump() if dump else ''}")
         time.sleep(0.1)
 
 
@@ -419,3 +419,72 @@ async def test_a_failed_download_keeps_the_message_and_can_be_retried(
     stored = eventually(lambda: attachment()["status"] == "stored" and attachment())
     assert stored["size"] > 0
     assert api.http.post(f"/api/v1/attachments/{failed['id']}/retry").status_code == 409
+
+
+class _StreamReader:
+    """The admin's live stream read in a thread: every event's JSON, in order."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._client = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=None
+        )
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "the stream did not open"
+
+    def _read(self) -> None:
+        import json
+
+        with self._client.stream("GET", "/api/v1/stream") as response:
+            for line in response.iter_lines():
+                self._ready.set()
+                if line.startswith("data: "):
+                    self.events.append(json.loads(line[len("data: ") :]))
+
+    def close(self) -> None:
+        """Stop reading."""
+        self._client.close()
+
+
+async def test_the_stream_follows_a_reply_to_read(
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
+) -> None:
+    """Each delivery status the platform reports reaches the stream as it is, in order.
+
+    The intake applies each delivery in a savepoint: its release must not publish the event
+    (the payload would be read before the commit, showing the status before).
+    """
+    admin = await make_workspace(db)
+    api = Api(rolodex.url, admin.token)
+    _whatsapp(api, simulator)
+    simulator.inbound(account_id=PNID, user={"phone": "+34600555444"}, type="text", text="hi")
+    conversation = eventually(lambda: api.conversations())[0]
+    stream = _StreamReader(rolodex.url, admin.token)
+    try:
+        reply = api(
+            "POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "hey"}
+        )
+
+        def last_status() -> str | None:
+            about = [
+                e
+                for e in stream.events
+                if e["type"].startswith("message.") and e["message_id"] == reply["id"]
+            ]
+            return about[-1]["message"]["delivery"]["status"] if about else None
+
+        assert eventually(lambda: last_status() == "sent")
+        sent = next(m for m in api.messages(conversation["id"]) if m["id"] == reply["id"])
+        for status in ("delivered", "read"):
+            simulator.statuses(PNID, sent["delivery"]["provider_message_id"], status)
+            # What the stream said of the reply, shown if it never says the new status.
+            said = lambda: [  # noqa: E731
+                (e["type"], (e.get("message") or {}).get("delivery")) for e in stream.events
+            ]
+            assert eventually(lambda status=status: last_status() == status, 10, said)
+        kinds = [e["type"] for e in stream.events if e.get("message_id") == reply["id"]]
+        assert kinds[0] == "message.created"
+    finally:
+        stream.close()

@@ -40,6 +40,9 @@ def remove_enqueue_listener(callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # A savepoint's release fires this too: wake the workers when the transaction commits.
+    if session.in_nested_transaction():
+        return
     if session.info.pop("jobs_enqueued", False):
         for callback in list(_listeners):
             callback()
@@ -47,6 +50,8 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the transaction's other jobs still wake the workers
     session.info.pop("jobs_enqueued", None)
 
 

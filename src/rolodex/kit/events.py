@@ -86,6 +86,9 @@ async def emit(session: AsyncSession, event: Event) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # A savepoint's release fires this too: the events wait for the transaction's commit.
+    if session.in_nested_transaction():
+        return
     events = session.info.pop(_PENDING, None)
     if events:
         registry._committed(events)
@@ -93,4 +96,9 @@ def _after_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    # A savepoint rolled back (one failed delivery of a batch) keeps the others' events; its
+    # own may then be reported too, which after-commit reactions (wake-ups, the live stream,
+    # reading rows afresh) take as a harmless extra.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_PENDING, None)

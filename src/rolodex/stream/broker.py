@@ -252,6 +252,7 @@ class Broker:
         async with self.database.reader() as session:
             for entry in entries:
                 data = await self._payload(session, entry, client.variant, client.plan)
+                session.expunge_all()  # as in _fan_out: every event reads its rows afresh
                 if data is not None:
                     out.append(data)
         return out
@@ -298,6 +299,9 @@ class Broker:
             for entry, targets in work:
                 for variant in {c.variant for c in targets}:
                     await self._payload(session, entry, variant, targets[0].plan)
+                # Each event reads the rows afresh: an object loaded for an earlier event of
+                # this round would otherwise be served from the identity map as it was then.
+                session.expunge_all()
         for entry, targets in work:
             for client in targets:
                 data = entry.built[client.variant].result()

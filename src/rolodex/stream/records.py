@@ -150,7 +150,24 @@ def merge(pending: list[Record], record: Record) -> None:
         if _same_object(earlier, record):
             _fold(earlier, record)
             return
+    created = _CREATES.get(record["t"])
+    if created is not None:
+        # A reaction to the creation ran first (a reply's delivery queued by the channels'
+        # subscriber): its update becomes the creation, in its place.
+        updated, key = created
+        for n, earlier in enumerate(pending):
+            if earlier["t"] == updated and earlier.get(key) == record.get(key):
+                pending[n] = {**earlier, **record, "i": earlier["i"]}
+                pending[n].pop("ch", None)
+                return
     pending.append(record)
+
+
+# A creation's type → the update of the same object it absorbs, and the key naming the object.
+_CREATES = {
+    MESSAGE_CREATED: (MESSAGE_UPDATED, "m"),
+    CONVERSATION_CREATED: (CONVERSATION_UPDATED, "c"),
+}
 
 
 def _same_object(earlier: Record, record: Record) -> bool:

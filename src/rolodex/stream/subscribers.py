@@ -90,6 +90,10 @@ def _before_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # A savepoint's release fires this too: sent before the transaction commits, a payload
+    # would be read from the rows as they were (the intake's savepoint per delivery).
+    if session.in_nested_transaction():
+        return
     records: list[Record] | None = session.info.pop(_PENDING, None)
     if not records:
         return
@@ -103,4 +107,6 @@ def _after_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the transaction's other records stay (see kit/events.py)
     session.info.pop(_PENDING, None)
