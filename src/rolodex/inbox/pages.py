@@ -6,7 +6,7 @@ Every action here goes through the same service call as its API twin.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,9 +19,10 @@ from rolodex.conversations.schemas import AuthorKind, ConversationUpdate, Messag
 from rolodex.conversations.service import ConversationFilters
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
-from rolodex.i18n import N_, translate
+from rolodex.i18n import N_, _, translate
 from rolodex.inbox import service
 from rolodex.schemas import Text
+from rolodex.users import service as users
 from rolodex.web import page
 
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
@@ -55,11 +56,27 @@ AUTHOR_LABELS = {
 }
 
 
+# The working views (R12.4): the page URL's assignee_id, its label, and its count's key in
+# GET /api/v1/conversations/counts (shown as a badge; none for All).
+VIEWS = (
+    ("me", N_("Mine"), "mine_new"),
+    ("none", N_("Unassigned"), "unassigned_new"),
+    ("", N_("All"), ""),
+)
+
 K = TypeVar("K")
 
 
 def _translated(pairs: Iterable[tuple[K, str]]) -> list[tuple[K, str]]:
     return [(key, translate(label)) for key, label in pairs]
+
+
+def _assignee_line(assignee_id: str | None, names: dict[str, str], me: str | None) -> str:
+    if assignee_id is None:
+        return _("Unassigned")
+    if assignee_id == me:
+        return _("Assigned to you")
+    return _("Assigned to %(name)s", name=names.get(assignee_id, "?"))
 
 
 async def _workspace(
@@ -71,42 +88,109 @@ async def _workspace(
     channel_id: str | None,
     cursor: str | None,
     group: str | None = None,
+    assignee: str = "",
+    q: str = "",
     conversation_id: str | None = None,
 ) -> HTMLResponse:
-    filters = ConversationFilters(status=status, channel_id=channel_id or None)
+    # The view: me is the caller, none is conversations.UNASSIGNED, else a user's id.
+    assignee_id = principal.user_id if assignee == "me" else assignee or None
+    filters = ConversationFilters(
+        status=status, channel_id=channel_id or None, assignee_id=assignee_id
+    )
     items, next_cursor = await service.list_conversations(
-        session, principal, filters, group=group or None, cursor=cursor, limit=50
+        session,
+        principal,
+        filters,
+        group=group or None,
+        cursor=cursor,
+        limit=50,
+        q=q.strip() or None,
     )
     # Filter > Contact groups: VIP (while on, enterprise) and the admins' groups.
     group_choices = [
         (g.key, g.name) for g in await groups.list_groups(session, principal) if g.enabled
     ]
+    # Whom a conversation can be assigned to (the active), and everyone's name for the notices.
+    directory = await users.directory(session, principal)
+    people = [(user_id, name) for user_id, name, active in directory if active]
+    names = {user_id: name for user_id, name, _active in directory}
+    teams, _next = await users.list_teams(session, principal, cursor=None, limit=200)
+    channel_names = await channels.channel_names(session, principal)
+    status_lines = dict(_translated(STATUS_LINES.items()))
     current = messages = None
+    live: dict[str, Any] = {
+        "me": principal.user_id,
+        "users": names,
+        "teams": {t.id: t.name for t in teams},
+        "channels": channel_names,
+        "status_lines": status_lines,
+        "filters": {
+            "status": status.value,
+            "channel_id": channel_id or "",
+            "group": group or "",
+            "assignee_id": assignee,
+            "q": q,
+        },
+        # Only the first page follows the stream item by item; older pages stay as loaded.
+        "first_page": cursor is None,
+        "has_more": next_cursor is not None,
+        "conversation": None,
+    }
     if conversation_id:
         current = await conversations.read_conversation(session, principal, conversation_id)
-        messages, _ = await conversations.list_messages(
+        messages, _older = await conversations.list_messages(
             session, principal, conversation_id, cursor=None, limit=200
         )
+        if current.assignee_id in names and current.assignee_id not in dict(people):
+            # Deactivated since it was assigned: still shown as the one holding it.
+            people.append((current.assignee_id, names[current.assignee_id]))
+        # Who last changed its status: "Ana resolved this conversation. Send and reopen?"
+        changed_by = next(
+            (
+                e.actor_id
+                for e in reversed(current.events)
+                if e.kind == "status" and e.actor_kind == "user"
+            ),
+            None,
+        )
+        live["conversation"] = {
+            "id": current.id,
+            "version": current.version,
+            "status": current.status.value,
+            "assignee_id": current.assignee_id,
+            "team_id": current.team_id,
+            "contact_id": current.contact_id,
+            "status_changed_by": changed_by,
+        }
     return page(
         request,
         "conversations/workspace.html",
         principal,
         section="agent",
         tabs=_translated(TABS),
-        status_lines=dict(_translated(STATUS_LINES.items())),
+        views=[(value, translate(label), count) for value, label, count in VIEWS],
+        status_lines=status_lines,
         empty_heading=translate(EMPTY_HEADINGS[status]),
         author_labels=dict(_translated(AUTHOR_LABELS.items())),
         status=status,
         channel_id=channel_id or "",
         group=group or "",
+        assignee=assignee,
+        q=q,
+        filtered=bool(channel_id or group or q),
         group_choices=group_choices,
-        vip_ids=await groups.vip_contact_ids(session, principal, {c.contact_id for c in items}),
-        channel_names=await channels.channel_names(session, principal),
+        people=people,
+        team_choices=[(t.id, t.name) for t in teams],
+        channel_names=channel_names,
         conversations=items,
         next_cursor=next_cursor,
         current=current,
+        assignee_line=(
+            _assignee_line(current.assignee_id, names, principal.user_id) if current else ""
+        ),
         messages=messages,
         status_actions=_translated(STATUS_ACTIONS),
+        live=live,
     )
 
 
@@ -114,6 +198,9 @@ StatusQuery = Annotated[Status, Query()]
 IdQuery = Annotated[str | None, Query(max_length=40)]
 GroupQuery = Annotated[str | None, Query(max_length=80)]
 CursorQuery = Annotated[str | None, Query(max_length=500)]
+# me, none, or a user's id (the view); the page keeps it in every link.
+AssigneeQuery = Annotated[str, Query(max_length=40)]
+SearchQuery = Annotated[str, Query(max_length=200)]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -125,8 +212,10 @@ async def agent_workspace(
     channel_id: IdQuery = None,
     cursor: CursorQuery = None,
     group: GroupQuery = None,
+    assignee_id: AssigneeQuery = "",
+    q: SearchQuery = "",
 ) -> HTMLResponse:
-    """The agent workspace: the conversation list of one status tab."""
+    """The agent workspace: the conversation list of one status tab and view."""
     return await _workspace(
         request,
         session,
@@ -135,6 +224,8 @@ async def agent_workspace(
         channel_id=channel_id,
         cursor=cursor,
         group=group,
+        assignee=assignee_id,
+        q=q,
     )
 
 
@@ -147,6 +238,8 @@ async def conversation_view(
     status: Annotated[Status | None, Query()] = None,
     channel_id: IdQuery = None,
     group: GroupQuery = None,
+    assignee_id: AssigneeQuery = "",
+    q: SearchQuery = "",
 ) -> HTMLResponse:
     """One conversation beside the list: messages, reply box, status buttons."""
     current = await conversations.access_conversation_by_id(session, principal, conversation_id)
@@ -158,6 +251,8 @@ async def conversation_view(
         channel_id=channel_id,
         cursor=None,
         group=group,
+        assignee=assignee_id,
+        q=q,
         conversation_id=conversation_id,
     )
 
@@ -183,5 +278,23 @@ async def change_status(
 ) -> Response:
     """Change the status from the page (the same service call as PATCH …/{id})."""
     data = ConversationUpdate(status=status)
+    await conversations.update_conversation(session, principal, conversation_id, data)
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(
+    conversation_id: str,
+    session: SessionDep,
+    principal: SignedInForm,
+    assignee_id: Annotated[str, Form(max_length=40)] = "",
+    team_id: Annotated[str, Form(max_length=40)] = "",
+    me: Annotated[str, Form(max_length=1)] = "",
+) -> Response:
+    """Assign from the page: to me, or to the agent and team picked (as PATCH …/{id})."""
+    if me and principal.user_id:
+        data = ConversationUpdate(assignee_id=principal.user_id)
+    else:
+        data = ConversationUpdate(assignee_id=assignee_id or None, team_id=team_id or None)
     await conversations.update_conversation(session, principal, conversation_id, data)
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)

@@ -5,6 +5,10 @@
 // (POST /api/v1/contacts/{id}/crm/lookup and …/crm/confirm).
 // Every text goes through rolodex.t (the reader's language) and every time through rolodex.time
 // (the reader's language and zone); unsaved edits warn before the page is left.
+// Live (live.js): values changed by others update in place with a brief highlight; a value being
+// edited is kept and the agent is told. Saves send If-Match: on 412, when the attribute edited did
+// not change meanwhile the save is retried with the new version, else both values are shown and
+// the agent decides. A deleted contact says so.
 "use strict";
 (() => {
   // Looked up at call time: rolodex.js may run after this file.
@@ -43,6 +47,18 @@
   let contactId = aside.dataset.contactId;
   const me = aside.dataset.userId;
   let attributes = [];
+  let version = null; // the contact's version as last read
+  let deleted = false;
+  // An edit in progress (by key): the value and the contact version it started from.
+  const editBase = new Map();
+  const pageData = (() => {
+    const node = document.getElementById("workspace-data");
+    try {
+      return node ? JSON.parse(node.textContent) : {};
+    } catch {
+      return {};
+    }
+  })();
   let polling = 0; // bumped by each Lookup: an older poll stops
   // Attributes edited and not saved yet (by key): leaving the page asks first.
   const dirty = new Set();
@@ -121,14 +137,24 @@
       id, name: "value", value: saved, autocomplete: "off", inputmode,
       placeholder: HINTS[attr.format] ? HINTS[attr.format]() : "", maxlength: "2000",
       oninput: (event) => {
-        if (event.currentTarget.value !== saved) dirty.add(attr.key);
-        else dirty.delete(attr.key);
+        if (event.currentTarget.value !== saved) startEdit(attr);
+        else stopEdit(attr.key);
       },
     });
   }
 
-  function scheduleSave(attr, value) {
+  function startEdit(attr) {
+    if (!editBase.has(attr.key)) editBase.set(attr.key, { value: attr.value, version });
     dirty.add(attr.key);
+  }
+
+  function stopEdit(key) {
+    dirty.delete(key);
+    editBase.delete(key);
+  }
+
+  function scheduleSave(attr, value) {
+    startEdit(attr);
     clearTimeout(pendingSaves.get(attr.key)?.timer);
     const run = () => {
       pendingSaves.delete(attr.key);
@@ -251,6 +277,7 @@
 
   function render(data) {
     attributes = data.attributes || [];
+    if (data.version !== undefined) version = data.version;
     const contact = data.contact || {};
     contactId = contact.id || contactId;
     part(".contact-name").textContent = contact.display_name || t("Unknown contact");
@@ -270,7 +297,7 @@
     for (const key of [...dirty]) {
       const input = document.getElementById(`ct-${key}`);
       if (drafts.has(key) && input && input.tagName === "INPUT") input.value = drafts.get(key);
-      else if (!pendingSaves.has(key)) dirty.delete(key);
+      else if (!pendingSaves.has(key)) stopEdit(key);
     }
     if (inCrm) {
       const again = part(".crm-block .crm-confirm") || part(".crm-block .crm-lookup");
@@ -392,11 +419,19 @@
     const value = button.getAttribute("aria-pressed") !== "true";
     button.disabled = true;
     try {
-      await window.rolodex.api(
-        "PATCH",
-        `/api/v1/contacts/${encodeURIComponent(contactId)}/attributes`,
-        { attributes: { vip: value } },
-      );
+      const body = { attributes: { vip: value } };
+      try {
+        await window.rolodex.api("PATCH", attributesPath(), body, ifMatch(version));
+      } catch (error) {
+        // Another value changed meanwhile: VIP itself is what this button shows, so go ahead.
+        if (error.status !== 412 || !error.current) throw error;
+        if (Boolean(error.current.vip) === value) {
+          render(await fetchTab());
+          setStatus(value ? t("Marked as VIP.") : t("No longer VIP."));
+          return;
+        }
+        await window.rolodex.api("PATCH", attributesPath(), body, ifMatch(error.current.version));
+      }
       render(await fetchTab());
       setStatus(value ? t("Marked as VIP.") : t("No longer VIP."));
     } catch (error) {
@@ -434,15 +469,57 @@
     }
   }
 
+  function same(a, b) {
+    // The contact's values come as text (ContactRead), the tab's typed: compare them as text.
+    const norm = (v) => (v === undefined || v === null || v === "" ? null : String(v));
+    return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+  }
+
+  function attributesPath() {
+    return `/api/v1/contacts/${encodeURIComponent(contactId)}/attributes`;
+  }
+
+  function ifMatch(from) {
+    return from === null || from === undefined ? {} : { headers: { "If-Match": `"${from}"` } };
+  }
+
+  // PATCH one value with If-Match; a 412 retries at once when this attribute did not change
+  // meanwhile, else shows both values and lets the agent decide. Resolves false when not saved.
+  async function patchValue(attr, value) {
+    const edit = editBase.get(attr.key);
+    const from = edit ? edit.version : version;
+    const body = { attributes: { [attr.key]: value } };
+    try {
+      await window.rolodex.api("PATCH", attributesPath(), body, ifMatch(from));
+      return true;
+    } catch (error) {
+      if (error.status !== 412 || !error.current) throw error;
+      const current = error.current;
+      const theirs = (current.attributes || {})[attr.key];
+      const started = edit ? edit.value : attr.value;
+      if (!same(theirs, started)) {
+        const who = changedBy.get(attr.key) || t("Someone");
+        const question = t("%(who)s changed %(label)s to “%(theirs)s” while you were editing. Save yours (“%(mine)s”) instead?", {
+          who, label: attr.label, theirs: shown(theirs) || t("Not set"), mine: shown(value) || t("Not set"),
+        });
+        if (!(await window.rolodex.ask(t("Both of you changed this value"), question, t("Save mine")))) {
+          stopEdit(attr.key);
+          render(await fetchTab());
+          setStatus(t("%(label)s not saved: the other value is kept.", { label: attr.label }));
+          return false;
+        }
+      }
+      await window.rolodex.api("PATCH", attributesPath(), body, ifMatch(current.version));
+      return true;
+    }
+  }
+
   async function save(attr, value) {
     showRowError(attr.key, "");
     setStatus("");
+    if (deleted) return;
     try {
-      await window.rolodex.api(
-        "PATCH",
-        `/api/v1/contacts/${encodeURIComponent(contactId)}/attributes`,
-        { attributes: { [attr.key]: value } },
-      );
+      if (!(await patchValue(attr, value))) return;
     } catch (error) {
       const problem = error.problem || {};
       const mine = (problem.errors || []).filter((e) => e.field === `attributes.${attr.key}`);
@@ -452,8 +529,10 @@
       if (input) input.focus();
       return;
     }
-    dirty.delete(attr.key);
+    stopEdit(attr.key);
+    changedBy.delete(attr.key);
     const data = await fetchTab();
+    if (data.version !== undefined) version = data.version;
     const fresh = (data.attributes || []).find((a) => a.key === attr.key);
     const old = part(`li[data-key="${CSS.escape(attr.key)}"]`);
     if (fresh && old) {
@@ -467,6 +546,105 @@
     setStatus(t("%(label)s saved.", { label: attr.label }));
     if (part(".contact-history").open) loadHistory(null);
     loadLinked(null); // a new value may link or unlink contacts
+  }
+
+  // --- live: values changed by others ---------------------------------------------------
+
+  // Who changed a value the agent is editing (shown if their save meets a conflict).
+  const changedBy = new Map();
+
+  function whoChanged(event) {
+    const actor = event.actor || {};
+    if (actor.kind === "user" && actor.id) {
+      if (actor.id === me) return t("You");
+      return (pageData.users || {})[actor.id] || t("Another agent");
+    }
+    return sourceName(event.source) || t("Someone");
+  }
+
+  // The tab again, after someone else's change: rows that changed are redrawn and highlighted,
+  // except a row being edited, which keeps what the agent typed and says what happened.
+  async function followChange(event) {
+    let data;
+    try {
+      data = await fetchTab();
+    } catch {
+      return;
+    }
+    const fresh = data.attributes || [];
+    const sameKeys = fresh.length === attributes.length && fresh.every((a, i) => attributes[i] && attributes[i].key === a.key);
+    const changed = fresh.filter((a) => {
+      const before = attributes.find((b) => b.key === a.key);
+      return !before || !same(before.value, a.value) || before.pending !== a.pending || !same(before.pending_value, a.pending_value);
+    });
+    const who = whoChanged(event);
+    // This agent's own save (from this page or another): its own flow redraws the row.
+    const actor = event.actor || {};
+    const mine = Boolean(me) && actor.kind === "user" && actor.id === me;
+    if (data.version !== undefined) version = data.version;
+    part(".contact-name").textContent = (data.contact || {}).display_name || t("Unknown contact");
+    renderVip(data.vip || { shown: false, value: false });
+    if (!sameKeys) {
+      render(data);
+    } else {
+      attributes = fresh;
+      for (const attr of changed) {
+        const old = part(`li[data-key="${CSS.escape(attr.key)}"]`);
+        if (!old) continue;
+        if (dirty.has(attr.key)) {
+          if (mine) continue;
+          changedBy.set(attr.key, who);
+          let note = old.querySelector(".attr-note");
+          if (!note) {
+            note = h("p", { class: "meta attr-note", id: `ct-${attr.key}-note` });
+            old.append(note);
+          }
+          note.textContent = t("Changed by %(who)s to “%(value)s” — your edit is kept.", {
+            who, value: shown(attr.value) || t("Not set"),
+          });
+          continue;
+        }
+        const hadFocus = old.contains(document.activeElement);
+        const node = row(attr);
+        if (!mine) node.classList.add("is-changed");
+        old.replaceWith(node);
+        setTimeout(() => node.classList.remove("is-changed"), 2000);
+        if (hadFocus) {
+          const again = document.getElementById(`ct-${attr.key}`);
+          if (again) again.focus();
+        }
+      }
+    }
+    if (changed.length && !mine) {
+      const labels = changed.map((a) => a.label).join(", ");
+      const kept = changed.filter((a) => dirty.has(a.key)).map((a) => a.label);
+      setStatus(kept.length
+        ? t("%(who)s changed %(labels)s. Your edit of %(kept)s is kept.", { who, labels, kept: kept.join(", ") })
+        : t("%(who)s changed %(labels)s.", { who, labels }));
+      refreshAround();
+    }
+  }
+
+  function showDeleted() {
+    if (deleted) return;
+    deleted = true;
+    dirty.clear();
+    editBase.clear();
+    polling += 1;
+    for (const control of aside.querySelectorAll("button, input, select")) control.disabled = true;
+    part(".contact-tab-body").replaceChildren(h("p", {
+      class: "alert", role: "alert", text: t("This contact was deleted. Nothing more can be saved here."),
+    }));
+    setStatus("");
+  }
+
+  function onEvent(event) {
+    if (deleted || event.contact_id !== contactId) {
+      if (event.type === "reload" && !deleted) followChange(event);
+      return;
+    }
+    if (event.type === "contact.updated") followChange(event);
+    else if (event.type === "contact.deleted") showDeleted();
   }
 
   // --- history -----------------------------------------------------------------------
@@ -663,6 +841,7 @@
       if (event.currentTarget.open) loadHistory(null);
     });
     load().then(() => loadLinked(null));
+    if (window.rolodexLive) window.rolodexLive.subscribe(onEvent);
   }
 
   // Deferred scripts run before DOMContentLoaded, and rolodex.js (window.rolodex) comes after this one.

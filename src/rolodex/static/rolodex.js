@@ -36,21 +36,49 @@ window.rolodex = {
     else Object.assign(options, { dateStyle: "medium", timeStyle: "short" });
     return new Intl.DateTimeFormat(root.lang || "en", options).format(new Date(iso));
   },
+  // Ask before acting on something that changed: the page's <dialog class="ask-dialog"> (or the
+  // browser's confirm). Resolves true for `yes`, false for Cancel or Escape.
+  ask(heading, text, yes) {
+    const dialog = document.querySelector(".ask-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(window.confirm(text));
+    dialog.querySelector("#ask-heading").textContent = heading;
+    dialog.querySelector("#ask-text").textContent = text;
+    dialog.querySelector(".ask-yes").textContent = yes;
+    const back = document.activeElement;
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        resolve(dialog.returnValue === "yes");
+        if (back && document.contains(back)) back.focus();
+      }, { once: true });
+      dialog.returnValue = "";
+      dialog.showModal();
+      // The safe answer has the keyboard: Enter does not act by accident.
+      dialog.querySelector(".ask-no").focus();
+    });
+  },
   csrf() {
     const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
   },
-  async api(method, path, body) {
+  // `options.headers` adds headers (e.g. If-Match). A failure throws an Error with `status`,
+  // `problem` (the problem+json body) and, for 412 stale, `current` (the thing as it is now).
+  async api(method, path, body, options = {}) {
     const response = await fetch(path, {
       method,
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": this.csrf() },
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRF-Token": this.csrf(),
+        ...(options.headers || {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
       const error = new Error((data && data.detail) || response.statusText);
+      error.status = response.status;
       error.problem = data;
+      error.current = data && data.current ? data.current : null;
       throw error;
     }
     return data;
