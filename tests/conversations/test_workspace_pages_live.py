@@ -100,3 +100,48 @@ async def test_views_search_unread_and_the_assignment_form(
     )
     assert cleared.status_code == 303
     assert (await client.get(api, headers=admin.headers)).json()["assignee_id"] is None
+
+
+async def test_a_form_from_a_stale_page_is_refused(client: httpx.AsyncClient, db: Database) -> None:
+    """Without JavaScript too: a reply or a status posted from a page drawn before someone
+    else resolved the conversation is refused (412) instead of silently reopening it."""
+    admin = await make_workspace(db)
+    agent = await make_user(db, admin.workspace_id, Role.AGENT)
+    channel = await make_channel(db, admin, "webchat", "Website")
+    sent = await client.post(
+        f"/api/v1/channels/{channel}/inbound",
+        json=inbound_body("s1", text="Where is my order?"),
+        headers=admin.headers,
+    )
+    conversation = sent.json()["conversation_id"]
+    csrf = await _sign_in(client, agent.email)
+    page = await client.get(f"/conversations/{conversation}")
+    drawn = re.search(r'name="version" value="(\d+)"', page.text)
+    assert drawn
+    resolved = await client.patch(
+        f"/api/v1/conversations/{conversation}", json={"status": "resolved"}, headers=admin.headers
+    )
+    assert resolved.status_code == 200
+    for path, data in (("reply", {"text": "On its way!"}), ("status", {"status": "pending"})):
+        posted = await client.post(
+            f"/conversations/{conversation}/{path}",
+            data={**data, "csrf_token": csrf, "version": drawn.group(1)},
+        )
+        assert posted.status_code == 412, (path, posted.status_code)
+    now = await client.get(f"/api/v1/conversations/{conversation}", headers=admin.headers)
+    assert now.json()["status"] == "resolved"
+    messages = await client.get(
+        f"/api/v1/conversations/{conversation}/messages", headers=admin.headers
+    )
+    assert [m["text"] for m in messages.json()["items"]] == ["Where is my order?"]
+    # Drawn again, the page carries the new version and the reply goes through.
+    again = re.search(
+        r'name="version" value="(\d+)"', (await client.get(f"/conversations/{conversation}")).text
+    )
+    assert again
+    assert again.group(1) != drawn.group(1)
+    posted = await client.post(
+        f"/conversations/{conversation}/reply",
+        data={"text": "On its way!", "csrf_token": csrf, "version": again.group(1)},
+    )
+    assert posted.status_code == 303

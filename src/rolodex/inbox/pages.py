@@ -21,7 +21,7 @@ from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.groups import service as groups
 from rolodex.i18n import N_, _, translate
 from rolodex.inbox import service
-from rolodex.schemas import Text
+from rolodex.schemas import IfMatch, Text, Versions
 from rolodex.users import service as users
 from rolodex.web import page
 
@@ -257,15 +257,27 @@ async def conversation_view(
     )
 
 
+# The version the form was drawn with: a form posted from a stale page is refused (412) as the
+# API refuses a stale If-Match, instead of acting on what the person did not see.
+VersionForm = Annotated[int | None, Form(ge=1)]
+
+
+def _seen(version: int | None) -> IfMatch:
+    return None if version is None else Versions(frozenset({version}))
+
+
 @router.post("/conversations/{conversation_id}/reply")
 async def reply(
     conversation_id: str,
     session: SessionDep,
     principal: SignedInForm,
     text: Annotated[Text, Form(min_length=1, max_length=100_000)],
+    version: VersionForm = None,
 ) -> Response:
     """Send a reply from the page (the same service call as POST …/messages)."""
-    await conversations.reply(session, principal, conversation_id, MessageCreate(text=text))
+    await conversations.reply(
+        session, principal, conversation_id, MessageCreate(text=text), if_match=_seen(version)
+    )
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
 
 
@@ -275,10 +287,13 @@ async def change_status(
     session: SessionDep,
     principal: SignedInForm,
     status: Annotated[Status, Form()],
+    version: VersionForm = None,
 ) -> Response:
     """Change the status from the page (the same service call as PATCH …/{id})."""
     data = ConversationUpdate(status=status)
-    await conversations.update_conversation(session, principal, conversation_id, data)
+    await conversations.update_conversation(
+        session, principal, conversation_id, data, if_match=_seen(version)
+    )
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
 
 
@@ -290,11 +305,14 @@ async def assign(
     assignee_id: Annotated[str, Form(max_length=40)] = "",
     team_id: Annotated[str, Form(max_length=40)] = "",
     me: Annotated[str, Form(max_length=1)] = "",
+    version: VersionForm = None,
 ) -> Response:
     """Assign from the page: to me, or to the agent and team picked (as PATCH …/{id})."""
     if me and principal.user_id:
         data = ConversationUpdate(assignee_id=principal.user_id)
     else:
         data = ConversationUpdate(assignee_id=assignee_id or None, team_id=team_id or None)
-    await conversations.update_conversation(session, principal, conversation_id, data)
+    await conversations.update_conversation(
+        session, principal, conversation_id, data, if_match=_seen(version)
+    )
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
