@@ -134,3 +134,18 @@ async def make_conversation(
     assert response.status_code == 201, response.text
     result: dict[str, str] = response.json()
     return result
+
+
+async def sign_in(client: httpx.AsyncClient, email: str) -> str:
+    """Log in through the /login page (the client keeps the cookie); the pages' CSRF token."""
+    import re
+
+    form = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    data = {"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
+    assert (await client.post("/login", data=data)).status_code == 303
+    home = await client.get("/")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
+    assert csrf
+    return csrf.group(1)

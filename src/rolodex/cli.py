@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -127,7 +128,6 @@ def serve(
     import uvicorn
 
     from rolodex.app import create_app
-    from rolodex.demo import demo_exists
 
     settings = get_settings()
     if workers > 1:
@@ -145,17 +145,25 @@ def serve(
         log_level=settings.log_level,
         access_log=access_log,
     )
+    sock = _listen(config, host)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(config: Any, host: str, processes: str = "") -> socket.socket:
+    """Bind and listen, then say where (and where to log in to the demo)."""
+    from rolodex.demo import demo_exists
+
     # Listen first, then say where: the address printed is the one being served (port 0 too),
     # and a port already in use fails here, before anything is printed.
-    sock = config.bind_socket()
+    sock: socket.socket = config.bind_socket()
     # Listening at once: a client that follows the printed address before the app has started
     # waits in the backlog instead of being refused (uvicorn listens only once it has started).
     sock.listen(config.backlog)
     url = _url(host, sock.getsockname()[1])
-    console.print(f"Rolodex serving on {url}  (API docs: {url}/docs)", soft_wrap=True)
+    console.print(f"Rolodex serving on {url}{processes}  (API docs: {url}/docs)", soft_wrap=True)
     if _run(demo_exists):
         console.print(f"Demo workspace: log in at {url}/login", soft_wrap=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    return sock
 
 
 def _check_workers(workers: int) -> None:
@@ -202,14 +210,7 @@ def _serve_processes(
         log_level=settings.log_level,
         access_log=access_log,
     )
-    # As with one process: bound and listening before the address is printed.
-    sock = config.bind_socket()
-    sock.listen(config.backlog)
-    url = _url(host, sock.getsockname()[1])
-    console.print(
-        f"Rolodex serving on {url} with {workers} processes  (API docs: {url}/docs)",
-        soft_wrap=True,
-    )
+    sock = _listen(config, host, f" with {workers} processes")
     Multiprocess(config, sockets=[sock]).run()
 
 

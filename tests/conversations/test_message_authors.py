@@ -9,13 +9,13 @@ import httpx
 from sqlalchemy import update
 
 from builders import (
-    PASSWORD,
     Actor,
     inbound_body,
     make_channel,
     make_integration,
     make_user,
     make_workspace,
+    sign_in,
 )
 from rolodex.auth.principals import Role, TokenKind
 from rolodex.db import Database
@@ -23,14 +23,6 @@ from rolodex.models import Conversation, Message, User
 
 # 15:08 UTC is 09:08 in Mexico City (UTC-6 all year since 2022).
 MOMENT = datetime(2026, 12, 3, 15, 8, tzinfo=UTC)
-
-
-async def _sign_in(client: httpx.AsyncClient, email: str) -> None:
-    form = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    data = {"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
-    assert (await client.post("/login", data=data)).status_code == 303
 
 
 async def _conversation(client: httpx.AsyncClient, admin: Actor, channel: str) -> str:
@@ -90,7 +82,7 @@ async def test_the_thread_names_the_agent_and_every_time_is_in_the_readers_zone(
         )
         await session.execute(update(Message).values(sent_at=MOMENT))
         await session.execute(update(Conversation).values(last_message_at=MOMENT))
-    await _sign_in(client, agent.email)
+    await sign_in(client, agent.email)
 
     page = (await client.get(f"/conversations/{conversation}?status=pending")).text
     thread = page[page.index('aria-label="Messages"') : page.index('class="reply"')]
@@ -112,7 +104,7 @@ async def test_an_empty_filtered_list_says_the_filter_matched_nothing(
     web = await make_channel(db, admin, "webchat", "Website")
     sms = await make_channel(db, admin, "sms", "Texts")
     await _conversation(client, admin, web)
-    await _sign_in(client, admin.email)
+    await sign_in(client, admin.email)
 
     page = (await client.get(f"/?status=new&channel_id={sms}")).text
     assert "No conversations match these filters" in page

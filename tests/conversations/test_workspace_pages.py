@@ -6,20 +6,8 @@ import re
 
 import httpx
 
-from builders import PASSWORD, inbound_body, make_channel, make_workspace
+from builders import inbound_body, make_channel, make_workspace, sign_in
 from rolodex.db import Database
-
-
-async def _sign_in(client: httpx.AsyncClient, email: str) -> str:
-    form = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    data = {"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
-    assert (await client.post("/login", data=data)).status_code == 303
-    home = await client.get("/")
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
-    assert csrf
-    return csrf.group(1)
 
 
 async def test_agent_works_a_conversation_from_the_pages(
@@ -32,7 +20,7 @@ async def test_agent_works_a_conversation_from_the_pages(
         f"/api/v1/channels/{channel}/inbound", json=body, headers=admin.headers
     )
     conversation_id = sent.json()["conversation_id"]
-    csrf = await _sign_in(client, admin.email)
+    csrf = await sign_in(client, admin.email)
 
     home = await client.get("/")
     assert home.status_code == 200
@@ -70,7 +58,7 @@ async def test_missing_conversation_page_is_a_friendly_404(
     client: httpx.AsyncClient, db: Database
 ) -> None:
     admin = await make_workspace(db)
-    await _sign_in(client, admin.email)
+    await sign_in(client, admin.email)
     response = await client.get("/conversations/cv_missing")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")

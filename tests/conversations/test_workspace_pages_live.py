@@ -8,21 +8,9 @@ import re
 
 import httpx
 
-from builders import PASSWORD, inbound_body, make_channel, make_user, make_workspace
+from builders import inbound_body, make_channel, make_user, make_workspace, sign_in
 from rolodex.auth.principals import Role
 from rolodex.db import Database
-
-
-async def _sign_in(client: httpx.AsyncClient, email: str) -> str:
-    form = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    data = {"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
-    assert (await client.post("/login", data=data)).status_code == 303
-    home = await client.get("/")
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
-    assert csrf
-    return csrf.group(1)
 
 
 def _listed(html: str) -> list[str]:
@@ -52,7 +40,7 @@ async def test_views_search_unread_and_the_assignment_form(
         headers=admin.headers,
     )
     assert assigned.status_code == 200, assigned.text
-    csrf = await _sign_in(client, agent.email)
+    csrf = await sign_in(client, agent.email)
 
     home = await client.get("/")
     assert _listed(home.text) == [sweater, parcel]
@@ -114,7 +102,7 @@ async def test_a_form_from_a_stale_page_is_refused(client: httpx.AsyncClient, db
         headers=admin.headers,
     )
     conversation = sent.json()["conversation_id"]
-    csrf = await _sign_in(client, agent.email)
+    csrf = await sign_in(client, agent.email)
     page = await client.get(f"/conversations/{conversation}")
     drawn = re.search(r'name="version" value="(\d+)"', page.text)
     assert drawn

@@ -545,30 +545,8 @@
     for (const attachment of message.attachments || []) showAttachment(attachment);
   }
 
-  // A safety net under the stream while something is on its way (a message queued, sent or
-  // delivered, a file downloading): a few looks, less and less often, restarted by each event.
-  const RECHECK_SECONDS = [1.5, 3, 6, 12];
-  const WAITING = new Set(["queued", "sent", "delivered"]);
-  let recheckRound = 0;
-  let recheckTimer = null;
-
-  function waiting(messages) {
-    return messages.some((m) =>
-      // An outbound message without a delivery yet is about to be queued.
-      (m.direction === "outbound" && (!m.delivery || WAITING.has(m.delivery.status))) ||
-      (m.attachments || []).some((a) => a.status === "pending"));
-  }
-
-  function recheck(messages, restart) {
-    if (restart) recheckRound = 0;
-    clearTimeout(recheckTimer);
-    if (!waiting(messages) || recheckRound >= RECHECK_SECONDS.length) return;
-    recheckTimer = setTimeout(() => refreshThread(true), RECHECK_SECONDS[recheckRound] * 1000);
-    recheckRound += 1;
-  }
-
   // The whole thread from the API: on load and after the stream had a gap.
-  async function refreshThread(again) {
+  async function refreshThread() {
     if (!thread.list) return;
     let page;
     try {
@@ -581,7 +559,6 @@
       appendMessage(message);
       showMessage(message);
     }
-    recheck(page.items, !again);
   }
 
   async function markRead() {
@@ -811,7 +788,6 @@
     box.value = "";
     appendMessage(message);
     showMessage(message);
-    recheck([message], true);
     touchItem(message);
     say(t("Reply sent."));
     box.focus();
@@ -955,8 +931,7 @@
         }
         if (thread.list && message.conversation_id === thread.conversation) {
           showMessage(message);
-          recheck([message], true);
-        }
+              }
         break;
       }
       case "contact.updated":
