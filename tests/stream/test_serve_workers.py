@@ -14,7 +14,7 @@ import pytest
 
 from builders import inbound_body, make_channel, make_workspace
 from rolodex.config import Settings
-from rolodex.db import Database, is_sqlite
+from rolodex.db import Database
 from stream.conftest import Stream
 from support.live import free_port
 from support.processes import rolodex_env, spawn_cli
@@ -31,18 +31,16 @@ def _serve(settings: Settings, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_several_processes_need_postgresql(settings: Settings) -> None:
-    if not is_sqlite(settings.resolved_database_url()):
-        pytest.skip("SQLite's refusal")
     result = _serve(settings, "--workers", "2")
     assert result.returncode == 2, result.stderr
     assert "needs PostgreSQL" in result.stderr
     assert "--workers 1" in result.stderr
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite is refused first
 def test_several_processes_need_an_explicit_secret_key(settings: Settings) -> None:
-    if is_sqlite(settings.resolved_database_url()):
-        pytest.skip("PostgreSQL only (SQLite is refused first)")
     result = _serve(settings, "--workers", "2", ROLODEX_SECRET_KEY="")
     assert result.returncode == 2, result.stderr
     assert "ROLODEX_SECRET_KEY" in result.stderr
@@ -65,11 +63,10 @@ async def _one_stream_per_process(url: str, headers: dict[str, str]) -> dict[str
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_a_change_through_one_process_reaches_the_clients_of_the_other(
     settings: Settings, db: Database
 ) -> None:
-    if is_sqlite(settings.resolved_database_url()):
-        pytest.skip("several processes: PostgreSQL only")
     admin = await make_workspace(db)
     channel = await make_channel(db, admin)
     port = free_port()

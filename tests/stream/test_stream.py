@@ -23,7 +23,7 @@ from rolodex.auth.principals import Role, TokenKind
 from rolodex.contacts import service as contacts
 from rolodex.contacts.events import ContactDeleted
 from rolodex.conversations import service as conversations
-from rolodex.db import Database, is_sqlite
+from rolodex.db import Database
 from rolodex.kit.events import emit
 from rolodex.stream.listener import APPLICATION_NAME
 
@@ -332,11 +332,10 @@ async def test_no_db_connection_is_held_by_idle_streams(
     assert database.write_engine.pool.checkedout() == 0
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # the LISTEN connection
 async def test_a_lost_listen_connection_makes_clients_reload(
     db: Database, streams: Any, settings: Any
 ) -> None:
-    if is_sqlite(settings.resolved_database_url()):
-        pytest.skip("PostgreSQL's LISTEN connection")
     admin = await make_workspace(db)
     stream = await streams(admin.headers)
     async with db.transaction() as session:
