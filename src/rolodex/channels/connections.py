@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from rolodex.catalogue import Medium
 from rolodex.channels.connectors import connector_for
 from rolodex.channels.connectors.base import Connection, Connector
 from rolodex.channels.schemas import ConnectionInput
@@ -20,27 +19,19 @@ from rolodex.jobs import service as jobs
 from rolodex.kit import crypto, outbound
 from rolodex.models import Channel
 
-# The platform of each provider (SPEC "Channel connections").
-MEDIUM_OF = {
-    "whatsapp_cloud": Medium.WHATSAPP,
-    "messenger": Medium.FACEBOOK,
-    "instagram": Medium.INSTAGRAM,
-}
-DEFAULTS: dict[str, Any] = {"graph_url": "https://graph.facebook.com", "api_version": "v21.0"}
-
 
 def apply(channel: Channel, data: ConnectionInput | None, settings: Settings) -> None:
     """Connect, re-connect or (None) disconnect a channel; 422 naming the field when refused."""
     if data is None:
         channel.provider = channel.connection = channel.secrets = None
         return
-    if MEDIUM_OF.get(data.provider) != channel.medium:
+    connector = connector_for(data.provider)  # the schema admits only registered providers
+    if connector.medium != channel.medium:
         raise InvalidInput.for_field(
             "connection.provider",
             _("This provider does not connect a channel of this medium."),
             code="provider_mismatch",
         )
-    connector = connector_for(data.provider)
     given = data.model_dump(exclude_none=True, exclude={"provider"})
     kept = _secrets(channel, settings) if channel.provider == data.provider else {}
     sealed = {name: given.pop(name, kept.get(name)) for name in connector.secret_fields}
@@ -49,19 +40,19 @@ def apply(channel: Channel, data: ConnectionInput | None, settings: Settings) ->
             raise InvalidInput.for_field(
                 f"connection.{name}", _("Enter this secret to connect the channel.")
             )
-    readable = {**DEFAULTS, **given}
-    readable.setdefault(
-        "verify_token", (channel.connection or {}).get("verify_token") or secrets.token_urlsafe(24)
-    )
-    try:
-        outbound.check_url(
-            readable["graph_url"], allow_private=settings.allow_private_webhook_targets
-        )
-    except outbound.UnsafeTarget as exc:
-        raise InvalidInput.for_field(
-            "connection.graph_url", jobs.unsafe_target_message(exc)
-        ) from exc
-    readable["graph_url"] = readable["graph_url"].rstrip("/")
+    readable = {**connector.defaults, **given}
+    if connector.verify_token:
+        kept_token = (channel.connection or {}).get("verify_token")
+        readable.setdefault("verify_token", kept_token or secrets.token_urlsafe(24))
+    if connector.url_field is not None:
+        name = connector.url_field
+        try:
+            outbound.check_url(readable[name], allow_private=settings.allow_private_webhook_targets)
+        except outbound.UnsafeTarget as exc:
+            raise InvalidInput.for_field(
+                f"connection.{name}", jobs.unsafe_target_message(exc)
+            ) from exc
+        readable[name] = readable[name].rstrip("/")
     channel.provider = data.provider
     channel.connection = readable
     channel.secrets = crypto.seal(settings.resolved_secret_key(), sealed)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import service as attributes
+from rolodex.catalogue import Medium
 from rolodex.channels import connections, inbound, media, repository
 from rolodex.channels.connectors import base
 from rolodex.channels.connectors.base import Connection, Connector
@@ -233,9 +234,7 @@ async def drain(db: Database, settings: Settings) -> int:
             await repository.finish_events(session, finished)
             return len(events)
         region = await _region(session, channel)
-        target = inbound.Target(
-            channel.workspace_id, channel.id, connections.MEDIUM_OF[channel.provider or ""], region
-        )
+        target = inbound.Target(channel.workspace_id, channel.id, Medium(channel.medium), region)
         parsed = [
             (event_id, _parse(channel, connector, connection, body, content_type))
             for event_id, _ws, body, content_type in events

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import service as attributes
+from rolodex.catalogue import Medium
 from rolodex.channels import connections, delivery, inbound, media, platform, repository
 from rolodex.channels.connectors import base
 from rolodex.contacts import service as contacts
@@ -45,4 +46,4 @@ async def _target(session: AsyncSession, ws: str, channel_id: str) -> inbound.Ta
     if found is None or found[0].provider is None:
         return None
     channel, region = found
-    return inbound.Target(ws, channel.id, connections.MEDIUM_OF[channel.provider or ""], region)
+    return inbound.Target(ws, channel.id, Medium(channel.medium), region)

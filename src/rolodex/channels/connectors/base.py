@@ -11,6 +11,7 @@ delivery job (channels/delivery.py) sends replies through `send`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -154,6 +155,12 @@ class Connector(ABC):
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # Whether a contact's profile is fetched by a job (never on the webhook path).
     fetches_profile: ClassVar[bool] = False
+    # Connection fields filled in when the admin leaves them out (the platform's public URL…).
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    # The connection field naming the platform's base URL, checked like every outbound target.
+    url_field: ClassVar[str | None] = None
+    # Whether the webhook handshake checks a verify token (generated when none is given).
+    verify_token: ClassVar[bool] = False
 
     def handshake(self, connection: Connection, query: dict[str, str]) -> Handshake:
         """Answer the platform's verification GET on the webhook URL."""

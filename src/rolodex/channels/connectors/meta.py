@@ -351,6 +351,13 @@ def _url_filename(url: str, fallback: str) -> str:
     return segment or fallback
 
 
+# The Graph API's public URL and the version called, unless the connection names others.
+GRAPH_DEFAULTS: Mapping[str, Any] = {
+    "graph_url": "https://graph.facebook.com",
+    "api_version": "v21.0",
+}
+
+
 class MessagingConnector(Connector):
     """Messenger and Instagram: page-token Graph calls and `messaging[]` webhook events."""
 
@@ -359,6 +366,9 @@ class MessagingConnector(Connector):
     messaging_type: ClassVar[str | None] = None  # sent with every message when set
     secret_fields = ("page_access_token", "app_secret")
     fetches_profile = True
+    defaults = GRAPH_DEFAULTS
+    url_field = "graph_url"
+    verify_token = True
 
     # Webhooks
 

@@ -73,6 +73,9 @@ class WhatsAppCloud(Connector):
     provider = "whatsapp_cloud"
     medium = Medium.WHATSAPP
     secret_fields = ("access_token", "app_secret")
+    defaults = meta.GRAPH_DEFAULTS
+    url_field = "graph_url"
+    verify_token = True
 
     # Webhooks
 
