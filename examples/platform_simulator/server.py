@@ -32,6 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import twilio as twilio_platform  # Twilio SMS/MMS (twilio.py, beside this file)
+import x as x_platform  # X's DM API and Account Activity (x.py, beside this file)
+
 JSONObject = dict[str, Any]
 
 PAGE = Path(__file__).with_name("page.html")
@@ -483,6 +486,8 @@ class Simulator:
         self.failures: list[JSONObject] = []
         self._request_ids = itertools.count(1)
         self._webhook_ids = itertools.count(1)
+        self.x = x_platform.XPlatform(self)
+        self.twilio = twilio_platform.TwilioPlatform(self)
 
     # ---------------------------------------------------------------- dispatch
 
@@ -541,6 +546,10 @@ class Simulator:
             return self.download(request)
         if len(segments) == 2 and segments[0] == "cdn" and method == "GET":
             return self.cdn(request, segments[1])
+        if segments[:1] in (["2"], ["x-media"]):
+            return Reply(*self.x.platform(request))
+        if segments[:1] == [twilio_platform.API_VERSION]:
+            return Reply(*self.twilio.platform(request))
         if not segments or not VERSION.fullmatch(segments[0]):
             raise GraphError(400, 2500, f"Unknown path components: {request.path}")
         rest = segments[1:]
@@ -1529,6 +1538,10 @@ class Simulator:
     def control(self, request: Incoming) -> Reply:
         """The /_sim/ routes (no authentication: a test double)."""
         method, path, query = request.method, request.path, request.query
+        if path.startswith("/_sim/x/"):
+            return Reply(*self.x.control(request))
+        if path.startswith("/_sim/twilio/"):
+            return Reply(*self.twilio.control(request))
         if method == "GET":
             views = {
                 "/_sim/accounts": self.list_accounts,

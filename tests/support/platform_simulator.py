@@ -161,8 +161,39 @@ class PlatformSimulator:
         )
         return answer
 
+    def twilio(self, action: str, body: Any = None) -> Any:
+        """Twilio's control API (`/_sim/twilio/<action>`): POST with a body, GET without."""
+        return self._call("GET" if body is None else "POST", f"/_sim/twilio/{action}", body)
+
     def reset(self, *, accounts: bool = False) -> None:
         """Forget recordings, failures and threads (and accounts when asked)."""
         self._call("POST", "/_sim/reset", {"accounts": accounts})
         if accounts:
             self._accounts.clear()
+
+    # X (examples/platform_simulator/x.py)
+
+    def x_account(self, **fields: Any) -> dict[str, Any]:
+        """Register an X account {user_id, consumer_secret, access_token, webhook_url, crc?}."""
+        account: dict[str, Any] = self._call("POST", "/_sim/x/accounts", fields)
+        return account
+
+    def x_dm(self, **fields: Any) -> dict[str, Any]:
+        """Post a signed DM (echo=True: the business's own) to the account's webhook."""
+        entry: dict[str, Any] = self._call("POST", "/_sim/x/dm", fields)
+        return entry
+
+    def x_crc(self, account_id: str) -> dict[str, Any]:
+        """Run X's CRC check against the account's webhook: {ok, response_token, expected}."""
+        result: dict[str, Any] = self._call("POST", "/_sim/x/crc", {"account_id": account_id})
+        return result
+
+    def x_sent(self) -> list[dict[str, Any]]:
+        """The DMs the X API accepted, oldest first."""
+        rows: list[dict[str, Any]] = self._call("GET", "/_sim/x/sent")
+        return rows
+
+    def x_fail(self, **fields: Any) -> dict[str, Any]:
+        """Make the next sends of an X account fail {account_id, status, times, title?}."""
+        failure: dict[str, Any] = self._call("POST", "/_sim/x/fail", fields)
+        return failure

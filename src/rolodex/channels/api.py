@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from rolodex.auth.deps import AdminPrincipal, CurrentPrincipal
-from rolodex.channels import delivery, inbound, intake, media, service
+from rolodex.channels import connections, delivery, inbound, intake, media, service
 from rolodex.channels.schemas import (
     ChannelCreate,
     ChannelRead,
@@ -156,12 +156,20 @@ async def receive_webhook(channel_id: str, request: Request) -> Response:
     answer = await intake.accept(
         request.app.state.database,
         channel_id,
-        url=str(request.url),
+        url=_signed_url(request, channel_id),
         headers=request.headers,
         body=await request.body(),
         settings=_settings(request),
     )
     return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+def _signed_url(request: Request, channel_id: str) -> str:
+    # The address the platform called as ROLODEX_PUBLIC_URL names it (behind a proxy the
+    # request's own URL differs): Twilio signs it, query string included.
+    url = connections.channel_webhook_url(channel_id, _settings(request))
+    query = request.url.query
+    return f"{url}?{query}" if query else url
 
 
 @public.get("/public/v1/files/{attachment_id}", response_class=FileResponse)

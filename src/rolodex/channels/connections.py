@@ -98,4 +98,9 @@ def webhook_url(channel: Channel, settings: Settings) -> str | None:
     """Where the platform posts this channel's deliveries (absolute, from ROLODEX_PUBLIC_URL)."""
     if channel.provider is None:
         return None
-    return f"{settings.public_url.rstrip('/')}/webhooks/{channel.id}"
+    return channel_webhook_url(channel.id, settings)
+
+
+def channel_webhook_url(channel_id: str, settings: Settings) -> str:
+    """`{ROLODEX_PUBLIC_URL}/webhooks/{channel_id}`: the URL platforms sign (Twilio)."""
+    return f"{settings.public_url.rstrip('/')}/webhooks/{channel_id}"

@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex import files
 from rolodex.auth.principals import Principal
 from rolodex.channels import connections, platform, repository
-from rolodex.channels.connectors import base
+from rolodex.channels.connectors import base, connector_for
 from rolodex.config import Settings
 from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations
 from rolodex.conversations.events import MessageSent
-from rolodex.errors import Conflict, NotFound
+from rolodex.errors import Conflict, InvalidInput, NotFound
 from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.jobs.registry import JobContext, job
@@ -41,8 +41,23 @@ async def on_message_sent(session: AsyncSession, event: MessageSent) -> None:
     channel = await repository.get(session, event.workspace_id, event.channel_id)
     if channel is None or channel.provider is None:
         return
+    await _check_length(session, event, connector_for(channel.provider).max_text_length)
     await conversations.set_delivery(session, event.workspace_id, event.message_id, "queued")
     await _enqueue(session, event.workspace_id, event.message_id, event.contact_id)
+
+
+async def _check_length(session: AsyncSession, event: MessageSent, limit: int | None) -> None:
+    # Refused in the reply's transaction (nothing stored): the platform would refuse it too.
+    if limit is None:
+        return
+    found = await conversations.outgoing(session, event.workspace_id, event.message_id)
+    if found is not None and len(found.text) > limit:
+        raise InvalidInput.for_field(
+            "text",
+            _("A message on this channel can have at most %(limit)s characters.")
+            % {"limit": limit},
+            code="text_too_long",
+        )
 
 
 async def _enqueue(
@@ -93,6 +108,8 @@ async def deliver(ctx: JobContext) -> None:
         if channel is None or recipient is None:
             return
         connector, connection = connections.load(channel, ctx.settings)
+        # Where the platform posts this reply's statuses (Twilio's StatusCallback).
+        connection["webhook_url"] = connections.webhook_url(channel, ctx.settings)
     files = await _files(ctx.settings, found)
     try:
         async with platform.client(ctx.settings) as http:

@@ -53,8 +53,28 @@ class InstagramConnection(_MetaConnection):
     page_access_token: Secret | None = None
 
 
+class XConnection(InputModel):
+    """An X account's direct messages (Account Activity webhooks, the v2 DM API)."""
+
+    provider: Literal["x"]
+    account_user_id: PlatformId
+    consumer_secret: Secret | None = None  # signs the CRC answer and every delivery
+    access_token: Secret | None = None  # the account's OAuth 2.0 user token (dm.write)
+    api_url: GraphUrl | None = None
+
+
+class TwilioConnection(InputModel):
+    """A Twilio phone number (Programmable Messaging: SMS and MMS)."""
+
+    provider: Literal["twilio"]
+    account_sid: Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")]
+    auth_token: Secret | None = None  # signs every webhook; the REST API's Basic password
+    from_number: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]  # E.164
+    api_url: GraphUrl | None = None
+
+
 ConnectionInput = Annotated[
-    WhatsAppConnection | MessengerConnection | InstagramConnection,
+    WhatsAppConnection | MessengerConnection | InstagramConnection | XConnection | TwilioConnection,
     Field(discriminator="provider"),
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolodex.channels.connectors import instagram, messenger, whatsapp_cloud
+from rolodex.channels.connectors import instagram, messenger, twilio, whatsapp_cloud, x
 from rolodex.channels.connectors.base import Connector
 
 CONNECTORS: dict[str, Connector] = {}
@@ -19,5 +19,11 @@ def connector_for(provider: str) -> Connector:
     return CONNECTORS[provider]
 
 
-for _connector in (whatsapp_cloud.connector, messenger.connector, instagram.connector):
+for _connector in (
+    whatsapp_cloud.connector,
+    messenger.connector,
+    instagram.connector,
+    x.connector,
+    twilio.connector,
+):
     register(_connector)

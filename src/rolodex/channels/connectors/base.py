@@ -161,6 +161,8 @@ class Connector(ABC):
     url_field: ClassVar[str | None] = None
     # Whether the webhook handshake checks a verify token (generated when none is given).
     verify_token: ClassVar[bool] = False
+    # The longest reply text the platform takes (None: no limit); longer replies get 422.
+    max_text_length: ClassVar[int | None] = None
 
     def handshake(self, connection: Connection, query: dict[str, str]) -> Handshake:
         """Answer the platform's verification GET on the webhook URL."""

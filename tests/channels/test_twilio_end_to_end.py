@@ -1,0 +1,254 @@
+"""Twilio SMS end to end: a real `rolodex serve` and the platform simulator
+(examples/platform_simulator) as separate processes on loopback, real X-Twilio-Signature
+over the real webhook URL, Basic-auth REST calls and status callbacks (R11, issue 19)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from builders import make_workspace
+from rolodex.config import Settings
+from rolodex.db import Database
+from support.live import LiveRolodex
+from support.platform_simulator import PlatformSimulator
+
+pytestmark = pytest.mark.slow
+T = TypeVar("T")
+SID = "AC" + "5a1b" * 8
+TOKEN = "twilio-secret-token"
+NUMBER = "+15005550006"
+CUSTOMER = "+34600111222"
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
+    """Poll until probe() returns something truthy (the worker runs in the other process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def simulator() -> Iterator[PlatformSimulator]:
+    """The platform simulator process."""
+    with PlatformSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def rolodex(settings: Settings) -> Iterator[LiveRolodex]:
+    """Rolodex serving (with its worker) on the test's database."""
+    live = LiveRolodex(settings).start()
+    yield live
+    live.stop()
+
+
+class Api:
+    """The admin's API client on the live server."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15
+        )
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, path, **kwargs)
+        assert response.status_code < 400, response.text
+        return response.json() if response.content else None
+
+    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        """A conversation's messages."""
+        items: list[dict[str, Any]] = self(
+            "GET", f"/api/v1/conversations/{conversation_id}/messages"
+        )["items"]
+        return items
+
+    def conversations(self) -> list[dict[str, Any]]:
+        """The workspace's conversations, newest first."""
+        items: list[dict[str, Any]] = self("GET", "/api/v1/conversations")["items"]
+        return items
+
+    def delivery(self, conversation_id: str, message_id: str) -> dict[str, Any]:
+        """A reply's delivery."""
+        found = next(m for m in self.messages(conversation_id) if m["id"] == message_id)
+        result: dict[str, Any] = found["delivery"]
+        return result
+
+
+async def _connected(
+    db: Database, rolodex: LiveRolodex, sim: PlatformSimulator
+) -> tuple[Api, dict[str, Any]]:
+    admin = await make_workspace(db)
+    api = Api(rolodex.url, admin.token)
+    connection = {
+        "provider": "twilio",
+        "account_sid": SID,
+        "auth_token": TOKEN,
+        "from_number": NUMBER,
+        "api_url": sim.url,
+    }
+    channel: dict[str, Any] = api(
+        "POST", "/api/v1/channels", json={"medium": "sms", "name": "SMS", "connection": connection}
+    )
+    assert channel["connection"]["auth_token_set"] is True
+    assert "auth_token" not in channel["connection"]
+    # As the admin does in Twilio's console: the number's messaging webhook is this URL.
+    sim.twilio(
+        "accounts",
+        {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "from_number": NUMBER,
+            "webhook_url": channel["webhook_url"],
+        },
+    )
+    return api, channel
+
+
+async def test_sms_in_mms_reply_statuses_and_opt_out(
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
+) -> None:
+    """Signed SMS → contact, conversation, message; MMS with two images; a reply in Twilio's
+    shape with its statuses; 21610 fails at once with its reason."""
+    api, channel = await _connected(db, rolodex, simulator)
+    posted = simulator.twilio("inbound", {"from": CUSTOMER, "body": "Hi, where is my order?"})
+    assert posted["status"] == 200
+    assert posted["response"].strip() == "<Response/>"
+    conversation = eventually(lambda: api.conversations())[0]
+    contact = api("GET", f"/api/v1/contacts/{conversation['contact_id']}")
+    assert contact["attributes"]["sms-phone"] == CUSTOMER
+    assert contact["channel_id"] == channel["id"]
+    [first] = api.messages(conversation["id"])
+    assert first["text"] == "Hi, where is my order?"
+    assert first["direction"] == "inbound"
+
+    # An MMS with two images: both downloaded by the job, with the account's Basic auth.
+    simulator.twilio("inbound", {"from": CUSTOMER, "body": "photos", "media": 2})
+
+    def stored_images() -> list[dict[str, Any]]:
+        found = [m for m in api.messages(conversation["id"]) if m["text"] == "photos"]
+        files = found[0]["attachments"] if found else []
+        return files if len(files) == 2 and all(a["status"] == "stored" for a in files) else []
+
+    images = eventually(stored_images)
+    assert all(a["size"] > 0 and a["content_type"] == "image/png" for a in images)
+    downloads = simulator.requests(path_contains="/Media/")
+    assert len(downloads) == 2
+    assert all(r["status"] == 200 for r in downloads)
+
+    # The agent answers: Twilio's Messages resource, form-encoded, Basic auth, StatusCallback.
+    reply = api(
+        "POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "On its way!"}
+    )
+    assert reply["delivery"]["status"] == "queued"
+    sends = eventually(lambda: simulator.requests(path_contains="/Messages.json"))
+    assert len(sends) == 1
+    send = sends[0]
+    assert (send["method"], send["path"]) == ("POST", f"/2010-04-01/Accounts/{SID}/Messages.json")
+    headers = {k.lower(): v for k, v in send["headers"].items()}
+    assert (
+        headers["authorization"] == "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+    )
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert send["status"] == 201
+    fields = dict(send["twilio"]["fields"])
+    assert fields == {
+        "To": CUSTOMER,
+        "From": NUMBER,
+        "Body": "On its way!",
+        "StatusCallback": channel["webhook_url"],
+    }
+    # The simulator's status callbacks (sent, then delivered) move the reply on.
+    delivered = eventually(
+        lambda: (
+            api.delivery(conversation["id"], reply["id"])["status"] == "delivered"
+            and api.delivery(conversation["id"], reply["id"])
+        )
+    )
+    assert delivered["provider_message_id"].startswith("SM")
+    callbacks = [w for w in simulator.twilio("webhooks")["items"] if w["kind"] == "status"]
+    assert [dict(w["fields"])["MessageStatus"] for w in callbacks] == ["sent", "delivered"]
+    assert all(w["status"] == 200 for w in callbacks)
+
+    # The customer sent STOP: Twilio refuses with 21610, the reply fails at once, plainly.
+    simulator.twilio("fail", {"code": 21610})
+    late = api(
+        "POST",
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={"text": "Still there?"},
+    )
+    failed = eventually(
+        lambda: (
+            api.delivery(conversation["id"], late["id"])["status"] == "failed"
+            and api.delivery(conversation["id"], late["id"])
+        )
+    )
+    assert failed["error"]["code"] == "21610"
+    assert "opted out" in failed["error"]["title"]
+    assert len(simulator.requests(path_contains="/Messages.json")) == 2  # not retried
+
+    # Over 1,600 characters is refused at once (422 naming the text), nothing stored.
+    response = api.http.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "x" * 1601}
+    )
+    assert response.status_code == 422, response.text
+    assert "1600" in response.text
+    assert "text" in response.text
+    assert len(api.messages(conversation["id"])) == 4
+
+
+async def test_invalid_signature_is_refused_and_nothing_stored(
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
+) -> None:
+    """A wrong X-Twilio-Signature: 401, no delivery stored, no contact."""
+    api, channel = await _connected(db, rolodex, simulator)
+    posted = simulator.twilio(
+        "inbound", {"from": CUSTOMER, "body": "forged", "bad_signature": True}
+    )
+    assert posted["status"] == 401
+    # Signed for another URL (the same body and token): refused too.
+    elsewhere = simulator.twilio(
+        "inbound",
+        {"from": CUSTOMER, "body": "moved", "sign_url": channel["webhook_url"] + "?x=1"},
+    )
+    assert elsewhere["status"] == 401
+    # And a form with no signature at all.
+    bare = api.http.post(
+        channel["webhook_url"],
+        content=b"From=%2B34600111222&Body=hi&MessageSid=SM1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert bare.status_code == 401
+    time.sleep(0.5)
+    events = api("GET", f"/api/v1/channels/{channel['id']}/webhook-events")["items"]
+    assert events == []
+    assert api("GET", "/api/v1/contacts")["items"] == []
+    assert api.conversations() == []
+
+
+async def test_transient_errors_are_retried(
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
+) -> None:
+    """20429 (too many requests) is retried and then delivered once."""
+    api, _channel = await _connected(db, rolodex, simulator)
+    simulator.twilio("inbound", {"from": CUSTOMER, "body": "hello"})
+    conversation = eventually(lambda: api.conversations())[0]
+    simulator.twilio("fail", {"code": 20429, "times": 2})
+    reply = api("POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "hi"})
+    eventually(
+        lambda: api.delivery(conversation["id"], reply["id"])["status"] in ("sent", "delivered"),
+        timeout=30,
+    )
+    sends = simulator.requests(path_contains="/Messages.json")
+    assert [r["status"] for r in sends] == [429, 429, 201]
+    assert dict(sends[-1]["twilio"]["fields"])["Body"] == "hi"
