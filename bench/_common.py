@@ -28,6 +28,25 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
+# Names the benchmarks' contacts are made of (contact_tab, search).
+FIRST = (  # noqa: SIM905 - as text: a list literal takes a line per item
+    "Ana Ben Chloe David Emma Felix Grace Hugo Ines Jonas Kim Leo Maya Noah Olga Pablo "
+    "Quinn Rosa Sam Tara Uma Victor Wen Xavier Yara Zoe Amir Bea Carlos Dana Eli Fatima "
+    "Gabriel Hana Ivan Julia Karim Lina Marco Nina Omar Priya Rafael Sofia Tomas "
+    "Valentina Yusuf Zara"
+).split()
+LAST = (  # noqa: SIM905 - as text: a list literal takes a line per item
+    "Garcia Smith Muller Rossi Dubois Silva Kowalski Nguyen Kim Tanaka Ivanova Jensen "
+    "Novak Costa Moreau Schmidt Fischer Weber Lopez Martin Bernard Hansen Larsen Berg "
+    "Lind Sato Suzuki Chen Wang Li Patel Shah Khan Ali Okafor Mensah Diallo Haddad Cohen "
+    "Levi Brown Taylor Wilson Evans Thomas Roberts Walker Young King"
+).split()
+COMPANIES = (  # noqa: SIM905 - as text: a list literal takes a line per item
+    "Acme Logistics|Blue Harbor Foods|Cedar Health|Delta Works|Evergreen Travel|Fjord "
+    "Energy|Granite Legal|Helio Solar|Iris Media|Juniper Retail|Kite Insurance|Lumen "
+    "Labs|Maple Finance|Nimbus Cloud|Orbit Telecom|Pine Studios"
+).split("|")
+
 POSTGRES_URL = os.environ.get(
     "ROLODEX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/rolodex_bench"
 )

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from _common import create_workspace, fresh_postgres, server, write_section
+from _common import COMPANIES, FIRST, LAST, create_workspace, fresh_postgres, server, write_section
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -59,23 +59,6 @@ CHAT_WORDS = (  # noqa: SIM905 - as text: a list literal takes a line per item
     "again back soon sorry great thank good morning evening support team agent customer "
     "service phone call message sent send check could should our they them then here now"
 ).split()
-FIRST = (  # noqa: SIM905 - as text: a list literal takes a line per item
-    "Ana Ben Chloe David Emma Felix Grace Hugo Ines Jonas Kim Leo Maya Noah Olga Pablo "
-    "Quinn Rosa Sam Tara Uma Victor Wen Xavier Yara Zoe Amir Bea Carlos Dana Eli Fatima "
-    "Gabriel Hana Ivan Julia Karim Lina Marco Nina Omar Priya Rafael Sofia Tomas "
-    "Valentina Yusuf Zara"
-).split()
-LAST = (  # noqa: SIM905 - as text: a list literal takes a line per item
-    "Garcia Smith Muller Rossi Dubois Silva Kowalski Nguyen Kim Tanaka Ivanova Jensen "
-    "Novak Costa Moreau Schmidt Fischer Weber Lopez Martin Bernard Hansen Larsen Berg "
-    "Lind Sato Suzuki Chen Wang Li Patel Shah Khan Ali Okafor Mensah Diallo Haddad Cohen "
-    "Levi Brown Taylor Wilson Evans Thomas Roberts Walker Young King"
-).split()
-COMPANIES = (  # noqa: SIM905 - as text: a list literal takes a line per item
-    "Acme Logistics|Blue Harbor Foods|Cedar Health|Delta Works|Evergreen Travel|Fjord "
-    "Energy|Granite Legal|Helio Solar|Iris Media|Juniper Retail|Kite Insurance|Lumen "
-    "Labs|Maple Finance|Nimbus Cloud|Orbit Telecom|Pine Studios"
-).split("|")
 CITIES = (  # noqa: SIM905 - as text: a list literal takes a line per item
     "Lisbon|Madrid|Paris|Berlin|Warsaw|Oslo|Austin|Toronto|Mexico City|Sao Paulo|Nairobi|"
     "Lagos|Mumbai|Tokyo|Seoul|Sydney"

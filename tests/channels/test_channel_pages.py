@@ -9,7 +9,6 @@ import hmac
 import html
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -38,13 +37,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         run_worker=False,
         allow_private_webhook_targets=True,
     )
-
-
-@pytest.fixture
-def simulator() -> Iterator[PlatformSimulator]:
-    """The platform simulator (a real process on loopback) speaking Graph."""
-    with PlatformSimulator() as sim:
-        yield sim
 
 
 async def _log_in(client: httpx.AsyncClient, email: str) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -18,67 +17,14 @@ from builders import make_workspace
 from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.models import Message
+from support.e2e import Api, eventually
 from support.live import LiveRolodex
 from support.meta import PHONE_NUMBER_ID, signed, wa_text
 from support.platform_simulator import PlatformSimulator
 
 pytestmark = pytest.mark.slow
-T = TypeVar("T")
 PNID = PHONE_NUMBER_ID
 PAGE_ID = "1029384756"
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 20.0, dump: Any = None) -> T:
-    """Poll until probe() returns something truthy (the worker runs in the other process)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in time {dump() if dump else ''}")
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def simulator() -> Iterator[PlatformSimulator]:
-    """The platform simulator process."""
-    with PlatformSimulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def rolodex(settings: Settings) -> Iterator[LiveRolodex]:
-    """Rolodex serving (with its worker) on the test's database."""
-    live = LiveRolodex(settings).start()
-    yield live
-    live.stop()
-
-
-class Api:
-    """The admin's API client on the live server."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.http = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15
-        )
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code < 400, response.text
-        return response.json() if response.content else None
-
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        """A conversation's messages."""
-        items: list[dict[str, Any]] = self(
-            "GET", f"/api/v1/conversations/{conversation_id}/messages"
-        )["items"]
-        return items
-
-    def conversations(self) -> list[dict[str, Any]]:
-        """The workspace's conversations, newest first."""
-        items: list[dict[str, Any]] = self("GET", "/api/v1/conversations")["items"]
-        return items
 
 
 async def _admin(db: Database, rolodex: LiveRolodex) -> Api:

@@ -6,83 +6,21 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
 
 from builders import make_workspace
-from rolodex.config import Settings
 from rolodex.db import Database
+from support.e2e import Api, eventually
 from support.live import LiveRolodex
 from support.platform_simulator import PlatformSimulator
 
 pytestmark = pytest.mark.slow
-T = TypeVar("T")
 SID = "AC" + "5a1b" * 8
 TOKEN = "twilio-secret-token"
 NUMBER = "+15005550006"
 CUSTOMER = "+34600111222"
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
-    """Poll until probe() returns something truthy (the worker runs in the other process)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def simulator() -> Iterator[PlatformSimulator]:
-    """The platform simulator process."""
-    with PlatformSimulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def rolodex(settings: Settings) -> Iterator[LiveRolodex]:
-    """Rolodex serving (with its worker) on the test's database."""
-    live = LiveRolodex(settings).start()
-    yield live
-    live.stop()
-
-
-class Api:
-    """The admin's API client on the live server."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.http = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15
-        )
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code < 400, response.text
-        return response.json() if response.content else None
-
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        """A conversation's messages."""
-        items: list[dict[str, Any]] = self(
-            "GET", f"/api/v1/conversations/{conversation_id}/messages"
-        )["items"]
-        return items
-
-    def conversations(self) -> list[dict[str, Any]]:
-        """The workspace's conversations, newest first."""
-        items: list[dict[str, Any]] = self("GET", "/api/v1/conversations")["items"]
-        return items
-
-    def delivery(self, conversation_id: str, message_id: str) -> dict[str, Any]:
-        """A reply's delivery."""
-        found = next(m for m in self.messages(conversation_id) if m["id"] == message_id)
-        result: dict[str, Any] = found["delivery"]
-        return result
 
 
 async def _connected(

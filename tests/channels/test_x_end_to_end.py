@@ -8,21 +8,17 @@ import base64
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
 
 from builders import make_workspace
-from rolodex.config import Settings
 from rolodex.db import Database
+from support.e2e import Api, eventually
 from support.live import LiveRolodex
 from support.platform_simulator import PlatformSimulator
 
 pytestmark = pytest.mark.slow
-T = TypeVar("T")
 USER = {
     "id": "3001969357",
     "screen_name": "furiouscamper",
@@ -32,59 +28,6 @@ USER = {
     "location": "Boulder, CO",
 }
 ACCOUNTS = {"1100000001": "secret-one", "1100000002": "secret-two"}
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 20.0) -> T:
-    """Poll until probe() returns something truthy (the worker runs in the other process)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-class Api:
-    """The admin's API client on the live server."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.http = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15
-        )
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code < 400, response.text
-        return response.json() if response.content else None
-
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        """A conversation's messages."""
-        items: list[dict[str, Any]] = self(
-            "GET", f"/api/v1/conversations/{conversation_id}/messages"
-        )["items"]
-        return items
-
-    def conversations(self) -> list[dict[str, Any]]:
-        """The workspace's conversations, newest first."""
-        items: list[dict[str, Any]] = self("GET", "/api/v1/conversations")["items"]
-        return items
-
-
-@pytest.fixture
-def simulator() -> Iterator[PlatformSimulator]:
-    """The platform simulator process."""
-    with PlatformSimulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def rolodex(settings: Settings) -> Iterator[LiveRolodex]:
-    """Rolodex serving (with its worker) on the test's database."""
-    live = LiveRolodex(settings).start()
-    yield live
-    live.stop()
 
 
 def _connect(api: Api, sim: PlatformSimulator, user_id: str, name: str) -> dict[str, Any]:

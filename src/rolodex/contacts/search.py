@@ -179,11 +179,15 @@ def _has_message(
     )
 
 
-def conversation_matches(
-    conversation: type[Conversation], workspace_id: str, q: str, *, all_values: bool = True
+def _matching(
+    workspace_id: str,
+    q: str,
+    contact_id: Any,
+    messages: Callable[[str, list[str]], ColumnElement[bool]],
+    *,
+    all_values: bool,
 ) -> ColumnElement[bool]:
-    """A condition on conversations: the contact's name or a value, or one of the
-    conversation's messages, holds every word of q. No searchable word: nothing matches."""
+    """The contact (`contact_id`, a column) by name or value, or `messages` holds every word."""
     found = words(q)
     if not found:
         return false()
@@ -192,13 +196,25 @@ def conversation_matches(
         names, values = _contacts_by_name_or_value(
             dialect, workspace_id, found, all_values=all_values
         )
-        return (
-            conversation.contact_id.in_(names)
-            | conversation.contact_id.in_(values)
-            | _has_message(dialect, workspace_id, found, conversation.id)
+        return (  # type: ignore[no-any-return]
+            contact_id.in_(names) | contact_id.in_(values) | messages(dialect, found)
         )
 
     return _PerDialect(build)
+
+
+def conversation_matches(
+    conversation: type[Conversation], workspace_id: str, q: str, *, all_values: bool = True
+) -> ColumnElement[bool]:
+    """A condition on conversations: the contact's name or a value, or one of the
+    conversation's messages, holds every word of q. No searchable word: nothing matches."""
+    return _matching(
+        workspace_id,
+        q,
+        conversation.contact_id,
+        lambda dialect, found: _has_message(dialect, workspace_id, found, conversation.id),
+        all_values=all_values,
+    )
 
 
 def contact_matches(
@@ -206,19 +222,14 @@ def contact_matches(
 ) -> ColumnElement[bool]:
     """A condition on contacts: its name or a value, or a message of theirs, holds every word
     of q. No searchable word: nothing matches."""
-    found = words(q)
-    if not found:
-        return false()
-
-    def build(dialect: str) -> ColumnElement[bool]:
-        names, values = _contacts_by_name_or_value(
-            dialect, workspace_id, found, all_values=all_values
-        )
-        theirs = exists().where(
+    return _matching(
+        workspace_id,
+        q,
+        contact.id,
+        lambda dialect, found: exists().where(
             Conversation.workspace_id == workspace_id,
             Conversation.contact_id == contact.id,
             _has_message(dialect, workspace_id, found, Conversation.id),
-        )
-        return contact.id.in_(names) | contact.id.in_(values) | theirs
-
-    return _PerDialect(build)
+        ),
+        all_values=all_values,
+    )
