@@ -19,6 +19,7 @@ from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
 from rolodex.channels import api as channels_api
 from rolodex.channels import pages as channels_pages
+from rolodex.channels import smtp_listener
 from rolodex.compat import api as compat_api
 from rolodex.config import Settings, get_settings
 from rolodex.conversations import api as conversations_api
@@ -111,9 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker_task = None
         if settings.run_worker:
             worker_task = asyncio.create_task(Worker(database, settings).run_forever(stop))
+        mail = None
+        if settings.smtp_port is not None:
+            mail = await smtp_listener.start(database, settings)
         try:
             yield
         finally:
+            if mail is not None:
+                mail.close()
             stop.set()
             if worker_task is not None:
                 await worker_task

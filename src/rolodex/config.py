@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     # Graph and other platform calls give up after this long.
     platform_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
+    # Email intake (R11): when smtp_port is set, `rolodex serve` also accepts mail for the
+    # connected email channels' addresses on smtp_host:smtp_port; larger mail gets 552.
+    smtp_port: int | None = Field(default=None, ge=0, le=65535)
+    smtp_host: str = "127.0.0.1"
+    smtp_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
     # The live stream (R12.1): a comment this often keeps idle connections open through
     # proxies; each client's queue holds this many events (a client that falls that far behind
     # is disconnected, and resumes with Last-Event-ID); the ring kept for resuming holds the

@@ -19,6 +19,8 @@ from rolodex.jobs import service as jobs
 from rolodex.kit import crypto, outbound
 from rolodex.models import Channel
 
+SECRETS_SET = "secrets_set"
+
 
 def apply(channel: Channel, data: ConnectionInput | None, settings: Settings) -> None:
     """Connect, re-connect or (None) disconnect a channel; 422 naming the field when refused."""
@@ -36,7 +38,7 @@ def apply(channel: Channel, data: ConnectionInput | None, settings: Settings) ->
     kept = _secrets(channel, settings) if channel.provider == data.provider else {}
     sealed = {name: given.pop(name, kept.get(name)) for name in connector.secret_fields}
     for name, value in sealed.items():
-        if value is None:
+        if value is None and name not in connector.optional_secrets:
             raise InvalidInput.for_field(
                 f"connection.{name}", _("Enter this secret to connect the channel.")
             )
@@ -53,6 +55,9 @@ def apply(channel: Channel, data: ConnectionInput | None, settings: Settings) ->
                 f"connection.{name}", jobs.unsafe_target_message(exc)
             ) from exc
         readable[name] = readable[name].rstrip("/")
+    sealed = {name: value for name, value in sealed.items() if value is not None}
+    # Which secrets are set, readable without the key (an optional one may be absent).
+    readable[SECRETS_SET] = sorted(sealed)
     channel.provider = data.provider
     channel.connection = readable
     channel.secrets = crypto.seal(settings.resolved_secret_key(), sealed)
@@ -89,8 +94,9 @@ def describe(channel: Channel) -> dict[str, Any] | None:
     if channel.provider is None or channel.connection is None:
         return None
     shown: dict[str, Any] = {"provider": channel.provider, **channel.connection}
+    present = shown.pop(SECRETS_SET, None)
     for name in connector_for(channel.provider).secret_fields:
-        shown[f"{name}_set"] = bool(channel.secrets)
+        shown[f"{name}_set"] = name in present if present is not None else bool(channel.secrets)
     return shown
 
 

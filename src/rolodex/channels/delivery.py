@@ -110,10 +110,14 @@ async def deliver(ctx: JobContext) -> None:
         connector, connection = connections.load(channel, ctx.settings)
         # Where the platform posts this reply's statuses (Twilio's StatusCallback).
         connection["webhook_url"] = connections.webhook_url(channel, ctx.settings)
+        reply = base.ReplyContext(message_id)
+        if connector.threaded:
+            subject, ids = await conversations.thread_context(session, ws, found.conversation_id)
+            reply = base.ReplyContext(message_id, subject, tuple(ids))
     files = await _files(ctx.settings, found)
     try:
         async with platform.client(ctx.settings) as http:
-            sent = await connector.send(http, connection, recipient, found.text, files)
+            sent = await connector.send(http, connection, recipient, found.text, files, reply)
     except base.PlatformError as exc:
         if exc.retryable and not ctx.last_attempt:
             raise

@@ -122,6 +122,7 @@ async def store(
     text: str,
     sent_at: datetime | None,
     definitions: dict[str, str] | None = None,
+    thread: conversations.Thread | None = None,
 ) -> Stored:
     """The one place a message becomes a contact, its values, a conversation and a message.
 
@@ -141,6 +142,7 @@ async def store(
         text=text,
         sent_at=sent_at or now,
         at=now,
+        thread=thread,
     )
     if received.message_id is None:
         raise Replay(external_id)

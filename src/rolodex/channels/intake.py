@@ -108,18 +108,26 @@ async def accept(
             _("The webhook signature does not match this channel's secret."),
             code="bad_signature",
         )
+    content_type = lowered.get("content-type", "")
+    await store_delivery(db, receiver.workspace_id, channel_id, content_type, body)
+    return receiver.connector.acknowledgement()
+
+
+async def store_delivery(
+    db: Database, workspace_id: str, channel_id: str, content_type: str, body: bytes
+) -> None:
+    """Keep one delivery for processing; returns once it is committed (webhooks, mail)."""
     row = {
         "id": new_id("whe"),
-        "workspace_id": receiver.workspace_id,
+        "workspace_id": workspace_id,
         "channel_id": channel_id,
-        "content_type": lowered.get("content-type", "")[:200],
+        "content_type": content_type[:200],
         "body": body,
         "status": "pending",
         "attempts": 0,
         "received_at": utcnow(),
     }
     await _writer(db).store(row)
-    return receiver.connector.acknowledgement()
 
 
 class _Writer:
@@ -382,6 +390,13 @@ async def _message(
         return
     sent = inbound.sender_values(target.medium, item.contact_id, item.attributes)
     values, _ignored = attributes.check_sender_attributes(target.medium, sent, target.region)
+    thread = None
+    if batch.connector.threaded:
+        # A mail naming a message of the channel joins that thread; any other opens its own.
+        known = await conversations.thread_of(
+            session, target.workspace_id, target.channel_id, item.references
+        )
+        thread = known or conversations.Thread(item.external_id, item.subject)
     stored = await inbound.store(
         session,
         target,
@@ -392,6 +407,7 @@ async def _message(
         text=item.text,
         sent_at=item.sent_at,
         definitions=batch.definitions,
+        thread=thread,
     )
     batch.known.add(item.external_id)
     outcome.messages += 1
@@ -405,6 +421,8 @@ async def _after_message(
     ws = batch.target.workspace_id
     for ref in item.media:
         await media.add_pending(session, ws, stored.message_id, stored.contact_id, ref)
+    if item.files:
+        await media.keep_carried(session, batch.settings, ws, stored.message_id, item.files)
     if batch.connector.fetches_profile:
         day = utcnow().date().isoformat()
         await jobs.enqueue(

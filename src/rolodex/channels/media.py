@@ -17,6 +17,7 @@ from rolodex import files
 from rolodex.auth.principals import Principal
 from rolodex.channels import connections, platform, repository
 from rolodex.channels.connectors import base
+from rolodex.config import Settings
 from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, NotFound
 from rolodex.i18n import _
@@ -33,6 +34,9 @@ _REFUSED = (
     "application/javascript",
     "text/javascript",
 )
+
+
+OPAQUE = "application/octet-stream"
 
 
 def accepted_type(content_type: str) -> bool:
@@ -65,6 +69,46 @@ async def add_pending(
     )
     await _enqueue(session, workspace_id, attachment_id, contact_id)
     return attachment_id
+
+
+async def keep_carried(
+    session: AsyncSession,
+    settings: Settings,
+    workspace_id: str,
+    message_id: str,
+    carried: list[base.Media],
+) -> None:
+    """Store the files a message carried itself (email), each within the attachment limit."""
+    kept, refused = [], []
+    for media in carried:
+        if len(media.data) > settings.max_attachment_bytes:
+            refused.append(media)
+            continue
+        # A type a browser would run is kept as plain bytes: downloaded, never rendered.
+        kind = media.content_type if accepted_type(media.content_type) else OPAQUE
+        sha = hashlib.sha256(media.data).hexdigest()
+        kept.append(files.DecodedFile(media.filename, kind[:200], media.data, sha))
+    if kept:
+        await conversations.attach_files(session, workspace_id, message_id, kept, settings.data_dir)
+    # Kept as failed rows (name and type, no bytes): the agent sees a file was left out.
+    await conversations.add_attachments(
+        session,
+        [
+            {
+                "id": new_id("att"),
+                "workspace_id": workspace_id,
+                "message_id": message_id,
+                "filename": media.filename[:255],
+                "content_type": media.content_type[:200],
+                "size": len(media.data),
+                "sha256": "",
+                "created_at": utcnow(),
+                "status": "failed",
+                "error": _("The file is larger than the attachment limit."),
+            }
+            for media in refused
+        ],
+    )
 
 
 async def _enqueue(

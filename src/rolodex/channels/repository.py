@@ -56,6 +56,14 @@ async def get_any(session: AsyncSession, channel_id: str) -> Channel | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def connected_with(session: AsyncSession, provider: str) -> list[Channel]:
+    """Every live channel of every workspace connected with this provider (email addresses)."""
+    stmt = select(Channel).where(
+        Channel.provider == provider, Channel.deleted_at.is_(None), Channel.archived.is_(False)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Store platform deliveries (the webhook's only write)."""
     await session.execute(insert(_events), list(rows))

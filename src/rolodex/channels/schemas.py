@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from rolodex.catalogue import Medium
 from rolodex.conversations.schemas import FileUpload
+from rolodex.i18n import N_
+from rolodex.kit.emails import normalize_email
 from rolodex.schemas import InputModel, Instant, Name, OutputModel
 
 PlatformId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -17,6 +19,16 @@ PlatformId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za
 Secret = Annotated[str, Field(min_length=1, max_length=4000)]
 VerifyToken = Annotated[str, Field(min_length=8, max_length=200, pattern=r"^[\x21-\x7e]+$")]
 GraphUrl = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def _address(value: str) -> str:
+    try:
+        return normalize_email(value)
+    except ValueError:
+        raise ValueError(N_("Enter a valid email address, such as ana@example.com.")) from None
+
+
+EmailAddress = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_address)]
 ApiVersion = Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")]
 
 
@@ -73,8 +85,27 @@ class TwilioConnection(InputModel):
     api_url: GraphUrl | None = None
 
 
+class SmtpConnection(InputModel):
+    """An email address: mail to it arrives through Rolodex's SMTP listener; replies leave
+    through the company's SMTP server."""
+
+    provider: Literal["smtp"]
+    address: EmailAddress
+    display_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    smtp_host: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")]
+    smtp_port: Annotated[int, Field(ge=1, le=65535)]
+    smtp_username: Annotated[str, Field(min_length=1, max_length=320)] | None = None
+    smtp_password: Secret | None = None
+    smtp_starttls: bool = False
+
+
 ConnectionInput = Annotated[
-    WhatsAppConnection | MessengerConnection | InstagramConnection | XConnection | TwilioConnection,
+    WhatsAppConnection
+    | MessengerConnection
+    | InstagramConnection
+    | XConnection
+    | TwilioConnection
+    | SmtpConnection,
     Field(discriminator="provider"),
 ]
 

@@ -26,7 +26,7 @@ from rolodex.channels.schemas import (
 )
 from rolodex.config import Settings
 from rolodex.conversations import service as conversations
-from rolodex.errors import Conflict, NotFound
+from rolodex.errors import Conflict, NotFound, field_error
 from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.kit.clock import utcnow
@@ -85,6 +85,7 @@ async def create_channel(
     )
     if data.connection is not None:
         connections.apply(channel, data.connection, settings)
+        await _address_free(session, channel)
     session.add(channel)
     await session.flush()
     await attributes.ensure_definitions(session, principal.workspace_id, data.medium)
@@ -97,6 +98,22 @@ async def create_channel(
         after=_snapshot(channel),
     )
     return channel
+
+
+async def _address_free(session: AsyncSession, channel: Channel) -> None:
+    # One channel per email address across every workspace: the listener's mail for an
+    # address must never reach a second workspace.
+    address = (channel.connection or {}).get("address")
+    if channel.provider != "smtp" or not address:
+        return
+    for other in await repository.connected_with(session, "smtp"):
+        if other.id != channel.id and (other.connection or {}).get("address") == address:
+            message = _("Another channel already receives mail for this address.")
+            raise Conflict(
+                message,
+                code="address_taken",
+                errors=[field_error("connection.address", message, "address_taken")],
+            )
 
 
 async def list_channels(
@@ -131,6 +148,7 @@ async def update_channel(
     reconnected = "connection" in data.model_fields_set
     if reconnected:
         connections.apply(channel, data.connection, settings)
+        await _address_free(session, channel)
     intake.forget(channel.id)
     after = _snapshot(channel)
     if after != before or reconnected:

@@ -46,6 +46,8 @@ async def open_conversation(
     at: datetime,
     preview: str,
     direction: str,
+    thread_key: str = "",
+    subject: str | None = None,
 ) -> tuple[str, str]:
     """The contact's open conversation on the channel, opened (status new) if there is none.
 
@@ -64,6 +66,8 @@ async def open_conversation(
         "last_message_preview": preview[:PREVIEW_LENGTH],
         "last_message_direction": direction,
         "created_at": at,
+        "thread_key": thread_key,
+        "subject": subject,
     }
     row = (await session.execute(_open_conversation(session), params)).one()
     return str(row[0]), str(row[1])
@@ -73,7 +77,7 @@ async def open_conversation(
 def _open_conversation(dialect: str) -> Any:
     stmt = insert_for(dialect, _conversations)
     return stmt.on_conflict_do_update(
-        index_elements=["contact_id", "channel_id"],
+        index_elements=["contact_id", "channel_id", "thread_key"],
         index_where=OPEN,
         set_={
             name: stmt.excluded[name]
@@ -147,6 +151,54 @@ async def received_ids(
         Message.external_id.in_(list(set(external_ids))),
     )
     return {str(i) for i in (await session.execute(stmt)).scalars()}
+
+
+async def thread_of(
+    session: AsyncSession, workspace_id: str, channel_id: str, message_ids: Sequence[str]
+) -> tuple[str, str | None] | None:
+    """(thread key, subject) of the newest conversation holding one of these platform ids."""
+    wanted = list(set(message_ids))
+    if not wanted:
+        return None
+    stmt = (
+        select(Conversation.thread_key, Conversation.subject)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.channel_id == channel_id,
+            or_(Message.external_id.in_(wanted), Message.provider_message_id.in_(wanted)),
+        )
+        .order_by(Conversation.created_at.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return (str(row[0]), row[1]) if row else None
+
+
+async def thread_message_ids(
+    session: AsyncSession, workspace_id: str, conversation_id: str, limit: int
+) -> tuple[str | None, list[str]]:
+    """A conversation's subject and its last platform message ids, oldest first."""
+    subject = (
+        await session.execute(
+            select(Conversation.subject).where(
+                Conversation.workspace_id == workspace_id, Conversation.id == conversation_id
+            )
+        )
+    ).scalar_one_or_none()
+    platform_id = func.coalesce(Message.external_id, Message.provider_message_id)
+    stmt = (
+        select(platform_id)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.conversation_id == conversation_id,
+            platform_id.is_not(None),
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    ids = [str(i) for i in (await session.execute(stmt)).scalars()]
+    return subject, ids[::-1]
 
 
 async def insert_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

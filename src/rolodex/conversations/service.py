@@ -142,6 +142,14 @@ async def _status_event(
 
 
 @dataclass(frozen=True)
+class Thread:
+    """Which thread of an email channel a message belongs to, and the thread's subject."""
+
+    key: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
 class _Appended:
     conversation_id: str
     status: str  # the conversation's status before the message
@@ -155,10 +163,11 @@ async def _append(
     channel_id: str,
     contact_id: str,
     at: datetime,
+    thread: Thread | None = None,
     **message: Any,
 ) -> _Appended:
     # A platform's message (the contact's, or an echo) into the contact's open conversation
-    # on the channel, opened if none: one statement each, on the unique indexes.
+    # on the channel (and thread), opened if none: one statement each, on the unique indexes.
     candidate = new_id("cv")
     conversation_id, status = await repository.open_conversation(
         session,
@@ -169,6 +178,8 @@ async def _append(
         at=at,
         preview=str(message.get("text") or ""),
         direction=str(message["direction"]),
+        thread_key=thread.key if thread else "",
+        subject=thread.subject if thread else None,
     )
     message_id = new_id("msg")
     row = {
@@ -204,6 +215,7 @@ async def receive_message(
     text: str,
     sent_at: datetime,
     at: datetime,
+    thread: Thread | None = None,
 ) -> Received:
     """Append an inbound message to the contact's open conversation, or open one (new).
 
@@ -217,6 +229,7 @@ async def receive_message(
         channel_id=channel_id,
         contact_id=contact_id,
         at=at,
+        thread=thread,
         direction="inbound",
         author_kind="contact",
         author_id=contact_id,
@@ -335,6 +348,21 @@ async def received_ids(
 ) -> set[str]:
     """Which of these external ids the channel has already (one look-up)."""
     return await repository.received_ids(session, workspace_id, channel_id, external_ids)
+
+
+async def thread_of(
+    session: AsyncSession, workspace_id: str, channel_id: str, message_ids: Sequence[str]
+) -> Thread | None:
+    """The thread of the newest conversation on the channel holding one of these message ids."""
+    found = await repository.thread_of(session, workspace_id, channel_id, message_ids)
+    return Thread(found[0], found[1]) if found else None
+
+
+async def thread_context(
+    session: AsyncSession, workspace_id: str, conversation_id: str, limit: int = 20
+) -> tuple[str | None, list[str]]:
+    """A conversation's subject and its last `limit` platform message ids, oldest first."""
+    return await repository.thread_message_ids(session, workspace_id, conversation_id, limit)
 
 
 async def add_attachments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -27,12 +27,13 @@ class Conversation(Base):
             "created_at",
         ),
         Index("ix_conversations_workspace_id_id", "workspace_id", "id"),
-        # At most one open conversation per contact and channel: concurrent first
+        # At most one open conversation per contact, channel and thread: concurrent first
         # messages all land in one conversation (INSERT … ON CONFLICT on this index).
         Index(
-            "uq_conversations_open_contact_channel",
+            "uq_conversations_open_thread",
             "contact_id",
             "channel_id",
+            "thread_key",
             unique=True,
             sqlite_where=OPEN,
             postgresql_where=OPEN,
@@ -45,6 +46,9 @@ class Conversation(Base):
     contact_id: Mapped[str] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
+    # '' on every channel but email, where it is the Message-ID that opened the thread.
+    thread_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    subject: Mapped[str | None] = mapped_column(String(300))  # email: the thread's subject
     status: Mapped[str] = mapped_column(String(20), default="new")
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

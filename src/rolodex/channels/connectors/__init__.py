@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolodex.channels.connectors import instagram, messenger, twilio, whatsapp_cloud, x
+from rolodex.channels.connectors import instagram, messenger, smtp, twilio, whatsapp_cloud, x
 from rolodex.channels.connectors.base import Connector
 
 CONNECTORS: dict[str, Connector] = {}
@@ -25,5 +25,6 @@ for _connector in (
     instagram.connector,
     x.connector,
     twilio.connector,
+    smtp.connector,
 ):
     register(_connector)

@@ -56,6 +56,11 @@ class InboundItem:
     attributes: dict[str, Any] = field(default_factory=dict)  # short names (SPEC catalogue)
     media: list[MediaRef] = field(default_factory=list)
     echo: bool = False  # written by the business outside Rolodex: an outbound message
+    files: list[Media] = field(default_factory=list)  # carried in the message itself (email)
+    # Threaded media (email): the platform ids of earlier messages this one answers, and its
+    # subject; the intake puts it in the conversation of the thread they belong to.
+    references: tuple[str, ...] = ()
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,15 @@ class OutboundFile:
 
 
 @dataclass(frozen=True)
+class ReplyContext:
+    """Where a reply belongs: Rolodex's id of it, and the thread it answers (email)."""
+
+    message_id: str
+    subject: str | None = None
+    references: tuple[str, ...] = ()  # the thread's platform message ids, oldest first
+
+
+@dataclass(frozen=True)
 class Sent:
     """The platform accepted a message: its id there."""
 
@@ -153,6 +167,8 @@ class Connector(ABC):
     medium: ClassVar[Medium]
     # Connection fields that are secrets: write-only, encrypted at rest, read as `<name>_set`.
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Secrets a connection may go without (an SMTP server that takes mail without a login).
+    optional_secrets: ClassVar[tuple[str, ...]] = ()
     # Whether a contact's profile is fetched by a job (never on the webhook path).
     fetches_profile: ClassVar[bool] = False
     # Connection fields filled in when the admin leaves them out (the platform's public URL…).
@@ -163,6 +179,8 @@ class Connector(ABC):
     verify_token: ClassVar[bool] = False
     # The longest reply text the platform takes (None: no limit); longer replies get 422.
     max_text_length: ClassVar[int | None] = None
+    # Whether a contact may have several conversations at once, one per thread (email).
+    threaded: ClassVar[bool] = False
 
     def handshake(self, connection: Connection, query: dict[str, str]) -> Handshake:
         """Answer the platform's verification GET on the webhook URL."""
@@ -192,6 +210,7 @@ class Connector(ABC):
         recipient: str,
         text: str,
         files: list[OutboundFile],
+        reply: ReplyContext | None = None,
     ) -> Sent:
         """Send a reply to the contact `recipient` (platform user id); PlatformError otherwise."""
         ...

@@ -31,6 +31,7 @@ from rolodex.channels.connectors.base import (
     PayloadRejected,
     PlatformError,
     ReactionItem,
+    ReplyContext,
     Sent,
     StatusItem,
     WatermarkItem,
@@ -574,6 +575,7 @@ class MessagingConnector(Connector):
         recipient: str,
         text: str,
         files: list[OutboundFile],
+        reply: ReplyContext | None = None,
     ) -> Sent:
         """One message per file, then the text; the last message's id."""
         if not text and not files:

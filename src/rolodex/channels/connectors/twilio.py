@@ -31,6 +31,7 @@ from rolodex.channels.connectors.base import (
     Parsed,
     PayloadRejected,
     PlatformError,
+    ReplyContext,
     Sent,
     StatusItem,
 )
@@ -272,6 +273,7 @@ class Twilio(Connector):
         recipient: str,
         text: str,
         files: list[OutboundFile],
+        reply: ReplyContext | None = None,
     ) -> Sent:
         """One message with the text and up to ten files by their signed public URL."""
         if not text and not files:

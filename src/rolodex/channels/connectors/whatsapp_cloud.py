@@ -21,6 +21,7 @@ from rolodex.channels.connectors.base import (
     PayloadRejected,
     PlatformError,
     ReactionItem,
+    ReplyContext,
     Sent,
     StatusItem,
 )
@@ -216,6 +217,7 @@ class WhatsAppCloud(Connector):
         recipient: str,
         text: str,
         files: list[OutboundFile],
+        reply: ReplyContext | None = None,
     ) -> Sent:
         """One message per file (the text as the first caption it fits), then the text if left."""
         if not text and not files:

@@ -34,6 +34,7 @@ from rolodex.channels.connectors.base import (
     Parsed,
     PayloadRejected,
     PlatformError,
+    ReplyContext,
     Sent,
 )
 
@@ -290,6 +291,7 @@ class X(Connector):
         recipient: str,
         text: str,
         files: list[OutboundFile],
+        reply: ReplyContext | None = None,
     ) -> Sent:
         """One DM with the text; files go as links (X takes only its own uploaded media)."""
         links = [file.url for file in files if file.url]
