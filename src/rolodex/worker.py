@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from datetime import datetime
 
 from rolodex.channels import intake
 from rolodex.config import Settings
@@ -67,8 +68,16 @@ class Worker:
             if isinstance(exc, TimeoutError):
                 detail = f"timed out after {timeout:.0f}s"
             log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempt, detail)
+            # A handler may say when to try again (a platform's rate-limit reset).
+            not_before = getattr(exc, "not_before", None)
             async with self.db.transaction() as session:
-                await service.mark_failed_attempt(session, job, detail, self.settings)
+                await service.mark_failed_attempt(
+                    session,
+                    job,
+                    detail,
+                    self.settings,
+                    not_before if isinstance(not_before, datetime) else None,
+                )
             return
         async with self.db.transaction() as session:
             if not await service.mark_done(session, job):

@@ -308,6 +308,9 @@ async def test_send_errors(
     assert caught.value.code == code
     assert caught.value.retryable is retryable
     assert title_part in caught.value.title
+    reset = headers.get("x-rate-limit-reset")
+    expected = datetime.fromtimestamp(int(reset), UTC) if reset else None
+    assert caught.value.not_before == expected  # the delivery job waits until then
 
 
 async def test_test_names_the_account() -> None:

@@ -68,6 +68,22 @@ async def _make_due(db: Database, job_id: str) -> None:
         await session.execute(update(Job).where(Job.id == job_id).values(run_at=utcnow()))
 
 
+async def test_a_retry_waits_for_the_time_the_failure_names(
+    db: Database, settings: Settings
+) -> None:
+    """A handler's `not_before` (X's x-rate-limit-reset) delays the retry past the backoff,
+    but never more than an hour."""
+    for ahead, expected in ((timedelta(minutes=10), 600), (timedelta(days=2), 3600)):
+        not_before = utcnow() + ahead
+        job_id = await _enqueue(db, "test.rate_limited", {"not_before": not_before.isoformat()})
+        before = utcnow()
+        assert await Worker(db, settings).run_once() == 1
+        job = next(j for j in await _jobs(db) if j.id == job_id)
+        assert job.status == "queued"
+        waited = (job.run_at - before).total_seconds()
+        assert expected - 2 <= waited <= expected + 2
+
+
 async def test_failing_job_backs_off_then_ends_failed_and_is_listed(
     db: Database, settings: Settings, client: httpx.AsyncClient
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rolodex.jobs.registry import JobContext, job
@@ -30,6 +30,18 @@ async def record(ctx: JobContext) -> None:
 async def fail(ctx: JobContext) -> None:
     """Always fails, to exercise retries."""
     raise RuntimeError(f"boom on attempt {ctx.attempt}")
+
+
+class _RateLimited(Exception):
+    def __init__(self, not_before: datetime) -> None:
+        super().__init__("rate limited")
+        self.not_before = not_before
+
+
+@job("test.rate_limited", retry_delays=(timedelta(seconds=1),))
+async def rate_limited(ctx: JobContext) -> None:
+    """Fails saying when to try again (as a platform's rate-limit reset does)."""
+    raise _RateLimited(datetime.fromisoformat(ctx.payload["not_before"]))
 
 
 @job("test.sleep", retry_delays=(timedelta(seconds=0),), lease=timedelta(seconds=3))

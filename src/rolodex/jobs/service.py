@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, select
@@ -26,6 +26,9 @@ from rolodex.models import Job
 
 # Callbacks of in-process workers, run after any commit that enqueued a job so they start at once.
 _listeners: set[Callable[[], None]] = set()
+
+# A handler's own "not before" (a platform's rate-limit reset) is believed up to this far.
+MAX_NOT_BEFORE = timedelta(hours=1)
 
 
 def add_enqueue_listener(callback: Callable[[], None]) -> None:
@@ -150,14 +153,21 @@ async def mark_done(session: AsyncSession, job: Claimed) -> bool:
 
 
 async def mark_failed_attempt(
-    session: AsyncSession, job: Claimed, error: str, settings: Settings | None = None
+    session: AsyncSession,
+    job: Claimed,
+    error: str,
+    settings: Settings | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Record a failure: retry after the next delay, or end `failed` after the last attempt."""
+    """Record a failure: retry after the next delay (and not before `not_before`, at most an
+    hour on), or end `failed` after the last attempt."""
     now = utcnow()
     error = error[-4000:]
     delays = job.spec.schedule(settings)[0] if settings else job.spec.retry_delays
     if job.attempt <= len(delays):
         run_at = now + delays[job.attempt - 1]
+        if not_before is not None:
+            run_at = max(run_at, min(not_before, now + MAX_NOT_BEFORE))
         return await repository.finish(
             session, job.id, job.attempt, now, status="queued", run_at=run_at, last_error=error
         )

@@ -137,11 +137,14 @@ class Sent:
 class PlatformError(Exception):
     """The platform refused a call or could not be reached; `retryable`: try again later."""
 
-    def __init__(self, code: str, title: str, *, retryable: bool) -> None:
+    def __init__(
+        self, code: str, title: str, *, retryable: bool, not_before: datetime | None = None
+    ) -> None:
         super().__init__(f"{code}: {title}")
         self.code = code
         self.title = title
         self.retryable = retryable
+        self.not_before = not_before  # the platform said when to try again (the job obeys)
 
 
 @dataclass(frozen=True)

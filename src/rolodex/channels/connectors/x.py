@@ -94,11 +94,12 @@ def error_from_response(response: httpx.Response) -> PlatformError:
                 break
     if status == 429:
         reset = response.headers.get("x-rate-limit-reset", "")
-        if reset.isdigit():
-            # The job retries on its own schedule; the reset time is kept for the reader.
-            at = datetime.fromtimestamp(int(reset), UTC).isoformat()
-            title = f"{title} (rate limit resets at {at})"
-        return PlatformError("rate_limited" if code == "http_429" else code, title, retryable=True)
+        at = datetime.fromtimestamp(int(reset), UTC) if reset.isdigit() else None
+        if at is not None:
+            title = f"{title} (rate limit resets at {at.isoformat()})"
+        code = "rate_limited" if code == "http_429" else code
+        # The delivery job waits for the reset rather than calling again too early.
+        return PlatformError(code, title, retryable=True, not_before=at)
     if 300 <= status < 400:
         return PlatformError(code, f"redirected ({title})", retryable=False)
     return PlatformError(code, title, retryable=status >= 500)
