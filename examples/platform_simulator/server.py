@@ -1,9 +1,11 @@
-"""A simulator of Meta's messaging platforms (WhatsApp Cloud API, Messenger, Instagram) for Rolodex.
+"""A simulator of the messaging platforms Rolodex connects to, for tests and the demo.
 
-It plays both sides a Rolodex channel talks to: the Graph API Rolodex calls (connection tests,
-sends, media, profiles) and the customer whose messages arrive as signed webhooks. The wire
-format is the Meta contract Rolodex speaks (see README.md). A test double: no authentication on
-the control API (/_sim/...), state in memory.
+Meta's (WhatsApp Cloud API, Messenger, Instagram) here; Twilio SMS (twilio.py), X direct
+messages (x.py) and email (mail.py: an SMTP sink and the customer's mail client) beside it.
+It plays both sides a Rolodex channel talks to: the platform API Rolodex calls (connection
+tests, sends, media, profiles) and the customer whose messages arrive as signed webhooks (or
+mail). The wire formats are the contracts Rolodex speaks (see README.md). A test double: no
+authentication on the control API (/_sim/...), state in memory.
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import mail as mail_platform  # the SMTP sink and the customer's mail (mail.py, beside this file)
 import twilio as twilio_platform  # Twilio SMS/MMS (twilio.py, beside this file)
 import x as x_platform  # X's DM API and Account Activity (x.py, beside this file)
+from common import now_iso, tiny_png  # (common.py, beside this file)
 
 JSONObject = dict[str, Any]
 
@@ -336,12 +339,6 @@ def file_summary(part: JSONObject) -> JSONObject:
     return summary | {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 with milliseconds."""
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
-
-
 def now_ms() -> int:
     """Milliseconds since the epoch, as Messenger and Instagram timestamp events."""
     return int(time.time() * 1000)
@@ -374,20 +371,6 @@ def signature(secret: str, body: bytes) -> str:
 
 
 # Small, valid-enough files for inbound media: real headers, so sniffing tools agree.
-
-
-def tiny_png() -> bytes:
-    """A valid 1x1 PNG of a random colour (so each file has its own sha256)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixel = zlib.compress(b"\x00" + secrets.token_bytes(3))
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixel) + chunk(b"IEND", b"")
-    )
 
 
 def sample_file(kind: str) -> tuple[bytes, str, str]:
@@ -488,6 +471,8 @@ class Simulator:
         self._webhook_ids = itertools.count(1)
         self.x = x_platform.XPlatform(self)
         self.twilio = twilio_platform.TwilioPlatform(self)
+        self.smtp: mail_platform.SmtpSink | None = None  # only with --smtp-port
+        self.email = mail_platform.Customer()
 
     # ---------------------------------------------------------------- dispatch
 
@@ -1535,13 +1520,33 @@ class Simulator:
             self.accounts[account["id"]] = account
         return dict(account)
 
+    def load(self, doc: Any) -> None:
+        """An account of the --accounts file: Meta's, or `platform` "twilio" or "x"."""
+        platform = doc.get("platform") if isinstance(doc, dict) else None
+        if platform not in ("twilio", "x", "email"):
+            self.register(doc, verify=False)  # Rolodex may not be up yet: no handshake
+            return
+        fields = {k: v for k, v in doc.items() if k != "platform"}
+        try:
+            if platform == "twilio":
+                self.twilio.register(fields)
+            elif platform == "x":
+                self.x.register(fields)  # no CRC check: Rolodex may not be up yet
+            else:
+                self.email.add_mailbox(fields)
+        except (
+            twilio_platform.TwilioProblem,
+            x_platform.XProblem,
+            mail_platform.MailProblem,
+        ) as exc:
+            raise Problem(exc.status, f"{platform} account: {exc.message}") from None
+
     def control(self, request: Incoming) -> Reply:
         """The /_sim/ routes (no authentication: a test double)."""
         method, path, query = request.method, request.path, request.query
-        if path.startswith("/_sim/x/"):
-            return Reply(*self.x.control(request))
-        if path.startswith("/_sim/twilio/"):
-            return Reply(*self.twilio.control(request))
+        section = path.removeprefix("/_sim/").split("/", 1)[0]
+        if section in self.sections:
+            return Reply(*self.sections[section](request))
         if method == "GET":
             views = {
                 "/_sim/accounts": self.list_accounts,
@@ -1580,6 +1585,23 @@ class Simulator:
         if path not in actions:
             raise Problem(404, f"no route {method} {path}")
         return Reply(200, actions[path]())
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        """The other platforms' control routes, by their first path segment under /_sim/."""
+        return {
+            "x": self.x.control,
+            "twilio": self.twilio.control,
+            "smtp": self.smtp_control,
+            "email": self.email.control,
+        }
+
+    def smtp_control(self, request: Incoming) -> tuple[int, Any, str]:
+        """The SMTP sink's routes, or 404 when the simulator runs without one."""
+        if self.smtp is None:
+            error = {"error": "no SMTP sink: start the simulator with --smtp-port"}
+            return 404, error, "application/json"
+        return self.smtp.control(request)
 
     @staticmethod
     def obj(body: Any) -> JSONObject:
@@ -1732,7 +1754,13 @@ class Simulator:
         return {"read": unread, "statuses": [p["status"] for p in posts]}
 
     def reset(self, doc: JSONObject) -> JSONObject:
-        """Forget recordings, failures and threads; accounts too with {"accounts": true}."""
+        """Forget recordings, failures and threads (every platform's, and the mail); accounts
+        too with {"accounts": true}."""
+        self.x.reset(doc)
+        self.twilio.reset(doc)
+        if self.smtp is not None:
+            self.smtp.reset()
+        self.email.reset()
         with self.lock:
             self.requests.clear()
             self.webhooks.clear()
@@ -1829,11 +1857,30 @@ class SimulatorServer(ThreadingHTTPServer):
         self.simulator = simulator
 
 
-def build_server(host: str, port: int, public_url: str | None = None) -> SimulatorServer:
-    """A bound, not yet serving server (port 0: a free one); public URL defaults to its own."""
+def build_server(
+    host: str,
+    port: int,
+    public_url: str | None = None,
+    *,
+    smtp_port: int | None = None,
+    rolodex_smtp: tuple[str, int] | None = None,
+) -> SimulatorServer:
+    """A bound, not yet serving server (port 0: a free one); public URL defaults to its own.
+
+    With smtp_port (0: a free one), the SMTP sink listens on host too; rolodex_smtp is where
+    the customer's mail goes when /_sim/email/send names no host and port.
+    """
     simulator = Simulator()
     server = SimulatorServer((host, port), simulator)
     simulator.public_url = (public_url or f"http://{host}:{server.server_address[1]}").rstrip("/")
+    simulator.email.default = rolodex_smtp
+    if smtp_port is not None:
+        try:
+            simulator.smtp = mail_platform.SmtpSink(host, smtp_port)
+            simulator.email.sink = simulator.smtp
+        except OSError:
+            server.server_close()
+            raise
     return server
 
 
@@ -1855,23 +1902,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--public-url", help="base of the media and CDN URLs it hands out (default: its own)"
     )
+    parser.add_argument(
+        "--smtp-port",
+        type=int,
+        help="also run an SMTP sink (the company's mail server) on HOST:PORT; 0 picks a free port",
+    )
+    parser.add_argument(
+        "--rolodex-smtp",
+        type=mail_platform.parse_target,
+        metavar="HOST:PORT",
+        help="Rolodex's SMTP listener: where the customer's mail goes by default",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM or SIGINT."""
     args = parse_args(argv)
-    server = build_server(args.host, args.port, args.public_url)
+    try:
+        server = build_server(
+            args.host,
+            args.port,
+            args.public_url,
+            smtp_port=args.smtp_port,
+            rolodex_smtp=args.rolodex_smtp,
+        )
+    except OSError as exc:
+        print(f"cannot listen: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     if args.accounts:
         try:
             for doc in load_accounts(args.accounts):
-                server.simulator.register(doc, verify=False)  # Rolodex may not be up yet
+                server.simulator.load(doc)
         except (OSError, ValueError, Problem) as exc:
             server.server_close()
             print(f"--accounts {args.accounts}: {exc}", file=sys.stderr)  # noqa: T201
             return 2
     port = server.server_address[1]
     print(f"platform simulator listening on http://{args.host}:{port}", flush=True)  # noqa: T201
+    sink = server.simulator.smtp
+    if sink is not None:
+        print(f"smtp sink listening on {sink.host}:{sink.port}", flush=True)  # noqa: T201
 
     def stop(signum: int, frame: object) -> None:
         # State is in memory, so nothing to flush: leave serve_forever() at once rather than
@@ -1884,6 +1955,8 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever()
     finally:
         server.server_close()
+        if sink is not None:
+            sink.stop()
     return 0
 
 

@@ -18,14 +18,14 @@ import hmac
 import itertools
 import json
 import secrets
-import struct
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from typing import Any, Protocol
+
+from common import now_iso, tiny_png
 
 JSONObject = dict[str, Any]
 Answer = tuple[int, Any, str]
@@ -84,20 +84,6 @@ def error(status: int, code: int, message: str) -> Answer:
         "status": status,
     }
     return status, body, "application/json"
-
-
-def tiny_png(salt: int) -> bytes:
-    """A valid 1x1 PNG (its colour from `salt`, so every file differs)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixel = zlib.compress(b"\x00" + bytes([salt % 256, 80, 160]))
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixel) + chunk(b"IEND", b"")
-    )
 
 
 def post(
@@ -260,6 +246,7 @@ class TwilioPlatform:
             self.messages[message_sid] = resource | {
                 "status_callback": form.get("StatusCallback"),
                 "media_urls": media,
+                "at": now_iso(),
             }
         callback = form.get("StatusCallback")
         if callback and account["auto_statuses"]:
@@ -274,12 +261,34 @@ class TwilioPlatform:
             time.sleep(STATUS_GAP)
             self.post_status(account, message_sid, status, None, callback)
 
+    def thread(self, number: str) -> list[JSONObject]:
+        """One phone's SMS with the account, as its owner sees them, oldest first."""
+        rows: list[JSONObject] = []
+        for hook in self.webhooks:
+            fields = dict(hook["fields"])
+            if hook["kind"] == "inbound" and fields.get("From") == number:
+                media = int(fields.get("NumMedia") or 0)
+                rows.append(
+                    {"direction": "in", "at": hook["at"], "text": fields.get("Body", "")}
+                    | {"media": media, "status": None, "delivered_to_rolodex": hook["status"]}
+                )
+        for message in self.messages.values():
+            if message["to"] == number:
+                rows.append(
+                    {"direction": "out", "at": message["at"], "text": message["body"]}
+                    | {"media": len(message["media_urls"]), "status": message["status"]}
+                )
+        return sorted(rows, key=lambda row: str(row["at"]))
+
     def post_status(
         self, account: JSONObject, message_sid: str, status: str, code: int | None, url: str
     ) -> JSONObject:
         """A signed status callback as Twilio posts it."""
         with self.lock:
             message = self.messages.get(message_sid, {})
+            if message:  # what the Messages log shows from now on
+                message["status"] = status
+                message["error_code"] = code
         fields = [
             ("AccountSid", account["account_sid"]),
             ("ApiVersion", API_VERSION),
@@ -310,6 +319,7 @@ class TwilioPlatform:
         status, body, failure = post(url, fields, signature)
         entry = {
             "id": next(self._ids),
+            "at": now_iso(),
             "kind": kind,
             "url": url,
             "fields": fields,
@@ -333,6 +343,7 @@ class TwilioPlatform:
                     "accounts": lambda: list(self.accounts.values()),
                     "webhooks": lambda: list(self.webhooks),
                     "messages": lambda: list(self.messages.values()),
+                    "thread": lambda: self.thread(request.query.get("number", "")),
                 }
                 if action not in views:
                     raise TwilioProblem(404, f"no route GET {request.path}")
@@ -435,7 +446,9 @@ class TwilioPlatform:
         for n, kind in enumerate(kinds):
             media_sid = sid("ME")
             data = (
-                tiny_png(next(self._ids)) if kind.startswith("image/") else f"file {n}\n".encode()
+                tiny_png(bytes([next(self._ids) % 256, 80, 160]))
+                if kind.startswith("image/")
+                else f"file {n}\n".encode()
             )
             with self.lock:
                 self.files[media_sid] = (data, kind)

@@ -16,14 +16,14 @@ import hmac
 import itertools
 import json
 import secrets
-import struct
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from typing import Any, Protocol
+
+from common import now_iso, tiny_png
 
 JSONObject = dict[str, Any]
 Answer = tuple[int, Any, str]
@@ -73,20 +73,6 @@ def problem(status: int, title: str, detail: str) -> Answer:
     """An X API v2 problem answer."""
     body = {"title": title, "detail": detail, "type": "about:blank", "status": status}
     return status, body, "application/json"
-
-
-def tiny_png() -> bytes:
-    """A valid 1x1 PNG."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def call(
@@ -180,7 +166,9 @@ class XPlatform:
         entry = {"dm_event_id": event_id, "dm_conversation_id": f"{low}-{high}"}
         with self.lock:
             self.sent.append(
-                entry | {"account_id": account["user_id"], "to": participant, "text": text}
+                entry
+                | {"account_id": account["user_id"], "to": participant, "text": text}
+                | {"at": now_iso()}
             )
         return 201, {"data": entry}, "application/json"
 
@@ -195,6 +183,7 @@ class XPlatform:
                     "/_sim/x/accounts": lambda: list(self.accounts.values()),
                     "/_sim/x/sent": lambda: list(self.sent),
                     "/_sim/x/webhooks": lambda: list(self.webhooks),
+                    "/_sim/x/thread": lambda: self.thread(request.query),
                 }
                 if path in views:
                     with self.lock:
@@ -313,7 +302,7 @@ class XPlatform:
         if doc.get("media"):
             media_id = self.new_id()
             with self.lock:
-                self.files[f"{media_id}.png"] = (tiny_png(), "image/png")
+                self.files[f"{media_id}.png"] = (tiny_png(b"\xff\x00\x00"), "image/png")
             link = f"https://t.co/{media_id[-10:]}"
             data["text"] = f"{text} {link}".strip()
             data["attachment"] = {
@@ -356,11 +345,34 @@ class XPlatform:
             )
         status, answer, error = call("POST", account["webhook_url"], raw, headers)
         entry = {"kind": "dm", "account_id": account["user_id"], "event_id": event_id, "body": body}
+        entry |= {"at": now_iso(), "user_id": user["id"], "echo": echo, "text": data["text"]}
         entry |= {"headers": headers, "status": status, "error": error}
         entry |= {"response": answer[:2000].decode("utf-8", "replace")}
         with self.lock:
             self.webhooks.append(entry)
         return entry
+
+    def thread(self, query: dict[str, str]) -> list[JSONObject]:
+        """One user's DMs with an account (`account_id`, `user_id`), oldest first."""
+        account_id, user_id = query.get("account_id"), query.get("user_id")
+        rows: list[JSONObject] = []
+        for hook in self.webhooks:
+            if hook["kind"] != "dm" or hook["user_id"] != user_id:
+                continue
+            if account_id and hook["account_id"] != account_id:
+                continue
+            direction = "out" if hook["echo"] else "in"
+            rows.append(
+                {"direction": direction, "at": hook["at"], "text": hook["text"]}
+                | {"echo": hook["echo"], "delivered_to_rolodex": hook["status"]}
+            )
+        for sent in self.sent:
+            if sent["to"] == user_id and (not account_id or sent["account_id"] == account_id):
+                rows.append(
+                    {"direction": "out", "at": sent["at"], "text": sent["text"]}
+                    | {"echo": False, "id": sent["dm_event_id"]}
+                )
+        return sorted(rows, key=lambda row: str(row["at"]))
 
     def fail(self, doc: JSONObject) -> JSONObject:
         """The next `times` sends of an account answer `status` (429, 5xx, 4xx)."""

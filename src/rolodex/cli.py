@@ -495,7 +495,7 @@ def export_contact_attributes(
 @app.command()
 def demo() -> None:
     """Create (once) a demo workspace a newcomer can log into, and print the logins."""
-    from rolodex.demo import DEMO_LOGINS, seed_demo
+    from rolodex.demo import DEMO_LOGINS, how_to_play, seed_demo
 
     _migrate()
     settings = get_settings()
@@ -510,11 +510,8 @@ def demo() -> None:
         f"Its CRM is the reference CRM at {settings.demo_crm_url} "
         "(`make run` starts it: examples/reference_crm)."
     )
-    console.print(
-        f"Its WhatsApp, Messenger and Instagram channels talk to the platform simulator at "
-        f"{settings.demo_simulator_url}: open it to write as a customer "
-        "(`make run` starts it: examples/platform_simulator)."
-    )
+    for line in how_to_play(settings):
+        console.print(line, soft_wrap=True)
 
 
 def main() -> None:

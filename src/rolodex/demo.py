@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +47,18 @@ _SIMULATED = {
     "fb": ("messenger", "page_id", "page_access_token", "messenger", "100200300400"),
     "ig": ("instagram", "account_id", "page_access_token", "instagram", "17841400000000"),
 }
+# Its SMS channel's Twilio account and number, and its X accounts (user id, @handle).
+DEMO_TWILIO_SID = "AC" + "de" * 16
+DEMO_SMS_NUMBER = "+34900100201"
+_X_ACCOUNTS = {
+    "tw": ("1500000000000000001", "acme"),
+    "tw_help": ("1500000000000000002", "acme_help"),
+}
+# Its email channel's address; replies leave through the simulator's SMTP sink on this port
+# (make run starts it so), and customers' mail reaches Rolodex's own listener (make run:
+# ROLODEX_SMTP_PORT=2525).
+DEMO_EMAIL_ADDRESS = "support@acme.example"
+DEMO_SMTP_SINK_PORT = 8025
 DEMO_PASSWORD = "rolodex-demo"  # noqa: S105 - printed for newcomers on purpose
 DEMO_LOGINS = (
     ("admin", "admin@demo.rolodex.test", DEMO_PASSWORD),
@@ -63,7 +76,7 @@ _CHANNELS = (
     ("tw_help", Medium.TWITTER, "@acme_help"),
     ("ig", Medium.INSTAGRAM, "@acme.shop"),
     ("fb", Medium.FACEBOOK, "Acme on Messenger"),
-    ("mail", Medium.EMAIL, "support@acme.example"),
+    ("mail", Medium.EMAIL, DEMO_EMAIL_ADDRESS),
 )
 
 
@@ -150,6 +163,22 @@ _MESSAGES = (
 )
 
 
+def how_to_play(settings: Settings) -> list[str]:
+    """How a newcomer writes to the demo as a customer on each channel (for `rolodex demo`)."""
+    url = settings.demo_simulator_url
+    return [
+        f"Play the customer on the platform simulator's page, {url} "
+        "(`make run` starts it: examples/platform_simulator):",
+        "  WhatsApp, Messenger, Instagram: the 'Customer's phone' form;",
+        f"  SMS: 'SMS (Twilio)', from any number to {DEMO_SMS_NUMBER};",
+        "  X: 'X direct message', to @acme or @acme_help;",
+        f"  email: 'Email', to {DEMO_EMAIL_ADDRESS} (delivered to Rolodex's SMTP listener, "
+        "ROLODEX_SMTP_PORT=2525 in make run; any mail client does too).",
+        "Agents' replies show there: SMS in Twilio's Messages log, X in its DM log, email in "
+        f"the simulator's SMTP sink (port {DEMO_SMTP_SINK_PORT}), the demo channel's mail server.",
+    ]
+
+
 async def demo_exists(database: Database) -> bool:
     """Whether this database holds the demo workspace."""
     async with database.reader() as session:
@@ -186,9 +215,18 @@ _CRM_ATTRIBUTES = (
 )
 
 
-def _simulated(key: str, settings: Settings) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+Connected = tuple[dict[str, Any] | None, dict[str, Any] | None]
+
+
+def _simulated(key: str, settings: Settings) -> Connected:
     # A connection to the simulator, and the account the simulator must know for it (the
-    # demo's tokens and app secrets are fixed: they only open the local simulator).
+    # demo's tokens and secrets are fixed: they only open the local simulator).
+    if key == "sms":
+        return _twilio(settings)
+    if key in _X_ACCOUNTS:
+        return _x(key, settings)
+    if key == "mail":
+        return _email(settings)
     if key not in _SIMULATED:
         return None, None
     provider, id_field, token_field, platform, account_id = _SIMULATED[key]
@@ -208,6 +246,58 @@ def _simulated(key: str, settings: Settings) -> tuple[dict[str, str] | None, dic
         "auto_status": "delivered",
     }
     return connection, account
+
+
+def _twilio(settings: Settings) -> Connected:
+    token = "demo-sms-auth-token"  # noqa: S105 - opens the local simulator only
+    connection = {
+        "provider": "twilio",
+        "account_sid": DEMO_TWILIO_SID,
+        "auth_token": token,
+        "from_number": DEMO_SMS_NUMBER,
+        "api_url": settings.demo_simulator_url,
+    }
+    account = {
+        "platform": "twilio",
+        "account_sid": DEMO_TWILIO_SID,
+        "auth_token": token,
+        "from_number": DEMO_SMS_NUMBER,
+        "friendly_name": "Acme",
+    }
+    return connection, account
+
+
+def _x(key: str, settings: Settings) -> Connected:
+    user_id, handle = _X_ACCOUNTS[key]
+    secret, token = f"demo-{key}-consumer-secret", f"demo-{key}-access-token"
+    connection = {
+        "provider": "x",
+        "account_user_id": user_id,
+        "consumer_secret": secret,
+        "access_token": token,
+        "api_url": settings.demo_simulator_url,
+    }
+    account = {
+        "platform": "x",
+        "user_id": user_id,
+        "consumer_secret": secret,
+        "access_token": token,
+        "username": handle,
+        "name": "Acme",
+    }
+    return connection, account
+
+
+def _email(settings: Settings) -> Connected:
+    connection = {
+        "provider": "smtp",
+        "address": DEMO_EMAIL_ADDRESS,
+        "display_name": "Acme Support",
+        "smtp_host": urlsplit(settings.demo_simulator_url).hostname or "127.0.0.1",
+        "smtp_port": DEMO_SMTP_SINK_PORT,
+    }
+    # Mail has no webhook: the simulator lists the address for its customer page only.
+    return connection, {"platform": "email", "address": DEMO_EMAIL_ADDRESS, "name": "Acme"}
 
 
 async def _crm(session: AsyncSession, admin: Principal, settings: Settings) -> None:
@@ -277,7 +367,9 @@ async def _conversations(
         )
         channel = await channels.create_channel(session, admin, data, local)
         channel_ids[key] = channel.id
-        if account is not None:
+        if account is not None and account["platform"] == "email":
+            accounts.append(account)  # mail reaches Rolodex by SMTP, not by a webhook
+        elif account is not None:
             webhook_url = channels.read(channel, settings).webhook_url
             accounts.append({**account, "webhook_url": webhook_url})
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,19 @@
-"""The platform simulator alone: it speaks Meta's wire contract (webhooks out, Graph in)."""
+"""The platform simulator alone: Meta's wire contract (webhooks out, Graph in), its SMTP sink."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import re
+import smtplib
+import ssl
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -580,3 +585,210 @@ def test_page_accounts_file_and_restart(tmp_path: Path, receiver: Receiver) -> N
         assert sim.port == port
         assert sorted(a["id"] for a in sim.accounts()) == sorted([PNID, "999000111"])
         assert len(receiver.gets) == 2  # verified again when registered again
+
+
+# Email: the SMTP sink (the company's mail server) and the customer's mail (mail.py)
+
+
+@pytest.fixture(scope="module")
+def mail_sim() -> Iterator[PlatformSimulator]:
+    """A simulator with its SMTP sink, for the module."""
+    with PlatformSimulator(smtp=True) as running:
+        yield running
+
+
+@pytest.fixture
+def mailer(mail_sim: PlatformSimulator) -> PlatformSimulator:
+    """The simulator with its sink emptied."""
+    mail_sim.reset()
+    return mail_sim
+
+
+def reply_mail(to: str = "kerry@example.com") -> EmailMessage:
+    """A reply as Rolodex sends it: threaded, with a file."""
+    message = EmailMessage()
+    message["From"] = "Acme Support <support@acme.test>"
+    message["To"] = to
+    message["Subject"] = "Re: My order"
+    message["Message-ID"] = "<msg_1@rolodex.acme.test>"
+    message["In-Reply-To"] = "<first@example.com>"
+    message["References"] = "<first@example.com> <second@example.com>"
+    message.set_content("It ships today.\n")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="a.pdf")
+    return message
+
+
+def test_the_sink_records_mail_with_or_without_tls_and_auth(
+    mailer: PlatformSimulator, running_sim: PlatformSimulator
+) -> None:
+    assert running_sim.http.get("/_sim/smtp").status_code == 404  # started without a sink
+    assert mailer.http.get("/_sim/smtp").json() == {"host": "127.0.0.1", "port": mailer.smtp_port}
+    assert mailer.smtp_port
+    with smtplib.SMTP("127.0.0.1", mailer.smtp_port, timeout=5) as client:
+        client.send_message(reply_mail())  # no AUTH, no TLS
+    certificate = mailer.http.get("/_sim/smtp/certificate").text
+    with smtplib.SMTP("127.0.0.1", mailer.smtp_port, timeout=5) as client:
+        client.starttls(context=ssl.create_default_context(cadata=certificate))
+        client.login("acme-user", "any password")
+        client.send_message(reply_mail(), to_addrs=["other@example.com"])
+    with smtplib.SMTP("127.0.0.1", mailer.smtp_port, timeout=5) as client:
+        client.login("plain-user", "over plain text")  # a test double accepts that too
+        client.send_message(reply_mail())
+
+    first, second, third = mailer.mails()
+    assert first["id"] < second["id"] < third["id"]
+    assert first["mail_from"] == "support@acme.test"
+    assert first["rcpt_tos"] == ["kerry@example.com"]
+    assert first["auth_username"] is None
+    assert first["subject"] == "Re: My order"
+    assert first["from"] == "Acme Support <support@acme.test>"
+    assert first["to"] == "kerry@example.com"
+    assert first["message_id"] == "<msg_1@rolodex.acme.test>"
+    assert first["in_reply_to"] == "<first@example.com>"
+    assert first["references"] == ["<first@example.com>", "<second@example.com>"]
+    assert first["text"] == "It ships today."
+    assert first["attachments"] == [
+        {"filename": "a.pdf", "content_type": "application/pdf", "size": 8}
+    ]
+    assert "In-Reply-To: <first@example.com>" in first["raw"]
+    assert first["received_at"].endswith("Z")
+    assert (second["auth_username"], second["rcpt_tos"]) == ("acme-user", ["other@example.com"])
+    assert third["auth_username"] == "plain-user"
+    assert [m["id"] for m in mailer.mails(to="Other@Example.com")] == [second["id"]]
+
+
+def test_the_sink_refuses_the_next_mails_when_told(mailer: PlatformSimulator) -> None:
+    assert mailer.smtp_port
+    mailer.smtp_fail(550, "5.1.1 no such user", count=2)
+    mailer.smtp_fail(451, "4.3.0 try again later")
+    refusals = []
+    for _ in range(3):
+        with (
+            smtplib.SMTP("127.0.0.1", mailer.smtp_port, timeout=5) as client,
+            pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+        ):
+            client.send_message(reply_mail(), to_addrs=["kerry@example.com", "ana@example.com"])
+        refusals.append(refused.value.recipients)
+    assert refusals[0] == {
+        "kerry@example.com": (550, b"5.1.1 no such user"),
+        "ana@example.com": (550, b"5.1.1 no such user"),  # one mail counts once
+    }
+    assert refusals[1]["kerry@example.com"] == (550, b"5.1.1 no such user")
+    assert refusals[2]["kerry@example.com"] == (451, b"4.3.0 try again later")
+    with smtplib.SMTP("127.0.0.1", mailer.smtp_port, timeout=5) as client:
+        client.send_message(reply_mail())
+    assert len(mailer.mails()) == 1
+    with pytest.raises(SimulatorError) as error:
+        mailer.smtp_fail(250, "fine")
+    assert error.value.status == 400
+
+
+def test_the_customer_mails_rolodex_with_smtplib(
+    mailer: PlatformSimulator, tmp_path: Path, receiver: Receiver
+) -> None:
+    # The sink stands in for Rolodex's listener: a second simulator's customer writes to it.
+    accounts = tmp_path / "accounts.json"
+    twilio = {"platform": "twilio", "account_sid": "AC" + "1" * 32, "auth_token": "t" * 32}
+    twilio |= {"from_number": "+15005550006", "webhook_url": receiver.url}
+    x = {"platform": "x", "user_id": "42", "consumer_secret": "cs", "access_token": "at"}
+    x |= {"webhook_url": receiver.url}
+    mailbox = {"platform": "email", "address": "support@acme.test", "name": "Acme"}
+    accounts.write_text(json.dumps([whatsapp(receiver), twilio, x, mailbox]))
+    target = f"127.0.0.1:{mailer.smtp_port}"
+    with PlatformSimulator("--accounts", str(accounts), "--rolodex-smtp", target) as customer:
+        # Twilio and X accounts load from the same file as Meta's (without a CRC check).
+        assert [a["account_sid"] for a in customer.twilio("accounts")["items"]] == [
+            twilio["account_sid"]
+        ]
+        assert [a["user_id"] for a in customer.http.get("/_sim/x/accounts").json()] == ["42"]
+        assert receiver.gets == []
+        mailboxes = customer.http.get("/_sim/email/mailboxes").json()
+        assert mailboxes == [{"address": "support@acme.test", "name": "Acme"}]
+        png = base64.b64encode(PNG_MAGIC).decode()
+        sent = customer.email_send(
+            from_="kerry@example.com",
+            from_name="Kerry",
+            to="support@acme.test",
+            subject="Re: My order",
+            text="Thanks!",
+            html="<p>Thanks!</p>",
+            in_reply_to="<msg_1@rolodex.acme.test>",
+            references=["<first@example.com>", "<msg_1@rolodex.acme.test>"],
+            headers={"Auto-Submitted": "auto-replied"},
+            attachments=[{"filename": "p.png", "content_type": "image/png", "data_base64": png}],
+        )
+        mailer.smtp_fail(550, "5.1.1 unknown mailbox")
+        refused = customer.email_send(to="nobody@acme.test", text="Hello?")
+        unreachable = customer.email_send(port=1, to="support@acme.test", text="Hello?")
+        assert customer.http.get("/_sim/smtp").status_code == 404
+        mailbox_rows = customer.http.get("/_sim/email/thread?address=kerry@example.com").json()
+
+    assert sent["accepted"] is True
+    assert re.fullmatch(r"<[^<>@\s]+@example\.com>", sent["message_id"])
+    (mail,) = mailer.mails()
+    assert mail["message_id"] == sent["message_id"]
+    assert (mail["mail_from"], mail["rcpt_tos"]) == ("kerry@example.com", ["support@acme.test"])
+    assert (mail["from"], mail["subject"], mail["text"]) == (
+        "Kerry <kerry@example.com>",
+        "Re: My order",
+        "Thanks!",
+    )
+    assert mail["in_reply_to"] == "<msg_1@rolodex.acme.test>"
+    assert mail["references"] == ["<first@example.com>", "<msg_1@rolodex.acme.test>"]
+    assert "Auto-Submitted: auto-replied" in mail["raw"]
+    assert "text/html" in mail["raw"]
+    assert mail["attachments"] == [
+        {"filename": "p.png", "content_type": "image/png", "size": len(PNG_MAGIC)}
+    ]
+    assert refused == {
+        "message_id": refused["message_id"],
+        "accepted": False,
+        "code": 550,
+        "error": "5.1.1 unknown mailbox",
+    }
+    assert (unreachable["accepted"], unreachable["code"]) == (False, None)
+    assert "Connection" in unreachable["error"] or "refused" in unreachable["error"]
+    assert [(r["direction"], r["accepted"]) for r in mailbox_rows] == [
+        ("in", True),
+        ("in", False),
+        ("in", False),
+    ]
+    # In the sink's own process, the customer's mailbox shows the mail sent to them.
+    with smtplib.SMTP("127.0.0.1", mailer.smtp_port or 0, timeout=5) as client:
+        client.send_message(reply_mail())
+    rows = mailer.http.get("/_sim/email/thread", params={"address": "kerry@example.com"}).json()
+    assert [(r["direction"], r["subject"], r["text"]) for r in rows] == [
+        ("out", "Re: My order", "It ships today.")
+    ]
+    assert rows[0]["message_id"] == "<msg_1@rolodex.acme.test>"
+
+
+def test_the_page_shows_sms_and_x_conversations(sim: PlatformSimulator, receiver: Receiver) -> None:
+    account = sim.twilio("accounts", {"webhook_url": receiver.url, "auto_statuses": False})
+    sim.twilio("inbound", {"from": "+34600111222", "body": "Where is my order?"})
+    basic = base64.b64encode(f"{account['account_sid']}:{account['auth_token']}".encode())
+    sent = sim.http.post(
+        f"/2010-04-01/Accounts/{account['account_sid']}/Messages.json",
+        data={"To": "+34600111222", "From": account["from_number"], "Body": "Today!"},
+        headers={"Authorization": f"Basic {basic.decode()}"},
+    )
+    assert sent.status_code == 201
+    sim.twilio("status", {"message_sid": sent.json()["sid"], "status": "delivered"})
+    thread = sim.http.get("/_sim/twilio/thread", params={"number": "+34600111222"}).json()
+    assert [(e["direction"], e["text"], e["status"]) for e in thread["items"]] == [
+        ("in", "Where is my order?", None),
+        ("out", "Today!", "delivered"),  # the Messages log follows the status callbacks
+    ]
+
+    sim.x_account(user_id="42", consumer_secret="cs", access_token="at", webhook_url=receiver.url)
+    sim.x_dm(account_id="42", user={"id": "777", "screen_name": "kim"}, text="Hi on X")
+    answer = sim.http.post(
+        "/2/dm_conversations/with/777/messages", json={"text": "Hello Kim"}, headers=bearer("at")
+    )
+    assert answer.status_code == 201
+    rows = sim.http.get("/_sim/x/thread", params={"account_id": "42", "user_id": "777"}).json()
+    assert [(r["direction"], r["text"]) for r in rows] == [("in", "Hi on X"), ("out", "Hello Kim")]
+
+    page = sim.http.get("/").text
+    for heading in ("SMS (Twilio)", "X direct message", "Email", 'aria-label="Mailbox"'):
+        assert heading in page

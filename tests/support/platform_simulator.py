@@ -22,20 +22,25 @@ class SimulatorError(Exception):
 
 
 class PlatformSimulator:
-    """A running simulator of WhatsApp, Messenger and Instagram, with its control API.
+    """A running simulator of Meta's platforms, Twilio, X and email, with its control API.
 
-    `url` is both the Graph URL to give Rolodex's connections (`graph_url`) and the base of
-    the control API. Accounts added through this object come back after `restart()`.
+    `url` is both the Graph URL to give Rolodex's connections (`graph_url`, Twilio's and X's
+    `api_url`) and the base of the control API. With `smtp=True` it also runs its SMTP sink
+    (`smtp_port`), the mail server an email channel's `smtp_host`/`smtp_port` point at.
+    Accounts added through this object come back after `restart()`.
     """
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, smtp: bool = False) -> None:
         self._extra = extra
         self._accounts: dict[str, dict[str, Any]] = {}
         self.port = 0
+        self.smtp_port: int | None = 0 if smtp else None
         self._start()
 
     def _start(self) -> None:
         args = [sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.smtp_port is not None:  # 0 the first time; the same port after a restart
+            args += ["--smtp-port", str(self.smtp_port)]
         # stderr to a file, not a pipe nobody reads: a full pipe would block the server.
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the process)
         self.process = subprocess.Popen(
@@ -52,6 +57,8 @@ class PlatformSimulator:
         self.url = line.rsplit(" ", 1)[1].strip()
         self.port = int(self.url.rsplit(":", 1)[1])
         self.http = httpx.Client(base_url=self.url, timeout=15)
+        if self.smtp_port is not None:
+            self.smtp_port = int(self._call("GET", "/_sim/smtp")["port"])
 
     def __enter__(self) -> PlatformSimulator:
         return self
@@ -197,3 +204,24 @@ class PlatformSimulator:
         """Make the next sends of an X account fail {account_id, status, times, title?}."""
         failure: dict[str, Any] = self._call("POST", "/_sim/x/fail", fields)
         return failure
+
+    # Email (examples/platform_simulator/mail.py)
+
+    def mails(self, to: str | None = None) -> list[dict[str, Any]]:
+        """The mails the SMTP sink received (to this envelope recipient), oldest first."""
+        rows: list[dict[str, Any]] = self._call("GET", "/_sim/smtp/messages", to=to)
+        return rows
+
+    def smtp_fail(self, code: int, message: str, count: int = 1) -> dict[str, Any]:
+        """Refuse the next `count` mails at RCPT with `code message` (4xx: temporary)."""
+        doc = {"code": code, "message": message, "count": count}
+        answer: dict[str, Any] = self._call("POST", "/_sim/smtp/fail", doc)
+        return answer
+
+    def email_send(self, **fields: Any) -> dict[str, Any]:
+        """The customer mails Rolodex (`from_=` stands for `from`, a Python keyword):
+        {message_id, accepted: true} or {message_id, accepted: false, code, error}."""
+        if "from_" in fields:
+            fields["from"] = fields.pop("from_")
+        answer: dict[str, Any] = self._call("POST", "/_sim/email/send", fields)
+        return answer

@@ -57,6 +57,7 @@ class ConversationRead(OutputModel):
     # Bumped on every change of status, assignee or team (the ETag; send it as If-Match).
     version: int
     last_message: LastMessage | None = None
+    subject: str | None = None  # email: the thread's subject
 
 
 class ConversationCounts(OutputModel):

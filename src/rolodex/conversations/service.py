@@ -446,6 +446,7 @@ def _read(conversation: Conversation, names: dict[str, str]) -> ConversationRead
         created_at=conversation.created_at,
         version=conversation.version,
         last_message=_last_message(conversation),
+        subject=conversation.subject,
     )
 
 
