@@ -187,7 +187,7 @@ def test_an_admin_connects_whatsapp_and_a_reply_is_read(
     expect(reply).to_be_visible()
 
     # It reaches the customer's phone, who reads it there; Rolodex says Read.
-    log = phone.get_by_role("log", name="Conversation")
+    log = phone.get_by_role("log", name="Conversation", exact=True)
     expect(log).to_contain_text("It ships today.", timeout=20_000)
     expect(reply.locator(".delivery")).to_have_text("Delivery: Read", timeout=20_000)
     expect(reply).not_to_contain_text("null")

@@ -1,6 +1,7 @@
 """Admin settings > Channels over HTTP: the list, adding a channel, connecting it through the
-form (secrets never written back into the page), field errors, the connection test against the
-platform simulator, Disconnect, failed deliveries with Retry, and admins only."""
+form of its provider (Meta, Twilio, X, SMTP; secrets never written back into the page), field
+errors, the connection test against the platform simulator, Disconnect, failed deliveries with
+Retry, and admins only; and in the browser, an SMS, an X and an email channel connected."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from builders import PASSWORD, make_channel, make_user, make_workspace
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.worker import Worker
+from support.axe import assert_accessible
+from support.browser import LOGIN_PASSWORD, api_client, create_workspace, login
+from support.live import LiveRolodex, free_port
 from support.platform_simulator import PlatformSimulator
 
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
@@ -136,11 +142,13 @@ async def test_the_list_and_adding_a_channel(client: httpx.AsyncClient, db: Data
     assert 'id="channel-name-error">This field is required.' in blank.text
 
     # A medium with no platform connection here yet says how its messages arrive instead.
-    sms = await make_channel(db, admin, "sms", "Texts")
-    page = (await client.get(f"/admin/channels/{sms}")).text
-    assert "Rolodex cannot connect a SMS channel to its platform from this page yet." in page
-    assert f"POST /api/v1/channels/{sms}/inbound" in page
-    assert "Save connection" not in page
+    chat = await make_channel(db, admin, "webchat", "Site chat")
+    chat_page = (await client.get(f"/admin/channels/{chat}")).text
+    assert "Rolodex cannot connect a Web chat channel to its platform from this page yet." in (
+        chat_page
+    )
+    assert f"POST /api/v1/channels/{chat}/inbound" in chat_page
+    assert "Save connection" not in chat_page
 
 
 async def test_connecting_through_the_form_stores_it_and_never_echoes_a_secret(
@@ -185,6 +193,153 @@ async def test_connecting_through_the_form_stores_it_and_never_echoes_a_secret(
 
     listing = await client.get("/admin/channels")
     assert "Connected (WhatsApp Business Cloud API)" in listing.text
+
+
+SID = "AC" + "5a1b" * 8
+TWILIO_TOKEN = "twilio-page-token-9d2e"
+X_SECRET = "x-consumer-secret-page-41aa"
+X_TOKEN = "x-user-token-page-7f03"
+SMTP_PASSWORD = "smtp-page-password-c3d1"
+
+
+async def test_sms_channels_connect_to_twilio_with_its_own_fields(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    admin = await make_workspace(db)
+    channel_id = await make_channel(db, admin, "sms", "Texts")
+    csrf = await _log_in(client, admin.email)
+    page = (await client.get(f"/admin/channels/{channel_id}")).text
+    for label in ("Account SID", "Auth token", "Twilio phone number", "Twilio API URL"):
+        assert f">{label}" in page
+    for meta in ("Phone number ID", "App secret", "Verify token", "Graph API"):
+        assert meta not in page
+    assert "enter the details from your Twilio account" in page
+
+    url = f"/admin/channels/{channel_id}/connection"
+    refused = await client.post(
+        url, data={"account_sid": "AC12", "auth_token": TWILIO_TOKEN,
+                   "from_number": "555 0100", "csrf_token": csrf},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert _error(refused.text, "account_sid") == (
+        "An Account SID is AC followed by 32 letters a to f and digits."
+    )
+    assert _error(refused.text, "from_number").startswith(
+        "Write the number in international format"
+    )
+    assert _value(refused.text, "field-from_number") == "555 0100"
+    assert TWILIO_TOKEN not in refused.text
+    no_token = await client.post(
+        url, data={"account_sid": SID, "from_number": "+15005550006", "csrf_token": csrf}
+    )
+    assert _error(no_token.text, "auth_token") == "Enter this secret to connect the channel."
+
+    saved = await client.post(
+        url, data={"account_sid": SID, "auth_token": TWILIO_TOKEN,
+                   "from_number": "+15005550006", "csrf_token": csrf},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    page = (await client.get(saved.headers["location"])).text
+    assert _status(page).startswith("The connection is saved. Set the number's messaging webhook")
+    assert "Connected to Twilio." in page
+    assert TWILIO_TOKEN not in page
+    assert page.count("Saved — leave empty to keep it.") == 1
+    assert "Set up the webhook in Twilio" in page
+    assert _value(page, "webhook-url") == f"{settings.public_url}/webhooks/{channel_id}"
+    assert 'id="verify-token"' not in page  # Twilio has no handshake
+    assert _value(page, "field-api_url") == "https://api.twilio.com"
+    stored = (await client.get(f"/api/v1/channels/{channel_id}", headers=admin.headers)).json()
+    assert stored["connection"] == {
+        "provider": "twilio", "account_sid": SID, "from_number": "+15005550006",
+        "api_url": "https://api.twilio.com", "auth_token_set": True,
+    }  # fmt: skip
+    assert "Connected (Twilio)" in (await client.get("/admin/channels")).text
+
+    client.headers.update(SPANISH)
+    spanish = (await client.get(f"/admin/channels/{channel_id}")).text
+    assert ">SID de la cuenta</label>" in spanish
+    assert "Configura el webhook en Twilio" in spanish
+
+
+async def test_x_and_email_channels_connect_with_their_own_fields(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    admin = await make_workspace(db)
+    x_id = await make_channel(db, admin, "twitter", "X DMs")
+    mail_id = await make_channel(db, admin, "email", "Support mail")
+    csrf = await _log_in(client, admin.email)
+
+    saved = await client.post(
+        f"/admin/channels/{x_id}/connection",
+        data={"account_user_id": "1234567890", "consumer_secret": X_SECRET,
+              "access_token": X_TOKEN, "csrf_token": csrf},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    page = (await client.get(saved.headers["location"])).text
+    assert "Connected to X." in page
+    assert "Set up the webhook in X" in page
+    assert page.count("Saved — leave empty to keep it.") == 2
+    assert X_SECRET not in page
+    assert X_TOKEN not in page
+    stored = (await client.get(f"/api/v1/channels/{x_id}", headers=admin.headers)).json()
+    assert stored["connection"]["account_user_id"] == "1234567890"
+    assert stored["connection"]["consumer_secret_set"] is True
+    assert stored["connection"]["access_token_set"] is True
+
+    page = (await client.get(f"/admin/channels/{mail_id}")).text
+    for label in ("Email address", "Sender name", "SMTP server", "SMTP port", "SMTP user name",
+                  "SMTP password", "Use STARTTLS"):  # fmt: skip
+        assert label in page
+    assert 'id="field-smtp_starttls" name="smtp_starttls" value="true"' in page
+    url = f"/admin/channels/{mail_id}/connection"
+    mail = {"address": "Support@Acme.test", "display_name": "Acme Support",
+            "smtp_host": "smtp.acme.test", "smtp_port": "587", "csrf_token": csrf}  # fmt: skip
+    refused = await client.post(
+        url, data={**mail, "address": "not an address", "smtp_port": "70000",
+                   "smtp_host": "smtp acme"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert (
+        _error(refused.text, "address") == "Enter a valid email address, such as ana@example.com."
+    )
+    assert _error(refused.text, "smtp_port") == "Enter a port number from 1 to 65535."
+    assert _error(refused.text, "smtp_host") == (
+        "Write a host name or an IP address, e.g. smtp.acme.com."
+    )
+    assert _value(refused.text, "field-smtp_port") == "70000"
+
+    # No password: a server that takes mail without a login.
+    saved = await client.post(url, data={**mail, "smtp_starttls": "true"})
+    assert saved.status_code == 303, saved.text
+    page = (await client.get(saved.headers["location"])).text
+    assert "Connected: replies leave through smtp.acme.test:587." in page
+    assert 'id="webhook-url"' not in page  # mail does not come by webhook
+    assert "Receiving mail is off: this Rolodex does not listen for SMTP" in page
+    assert 'value="true" checked' in page
+    stored = (await client.get(f"/api/v1/channels/{mail_id}", headers=admin.headers)).json()
+    assert stored["connection"] == {
+        "provider": "smtp", "address": "support@acme.test", "display_name": "Acme Support",
+        "smtp_host": "smtp.acme.test", "smtp_port": 587, "smtp_starttls": True,
+        "smtp_password_set": False,
+    }  # fmt: skip
+
+    # With a login; then unticked, and the password left empty is kept.
+    await client.post(
+        url, data={**mail, "smtp_username": "support", "smtp_password": SMTP_PASSWORD}
+    )
+    again = await client.post(url, data={**mail, "smtp_username": "support"})
+    assert again.status_code == 303
+    stored = (await client.get(f"/api/v1/channels/{mail_id}", headers=admin.headers)).json()
+    assert stored["connection"]["smtp_password_set"] is True
+    assert stored["connection"]["smtp_starttls"] is False
+    assert stored["connection"]["smtp_username"] == "support"
+
+    settings.smtp_port = 2525  # the listener is on: the page says where mail must go
+    page = (await client.get(f"/admin/channels/{mail_id}")).text
+    assert "Receiving mail is off" not in page
+    assert _value(page, "mail-address") == "support@acme.test"
+    assert _value(page, "mail-listener") == "127.0.0.1:2525"
+    assert SMTP_PASSWORD not in page
 
 
 async def test_connection_fields_are_explained_beside_each_field(
@@ -366,3 +521,113 @@ async def test_channels_pages_are_for_admins(client: httpx.AsyncClient, db: Data
     await client.post("/logout", data={"csrf_token": csrf})
     await _log_in(client, admin.email)
     assert (await client.get(f"/admin/channels/{foreign}")).status_code == 404
+
+
+# --- In the browser ------------------------------------------------------------------------
+
+
+def _add_channel(page: Any, url: str, name: str, platform: str) -> str:
+    """Add a channel from the Channels page; its id (the page it lands on)."""
+    page.goto(f"{url}/admin/channels")
+    add = page.get_by_role("region", name="Add a channel")
+    add.get_by_label("Name").fill(name)
+    add.get_by_label("Platform").select_option(label=platform)
+    add.get_by_role("button", name="Add channel").click()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    return str(page.url.split("/admin/channels/")[1].split("?")[0])
+
+
+def _connect(page: Any, fields: dict[str, str]) -> Any:
+    connection = page.get_by_role("region", name="Connection")
+    for label, value in fields.items():
+        connection.get_by_label(label).fill(value)
+    connection.get_by_role("button", name="Save connection").click()
+    return page.get_by_role("region", name="Connection")
+
+
+# The form is the same on both databases (the connection is one JSON column): SQLite only.
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_admin_connects_sms_x_and_email_in_the_browser(browser: Any, settings: Settings) -> None:
+    smtp_port = free_port()
+    rolodex = LiveRolodex(settings, ROLODEX_SMTP_PORT=str(smtp_port)).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    try:
+        created = create_workspace(settings)
+        page = context.new_page()
+        page.goto(f"{rolodex.url}/admin/channels")
+        login(page, "boss@acme.test", LOGIN_PASSWORD)
+
+        # SMS through Twilio: a wrong SID is refused beside its field, the secret not kept.
+        sms_id = _add_channel(page, rolodex.url, "Support SMS", "SMS")
+        expect(page.get_by_text("enter the details from your Twilio account")).to_be_visible()
+        expect(page.get_by_label("Phone number ID")).to_have_count(0)
+        connection = _connect(page, {"Account SID": "AC123", "Auth token": TWILIO_TOKEN,
+                                     "Twilio phone number": "+15005550006"})  # fmt: skip
+        expect(connection.get_by_label("Account SID")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#field-account_sid-error")).to_have_text(
+            "An Account SID is AC followed by 32 letters a to f and digits."
+        )
+        expect(connection.get_by_label("Twilio phone number")).to_have_value("+15005550006")
+        expect(connection.get_by_label("Auth token")).to_have_value("")
+        assert_accessible(page)
+        _connect(page, {"Account SID": SID, "Auth token": TWILIO_TOKEN})
+        expect(page.get_by_text("Connected to Twilio.")).to_be_visible()
+        webhook = page.get_by_role("region", name="Set up the webhook in Twilio")
+        expect(webhook.get_by_role("textbox", name="Webhook URL")).to_have_value(
+            f"{rolodex.url}/webhooks/{sms_id}"
+        )
+        expect(webhook).to_contain_text("A message comes in")
+        assert TWILIO_TOKEN not in page.content()
+        assert_accessible(page)
+
+        # X direct messages.
+        x_id = _add_channel(page, rolodex.url, "Support X", "Twitter/X")
+        _connect(page, {"Account user ID": "1234567890", "API key secret": X_SECRET,
+                        "Access token": X_TOKEN})  # fmt: skip
+        expect(page.get_by_text("Connected to X.")).to_be_visible()
+        expect(page.get_by_role("region", name="Set up the webhook in X")).to_contain_text(
+            "Account Activity webhook"
+        )
+        expect(page.get_by_text("Saved — leave empty to keep it.")).to_have_count(2)
+
+        # Email: where mail must reach Rolodex's own SMTP listener.
+        mail_id = _add_channel(page, rolodex.url, "Support mail", "Email")
+        _connect(page, {"Email address": "help@acme.test", "Sender name": "Acme Help",
+                        "SMTP server": "smtp.acme.test", "SMTP port": "587",
+                        "SMTP user name": "help", "SMTP password": SMTP_PASSWORD})  # fmt: skip
+        expect(
+            page.get_by_text("Connected: replies leave through smtp.acme.test:587.")
+        ).to_be_visible()
+        mail = page.get_by_role("region", name="Receive mail")
+        expect(mail.get_by_role("textbox", name="Forward mail for")).to_have_value("help@acme.test")
+        expect(mail.get_by_role("textbox", name="To Rolodex's SMTP server")).to_have_value(
+            f"127.0.0.1:{smtp_port}"
+        )
+        page.get_by_role("region", name="Connection").get_by_label("Use STARTTLS").check()
+        _connect(page, {})
+        expect(page.get_by_role("status").first).to_contain_text("The connection is saved.")
+        expect(page.get_by_label("Use STARTTLS")).to_be_checked()
+        assert SMTP_PASSWORD not in page.content()
+        assert_accessible(page)
+        page.set_viewport_size({"width": 800, "height": 800})
+        assert_accessible(page)
+
+        with api_client(rolodex.url, created["token"]) as api:
+            sms = api.get(f"/api/v1/channels/{sms_id}").json()["connection"]
+            x = api.get(f"/api/v1/channels/{x_id}").json()["connection"]
+            email = api.get(f"/api/v1/channels/{mail_id}").json()["connection"]
+        assert sms == {"provider": "twilio", "account_sid": SID, "from_number": "+15005550006",
+                       "api_url": "https://api.twilio.com", "auth_token_set": True}  # fmt: skip
+        assert x == {"provider": "x", "account_user_id": "1234567890",
+                     "api_url": "https://api.twitter.com", "consumer_secret_set": True,
+                     "access_token_set": True}  # fmt: skip
+        assert email == {"provider": "smtp", "address": "help@acme.test",
+                         "display_name": "Acme Help", "smtp_host": "smtp.acme.test",
+                         "smtp_port": 587, "smtp_username": "help", "smtp_starttls": True,
+                         "smtp_password_set": True}  # fmt: skip
+    finally:
+        context.close()
+        rolodex.stop()

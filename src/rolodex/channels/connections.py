@@ -101,8 +101,9 @@ def describe(channel: Channel) -> dict[str, Any] | None:
 
 
 def webhook_url(channel: Channel, settings: Settings) -> str | None:
-    """Where the platform posts this channel's deliveries (absolute, from ROLODEX_PUBLIC_URL)."""
-    if channel.provider is None:
+    """Where the platform posts this channel's deliveries (absolute, from ROLODEX_PUBLIC_URL);
+    None when not connected or when its platform never posts (email comes by SMTP)."""
+    if channel.provider is None or not connector_for(channel.provider).webhooks:
         return None
     return channel_webhook_url(channel.id, settings)
 

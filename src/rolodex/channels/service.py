@@ -188,6 +188,12 @@ async def delete_channel(session: AsyncSession, principal: Principal, channel_id
     )
 
 
+async def channel_medium(session: AsyncSession, principal: Principal, channel_id: str) -> str:
+    """A channel's medium ("" when it is gone)."""
+    channel = await repository.get(session, principal.workspace_id, channel_id)
+    return channel.medium if channel is not None else ""
+
+
 async def channel_names(session: AsyncSession, principal: Principal) -> dict[str, str]:
     """The names of the workspace's channels by id (any user: pages show them)."""
     return await repository.names(session, principal.workspace_id)

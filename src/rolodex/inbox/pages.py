@@ -161,6 +161,8 @@ async def _workspace(
             "team_id": current.team_id,
             "contact_id": current.contact_id,
             "status_changed_by": changed_by,
+            # A platform's delivery error codes are explained per medium (workspace.js).
+            "medium": await channels.channel_medium(session, principal, current.channel_id),
         }
     return page(
         request,

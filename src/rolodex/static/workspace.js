@@ -405,12 +405,41 @@
     return t("Failed: %(title)s (%(code)s)", { title: error.title, code: error.code });
   }
 
-  // Platform codes whose meaning a person needs in plain words.
-  function explanation(code) {
+  // Platform codes whose meaning a person needs in plain words (the platform's own code and
+  // title stay shown beside them). By medium: one number means different things on different
+  // platforms (Messenger's 551 is not SMTP's 551).
+  function explanation(error) {
+    const tooFast = t("The platform refused because too many messages were sent in a short time. Retry in a few minutes.");
+    const refused = t("The recipient's mail server refused this address: it may be mistyped or no longer exist.");
     const known = {
-      131047: t("More than 24 hours have passed since this person last wrote: WhatsApp only allows a template message now."),
+      whatsapp: {
+        131047: t("More than 24 hours have passed since this person last wrote: WhatsApp only allows a template message now."),
+      },
+      sms: {
+        21610: t("This person replied STOP to this number: they have opted out and get no texts from it until they send START."),
+        21211: t("This is not a valid phone number."),
+        21614: t("This number is not a mobile number: it cannot receive texts."),
+        30003: t("The phone is unreachable: switched off or out of coverage. Retry later."),
+        30005: t("The number is unknown or no longer in service."),
+        30006: t("The number is a landline or cannot receive texts."),
+        20429: tooFast,
+        http_429: tooFast,
+      },
+      twitter: {
+        349: t("X does not let this account send messages to this user: they may not accept direct messages from it."),
+        88: tooFast,
+        429: tooFast,
+        http_429: tooFast,
+        rate_limited: tooFast,
+      },
+      email: {
+        550: refused,
+        551: refused,
+        553: refused,
+        552: t("The message is too large for the recipient's mail server: send smaller or fewer files."),
+      },
     };
-    return known[code] || "";
+    return (known[conv && conv.medium] || {})[error.code] || "";
   }
 
   // After Retry its button is gone: the keyboard goes to the first of `focusIds` still shown.
@@ -432,7 +461,7 @@
     if (!delivery || message.direction !== "outbound") return [];
     const id = `delivery-${message.id}`;
     const failed = delivery.status === "failed";
-    const why = failed && delivery.error ? explanation(delivery.error.code) : "";
+    const why = failed && delivery.error ? explanation(delivery.error) : "";
     return [
       h("p", { class: `delivery is-${delivery.status}`, id, tabindex: "-1" },
         h("span", { class: "visually-hidden", text: t("Delivery:") }), " ",

@@ -184,6 +184,8 @@ class Connector(ABC):
     max_text_length: ClassVar[int | None] = None
     # Whether a contact may have several conversations at once, one per thread (email).
     threaded: ClassVar[bool] = False
+    # Whether deliveries come to the channel's webhook URL (email comes by SMTP instead).
+    webhooks: ClassVar[bool] = True
 
     def handshake(self, connection: Connection, query: dict[str, str]) -> Handshake:
         """Answer the platform's verification GET on the webhook URL."""

@@ -57,6 +57,7 @@ class Smtp(Connector):
     secret_fields = ("smtp_password",)
     optional_secrets = ("smtp_password",)
     threaded = True
+    webhooks = False
 
     def verify(
         self, connection: Connection, url: str, headers: dict[str, str], body: bytes

@@ -8,7 +8,9 @@ keeps it (as an omitted secret does on PATCH).
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,15 +20,16 @@ from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium, medium_label
 from rolodex.channels import service
 from rolodex.channels.pages.forms import (
-    DONE,
     PROVIDERS,
+    Provider,
     attempt,
     connection_document,
     connection_fields,
     connection_line,
+    done_message,
     typed_back,
 )
-from rolodex.channels.schemas import ChannelCreate, ChannelUpdate
+from rolodex.channels.schemas import ChannelCreate, ChannelRead, ChannelUpdate
 from rolodex.config import Settings
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.i18n import _, translate
@@ -36,8 +39,6 @@ from rolodex.web import page
 router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 Short = Annotated[Text, Form(max_length=200)]
-Secret = Annotated[Text, Form(max_length=4000)]
-Long = Annotated[Text, Form(max_length=500)]
 
 
 def _settings(request: Request) -> Settings:
@@ -132,8 +133,9 @@ async def _channel_page(
     failed, _next = await service.list_webhook_events(
         session, principal, channel.id, status="failed", cursor=None, limit=50
     )
-    done = request.query_params.get("done", "")
+    done = done_message(request.query_params.get("done", ""), provider)
     shown = channel.connection or {}
+    email = provider is not None and provider.key == "smtp"
     fields = connection_fields(provider, shown, connection_form) if provider else []
     errors = connection_errors or {}
     # A refusal that names no field of the form (the provider, the whole connection).
@@ -146,7 +148,10 @@ async def _channel_page(
         channel=channel,
         medium=medium_label(channel.medium),
         provider=provider,
+        state=_state(channel, provider) if provider else "",
+        setup_heading=translate(provider.setup_heading) if provider and not email else "",
         steps=[translate(step) for step in provider.steps] if provider else [],
+        mail=_mail_intake(shown, _settings(request)) if email else None,
         fields=fields,
         connection_errors=errors,
         connection_alert="; ".join(dict.fromkeys(stray)),
@@ -154,10 +159,41 @@ async def _channel_page(
         details_errors=details_errors or {},
         verify_token=shown.get("verify_token", ""),
         failed=failed,
-        done=translate(DONE[done]) % {"name": channel.name} if done in DONE else "",
+        done=translate(done) % {"name": channel.name} if done else "",
         status_code=status_code,
         **context,
     )
+
+
+def _state(channel: ChannelRead, provider: Provider) -> str:
+    """The connection's state line: connected to what, or what to enter to connect."""
+    if channel.connection is None:
+        return translate(provider.not_connected) % {"provider": provider.name}
+    if provider.key == "smtp":
+        connection = channel.connection
+        return _(
+            "Connected: replies leave through %(server)s.",
+            server=f"{connection.get('smtp_host', '')}:{connection.get('smtp_port', '')}",
+        )
+    return _("Connected to %(provider)s.", provider=provider.name)
+
+
+def _every_interface(host: str) -> bool:
+    try:
+        return not host or ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        return False
+
+
+def _mail_intake(connection: dict[str, Any], settings: Settings) -> dict[str, str]:
+    """Where mail to an email channel's address must arrive: Rolodex's own SMTP listener
+    (`ROLODEX_SMTP_PORT`), or nowhere while that setting is unset."""
+    if settings.smtp_port is None:
+        return {"address": connection.get("address", ""), "listener": ""}
+    host = settings.smtp_host
+    if _every_interface(host):  # no one address to give: the public name is the one
+        host = urlsplit(settings.public_url).hostname or host
+    return {"address": connection.get("address", ""), "listener": f"{host}:{settings.smtp_port}"}
 
 
 def _back(channel_id: str, done: str) -> RedirectResponse:
@@ -205,40 +241,22 @@ async def save_channel(
 
 @router.post("/admin/channels/{channel_id}/connection")
 async def connect_channel(
-    request: Request,
-    channel_id: str,
-    session: SessionDep,
-    principal: SignedInForm,
-    phone_number_id: Short = "",
-    page_id: Short = "",
-    account_id: Short = "",
-    access_token: Secret = "",
-    page_access_token: Secret = "",
-    app_secret: Secret = "",
-    verify_token: Short = "",
-    graph_url: Long = "",
-    api_version: Annotated[Text, Form(max_length=20)] = "",
+    request: Request, channel_id: str, session: SessionDep, principal: SignedInForm
 ) -> Response:
     """Connect or re-connect a channel (PATCH /api/v1/channels/{id} with `connection`).
 
-    A secret left empty keeps the stored one; an empty verify token keeps (or makes) one.
+    The form holds the fields of the channel's provider; a secret left empty keeps the stored
+    one, an empty verify token keeps (or makes) one.
     """
     settings = _settings(request)
     channel = await service.get_channel(session, principal, channel_id)
     provider = PROVIDERS.get(Medium(channel.medium))
     if provider is None:  # nothing to connect here yet: the page says so
         return RedirectResponse(f"/admin/channels/{channel_id}", status_code=303)
-    given = {
-        "phone_number_id": phone_number_id,
-        "page_id": page_id,
-        "account_id": account_id,
-        "access_token": access_token,
-        "page_access_token": page_access_token,
-        "app_secret": app_secret,
-        "verify_token": verify_token,
-        "graph_url": graph_url,
-        "api_version": api_version,
-    }
+    # Only this provider's fields are read (the body is size-limited by the middleware, and
+    # each field's length by the connection's schema).
+    form = await request.form()
+    given = {f.name: v for f in provider.fields if isinstance(v := form.get(f.name, ""), str)}
 
     async def connect() -> object:
         connection = provider.model.model_validate(connection_document(provider, given))
@@ -248,13 +266,12 @@ async def connect_channel(
     saved, errors, status_code = await attempt(connect, provider)
     if saved is not None:
         return _back(channel_id, "connected")
-    typed = typed_back(provider, given)
     return await _channel_page(
         request,
         session,
         principal,
         channel_id,
-        connection_form=typed,
+        connection_form=typed_back(provider, given),
         connection_errors=errors,
         status_code=status_code,
     )
