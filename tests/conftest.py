@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +28,17 @@ from rolodex.models import Base
 # process that serves or works has them.
 subscriptions.register_all()
 
+CHROMIUM = os.environ.get("ROLODEX_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# ROLODEX_REQUIRE_BROWSER=1 turns a missing Chromium or Playwright into a failure, not a skip.
+REQUIRE_BROWSER = os.environ.get("ROLODEX_REQUIRE_BROWSER") == "1"
 POSTGRES_URL = os.environ.get("ROLODEX_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ROLODEX_REQUIRE_POSTGRES") == "1"
 TESTS_DIR = Path(__file__).parent
@@ -121,3 +133,38 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless Chromium per test.
+
+    Playwright's sync API keeps an event loop running in this thread while it is
+    open, which would break the async tests that run after it; so it never outlives a test.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRE_BROWSER:
+            pytest.fail("ROLODEX_REQUIRE_BROWSER=1 but Playwright is not installed")
+        pytest.skip("Playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        if REQUIRE_BROWSER:
+            pytest.fail(f"ROLODEX_REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page (its own cookies) per test, 1280 px wide."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -1,11 +1,8 @@
-"""Browser fixtures: a real `rolodex serve` process and Debian's Chromium driven by Playwright.
-
-ROLODEX_REQUIRE_BROWSER=1 turns a missing Chromium or Playwright into a failure instead of a skip.
-"""
+"""Browser fixtures: a real `rolodex serve` process (the `browser` and `page` fixtures, Debian's
+Chromium driven by Playwright, are the root conftest's: channel tests use them too)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -13,24 +10,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from rolodex.config import Settings
 from support.processes import spawn_cli
-
-CHROMIUM = os.environ.get("ROLODEX_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REQUIRE_BROWSER = os.environ.get("ROLODEX_REQUIRE_BROWSER") == "1"
 
 
 @dataclass
@@ -77,38 +62,3 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """A headless Chromium per test.
-
-    Playwright's sync API keeps an event loop running in this thread while it is
-    open, which would break the async tests that run after it; so it never outlives a test.
-    """
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if REQUIRE_BROWSER:
-            pytest.fail("ROLODEX_REQUIRE_BROWSER=1 but Playwright is not installed")
-        pytest.skip("Playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        if REQUIRE_BROWSER:
-            pytest.fail(f"ROLODEX_REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context and page (its own cookies) per test, 1280 px wide."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    yield tab
-    context.close()

@@ -5,40 +5,20 @@ process) as the company's mail server (R11, issue 19)."""
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 
 from builders import make_workspace
-from rolodex.config import Settings
 from rolodex.db import Database
 from support.e2e import Api, eventually
-from support.live import LiveRolodex, free_port
+from support.live import LiveRolodex
 from support.platform_simulator import PlatformSimulator
 
 pytestmark = pytest.mark.slow
 ADDRESS = "support@acme.test"
 CUSTOMER = "kerry.fisher@example.com"
-MAX_BYTES = 200_000
-
-
-@pytest.fixture
-def mail_sim() -> Iterator[PlatformSimulator]:
-    """The simulator with its SMTP sink: the company's outgoing mail server."""
-    with PlatformSimulator(smtp=True) as sim:
-        yield sim
-
-
-@pytest.fixture
-def mail_rolodex(settings: Settings) -> Iterator[LiveRolodex]:
-    """Rolodex serving, its SMTP listener on a free port (ROLODEX_SMTP_PORT)."""
-    live = LiveRolodex(
-        settings, ROLODEX_SMTP_PORT=str(free_port()), ROLODEX_SMTP_MAX_BYTES=str(MAX_BYTES)
-    ).start()
-    yield live
-    live.stop()
 
 
 def _smtp_port(live: LiveRolodex) -> int:
@@ -64,6 +44,9 @@ async def _connected(db: Database, live: LiveRolodex, sim: PlatformSimulator) ->
     )
     assert channel["connection"]["smtp_password_set"] is True
     assert "smtp_password" not in channel["connection"]
+    assert channel["webhook_url"] is None  # mail comes by SMTP, never to a webhook
+    tested = api("POST", f"/api/v1/channels/{channel['id']}/connection/test")
+    assert tested["ok"] is True, tested
     return api
 
 
@@ -84,23 +67,29 @@ def _send(live: LiveRolodex, mail: EmailMessage) -> None:
 
 
 async def test_mail_in_reply_out_and_the_answer_joins_the_thread(
-    db: Database, mail_rolodex: LiveRolodex, mail_sim: PlatformSimulator
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
 ) -> None:
     """smtplib → conversation; the reply reaches the sink threaded; the answer joins it."""
-    api = await _connected(db, mail_rolodex, mail_sim)
+    api = await _connected(db, rolodex, simulator)
     first = _mail("Order 1042", "Hi,\nwhere is my order?\n", Message_ID="<first-1042@example.com>")
-    _send(mail_rolodex, first)
+    first.add_attachment(
+        b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="r.pdf"
+    )
+    _send(rolodex, first)
     conversation = eventually(lambda: api.conversations())[0]
+    assert conversation["subject"] == "Order 1042"
     contact = api("GET", f"/api/v1/contacts/{conversation['contact_id']}")
     assert contact["attributes"]["email-address"] == CUSTOMER
     assert contact["attributes"]["email-name"] == "Kerry Fisher"
     [message] = api.messages(conversation["id"])
     assert message["text"] == "Hi,\nwhere is my order?"
+    [receipt] = message["attachments"]
+    assert (receipt["filename"], receipt["status"], receipt["size"]) == ("r.pdf", "stored", 16)
 
     reply = api(
         "POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "Shipped!"}
     )
-    [sent] = eventually(lambda: mail_sim.mails(to=CUSTOMER))
+    [sent] = eventually(lambda: simulator.mails(to=CUSTOMER))
     assert sent["in_reply_to"] == "<first-1042@example.com>"
     assert sent["references"] == ["<first-1042@example.com>"]
     assert sent["subject"] == "Re: Order 1042"
@@ -124,7 +113,7 @@ async def test_mail_in_reply_out_and_the_answer_joins_the_thread(
         In_Reply_To=sent["message_id"],
         References=f"<first-1042@example.com> {sent['message_id']}",
     )
-    _send(mail_rolodex, answer)
+    _send(rolodex, answer)
     texts = eventually(
         lambda: (
             [m["text"] for m in api.messages(conversation["id"])]
@@ -135,30 +124,31 @@ async def test_mail_in_reply_out_and_the_answer_joins_the_thread(
     assert texts == ["Hi,\nwhere is my order?", "Shipped!", "Thanks a lot!"]
 
     # A new mail that names nothing opens a conversation of its own, beside the open one.
-    _send(mail_rolodex, _mail("Another question", "Do you ship to Spain?"))
+    _send(rolodex, _mail("Another question", "Do you ship to Spain?"))
     both = eventually(lambda: len(api.conversations()) == 2 and api.conversations())
     assert {c["contact_id"] for c in both} == {conversation["contact_id"]}
 
 
 async def test_unknown_address_too_large_and_automatic_mail(
-    db: Database, mail_rolodex: LiveRolodex, mail_sim: PlatformSimulator
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
 ) -> None:
     """550 for an address no channel has, 552 over the size limit; an auto-reply and a
     bounce open nothing."""
-    api = await _connected(db, mail_rolodex, mail_sim)
-    with smtplib.SMTP("127.0.0.1", _smtp_port(mail_rolodex), timeout=10) as client:
+    api = await _connected(db, rolodex, simulator)
+    with smtplib.SMTP("127.0.0.1", _smtp_port(rolodex), timeout=10) as client:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             client.send_message(_mail("Hi", "relay me"), to_addrs=["someone@elsewhere.test"])
         assert refused.value.recipients["someone@elsewhere.test"][0] == 550
-    with smtplib.SMTP("127.0.0.1", _smtp_port(mail_rolodex), timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", _smtp_port(rolodex), timeout=10) as client:
         # smtplib announces SIZE, so the listener refuses at MAIL FROM already.
+        big = _mail("Big", "x" * (int(rolodex.env["ROLODEX_SMTP_MAX_BYTES"]) + 1000))
         with pytest.raises(smtplib.SMTPResponseException) as too_large:
-            client.send_message(_mail("Big", "x" * (MAX_BYTES + 1000)))
+            client.send_message(big)
         assert too_large.value.smtp_code == 552
-    _send(mail_rolodex, _mail("Out of office", "I am away.", Auto_Submitted="auto-replied"))
-    with smtplib.SMTP("127.0.0.1", _smtp_port(mail_rolodex), timeout=10) as client:
+    _send(rolodex, _mail("Out of office", "I am away.", Auto_Submitted="auto-replied"))
+    with smtplib.SMTP("127.0.0.1", _smtp_port(rolodex), timeout=10) as client:
         client.send_message(_mail("Undeliverable", "bounce"), from_addr="")
-    _send(mail_rolodex, _mail("A real one", "Hello"))  # processed after the two above
+    _send(rolodex, _mail("A real one", "Hello"))  # processed after the two above
 
     def processed() -> list[dict[str, Any]]:
         conversations = api.conversations()
@@ -176,18 +166,18 @@ async def test_unknown_address_too_large_and_automatic_mail(
 
 
 async def test_a_refused_reply_fails_with_the_servers_words(
-    db: Database, mail_rolodex: LiveRolodex, mail_sim: PlatformSimulator
+    db: Database, rolodex: LiveRolodex, simulator: PlatformSimulator
 ) -> None:
     """A 4xx from the company's mail server is retried; a 5xx fails the reply at once with
     the server's reply text."""
-    api = await _connected(db, mail_rolodex, mail_sim)
-    _send(mail_rolodex, _mail("Hello", "Anyone there?"))
+    api = await _connected(db, rolodex, simulator)
+    _send(rolodex, _mail("Hello", "Anyone there?"))
     conversation = eventually(lambda: api.conversations())[0]
-    mail_sim.smtp_fail(451, "4.7.1 try again later")
+    simulator.smtp_fail(451, "4.7.1 try again later")
     api("POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "Hi!"})
-    [retried] = eventually(lambda: mail_sim.mails())
+    [retried] = eventually(lambda: simulator.mails())
     assert retried["text"] == "Hi!"
-    mail_sim.smtp_fail(550, "5.1.1 mailbox unavailable")
+    simulator.smtp_fail(550, "5.1.1 mailbox unavailable")
     reply = api(
         "POST", f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "Yes!"}
     )
@@ -199,4 +189,4 @@ async def test_a_refused_reply_fails_with_the_servers_words(
     )
     assert failed["error"]["code"] == "550"
     assert "mailbox unavailable" in failed["error"]["title"]
-    assert len(mail_sim.mails()) == 1
+    assert len(simulator.mails()) == 1
