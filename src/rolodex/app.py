@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from rolodex import __version__, apidocs, errors, middleware, subscriptions, web
+from rolodex import __version__, apidocs, demo, errors, middleware, subscriptions, web
 from rolodex.attributes import api as attributes_api
 from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
@@ -43,6 +44,8 @@ from rolodex.stream.broker import Broker
 from rolodex.users import api as users_api
 from rolodex.users import pages as users_pages
 from rolodex.web import PACKAGE_DIR
+from rolodex.webchat import api as webchat_api
+from rolodex.webchat import pages as webchat_pages
 from rolodex.webhooks import api as webhooks_api
 from rolodex.webhooks import pages as webhooks_pages
 from rolodex.worker import Worker
@@ -72,6 +75,7 @@ API_ROUTERS = (
     webhooks_api.router,
     compat_api.router,
     stream_api.router,
+    webchat_api.router,
 )
 PAGE_ROUTERS = (
     web.router,
@@ -86,6 +90,8 @@ PAGE_ROUTERS = (
     exports_pages.router,
     crm_pages.router,
     webhooks_pages.router,
+    webchat_pages.router,
+    demo.router,
 )
 
 
@@ -100,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = open_database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         app.state.database = database
+        # The login page links the demo's shop page ("play a website visitor") when it exists.
+        app.state.demo_site = await demo.demo_site_channel_id(database) is not None
         broker = Broker(
             database,
             queue_size=settings.stream_queue_size,
@@ -115,6 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mail = None
         if settings.smtp_port is not None:
             mail = await smtp_listener.start(database, settings)
+        # Everything loaded so far lives as long as the process: out of the collector's sight,
+        # so that no request pays for a full collection over the import-time heap.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
+    # Web chat visitors (the public visitor API): the largest file a visitor may attach, and
+    # how many requests one may make per minute: messages per session (five times that per
+    # client address), new sessions per client address, reads (config, session, history,
+    # stream connections) per client address. Counted per process.
+    webchat_max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    webchat_messages_per_minute: int = Field(default=20, ge=1)
+    webchat_sessions_per_minute: int = Field(default=10, ge=1)
+    webchat_reads_per_minute: int = Field(default=240, ge=1)
+
     # The live stream (R12.1): a comment this often keeps idle connections open through
     # proxies; each client's queue holds this many events (a client that falls that far behind
     # is disconnected, and resumes with Last-Event-ID); the ring kept for resuming holds the

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import service as attributes
@@ -28,11 +30,14 @@ from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import ConversationUpdate, MessageCreate, Status
 from rolodex.crm import service as crm
 from rolodex.crm.schemas import CrmIntegrationUpdate
-from rolodex.db import Database
+from rolodex.db import Database, SessionDep, TransactionalRoute
+from rolodex.errors import NotFound
+from rolodex.i18n import gettext
 from rolodex.kit.clock import utcnow
 from rolodex.plans import Plan
 from rolodex.users import service as users
 from rolodex.users.schemas import TeamCreate, UserCreate
+from rolodex.web import PACKAGE_DIR, page
 from rolodex.workspaces import repository, service
 
 DEMO_NAME = "Rolodex Demo"
@@ -59,6 +64,10 @@ _X_ACCOUNTS = {
 # ROLODEX_SMTP_PORT=2525).
 DEMO_EMAIL_ADDRESS = "support@acme.example"
 DEMO_SMTP_SINK_PORT = 8025
+# Its web chat: the widget on the demo shop page Rolodex serves (/demo/site, make run's
+# Rolodex on port 8000, by either name) and on the simulator's page (port 8020).
+DEMO_SITE_PATH = "/demo/site"
+DEMO_WEBCHAT_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000", "http://127.0.0.1:8020")
 DEMO_PASSWORD = "rolodex-demo"  # noqa: S105 - printed for newcomers on purpose
 DEMO_LOGINS = (
     ("admin", "admin@demo.rolodex.test", DEMO_PASSWORD),
@@ -167,6 +176,9 @@ def how_to_play(settings: Settings) -> list[str]:
     """How a newcomer writes to the demo as a customer on each channel (for `rolodex demo`)."""
     url = settings.demo_simulator_url
     return [
+        # Where the server listens is known only once it serves: the path, then.
+        f"Play a website visitor on the demo shop page, {DEMO_SITE_PATH} on the server (its "
+        "login page links to it): the web chat is in the page's corner.",
         f"Play the customer on the platform simulator's page, {url} "
         "(`make run` starts it: examples/platform_simulator):",
         "  WhatsApp, Messenger, Instagram: the 'Customer's phone' form;",
@@ -227,6 +239,8 @@ def _simulated(key: str, settings: Settings) -> Connected:
         return _x(key, settings)
     if key == "mail":
         return _email(settings)
+    if key == "chat":
+        return _webchat(), None
     if key not in _SIMULATED:
         return None, None
     provider, id_field, token_field, platform, account_id = _SIMULATED[key]
@@ -298,6 +312,20 @@ def _email(settings: Settings) -> Connected:
     }
     # Mail has no webhook: the simulator lists the address for its customer page only.
     return connection, {"platform": "email", "address": DEMO_EMAIL_ADDRESS, "name": "Acme"}
+
+
+def _webchat() -> dict[str, Any]:
+    # No platform: the widget is Rolodex's own, and visitors reach Rolodex directly.
+    return {
+        "provider": "widget",
+        "allowed_origins": list(DEMO_WEBCHAT_ORIGINS),
+        "pre_chat_fields": ["first_name", "email"],
+        "color": "#8a4b2a",
+        "greeting": {
+            "en": "Hi! Questions about an order or a product? Ask away.",
+            "es": "¡Hola! ¿Dudas sobre un pedido o un producto? Pregúntanos.",
+        },
+    }
 
 
 async def _crm(session: AsyncSession, admin: Principal, settings: Settings) -> None:
@@ -402,3 +430,55 @@ async def _conversations(
                 received.conversation_id,
                 ConversationUpdate(status=item.then, reason="answered"),
             )
+
+
+# --- The demo shop page: a newcomer plays a website visitor ------------------------------
+
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+
+
+async def _site_channel(session: AsyncSession) -> str | None:
+    # The demo workspace's connected, enabled web chat channel, if the demo exists.
+    workspace = await repository.find_by_name(session, DEMO_NAME)
+    if workspace is None:
+        return None
+    reader = Principal(
+        workspace_id=workspace.id,
+        plan=workspace.plan,
+        kind=TokenKind.USER,
+        token_id="demo-site",  # noqa: S106 - an id, not a secret
+        role=Role.ADMIN,
+    )
+    rows, _next = await channels.list_channels(session, reader, cursor=None, limit=100)
+    for channel in rows:
+        if channel.provider == "widget" and channel.enabled and not channel.archived:
+            return channel.id
+    return None
+
+
+async def demo_site_channel_id(database: Database) -> str | None:
+    """The web chat channel the demo shop page embeds; None when there is no demo."""
+    async with database.reader() as session:
+        return await _site_channel(session)
+
+
+@router.get(DEMO_SITE_PATH, response_class=HTMLResponse)
+async def demo_site(request: Request, session: SessionDep) -> HTMLResponse:
+    """A small shop page with the demo's web chat on it (404 unless the demo exists)."""
+    channel_id = await _site_channel(session)
+    if channel_id is None:
+        raise NotFound(gettext("There is no demo workspace here."))
+    # The script comes from this very origin (the page's CSP allows only its own scripts); the
+    # widget then talks to the origin it came from, which the demo channel allows.
+    return page(request, "channels/demo_site.html", None, channel_id=channel_id)
+
+
+@router.get(f"{DEMO_SITE_PATH}.css")
+async def demo_site_css() -> Response:
+    """The demo shop page's own look (the page loads only its own styles)."""
+    css = (PACKAGE_DIR / "templates" / "channels" / "demo_site.css").read_text(encoding="utf-8")
+    return Response(
+        css,
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

@@ -25,7 +25,10 @@ log = logging.getLogger("rolodex.errors")
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes whose bodies carry attachments (base64 in JSON) get the attachment limit.
-_ATTACHMENT_ROUTES = re.compile(r"^/api/v1/(channels/[^/]+/inbound|conversations/[^/]+/messages)$")
+_ATTACHMENT_ROUTES = re.compile(
+    r"^/(api/v1/channels/[^/]+/inbound|api/v1/conversations/[^/]+/messages"
+    r"|public/v1/webchat/[^/]+/messages)$"
+)
 
 
 class BodyTooLarge(HTTPException):
@@ -176,6 +179,9 @@ _PAGE_CSP = (
 # ReDoc (/redoc) builds its styles at run time in <style> elements (styled-components, with no
 # way to hand it a nonce) and runs its search in a worker made from its own code (a blob: URL):
 # that one page may use inline styles and blob: workers; its scripts stay 'self' only.
+# The web chat channel's live preview is shown in a frame of its own channel page.
+_FRAMED = re.compile(r"^/admin/channels/[^/]+/preview$")
+_FRAMED_CSP = _PAGE_CSP.replace(b"frame-ancestors 'none'", b"frame-ancestors 'self'")
 _REDOC_CSP = _PAGE_CSP.replace(
     b"style-src 'self'", b"style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
 )
@@ -196,7 +202,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = _REDOC_CSP if scope["path"] == "/redoc" else _PAGE_CSP
+        path = scope["path"]
+        csp = _PAGE_CSP
+        if path == "/redoc":
+            csp = _REDOC_CSP
+        elif _FRAMED.match(path):
+            csp = _FRAMED_CSP
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -208,6 +219,39 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class PublicCors:
+    """Answer the web chat visitor API's CORS for the origin the route accepted.
+
+    The route checks the Origin against the channel's allowed origins and records it in the
+    request's state; every response of that request, errors included (a 401 the widget must
+    read), then says that origin may read it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add Access-Control-Allow-Origin as the response starts, when the origin passed."""
+        if scope["type"] != "http" or not scope["path"].startswith(_CORS_PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_cors(message: Message) -> None:
+            origin = scope.get("state", {}).get(CORS_STATE)
+            if message["type"] == "http.response.start" and origin:
+                headers = list(message.get("headers", ()))
+                headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
+                headers.append((b"vary", b"Origin"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+_CORS_PREFIX = "/public/v1/webchat/"
+CORS_STATE = "webchat_origin"  # set by webchat/api.py once the Origin is allowed
 
 
 class Language:
@@ -236,4 +280,5 @@ def install(app: Any, *, max_body_bytes: int, max_attachment_bytes: int) -> None
     app.add_middleware(NulFreeUrl)
     app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(PublicCors)
     app.add_middleware(Language)

@@ -5,11 +5,13 @@ Retry, and admins only; and in the browser, an SMS, an X and an email channel co
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,12 @@ import pytest
 from playwright.sync_api import expect
 
 from builders import PASSWORD, make_channel, make_user, make_workspace
+from rolodex.app import create_app
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
+from rolodex.demo import demo_site_channel_id, seed_demo
+from rolodex.webchat import api as webchat_api
 from rolodex.worker import Worker
 from support.axe import assert_accessible
 from support.browser import LOGIN_PASSWORD, api_client, create_workspace, login
@@ -141,14 +146,13 @@ async def test_the_list_and_adding_a_channel(client: httpx.AsyncClient, db: Data
     assert blank.status_code == 422
     assert 'id="channel-name-error">This field is required.' in blank.text
 
-    # A medium with no platform connection here yet says how its messages arrive instead.
+    # A web chat channel has the widget's own settings instead of a platform's fields.
     chat = await make_channel(db, admin, "webchat", "Site chat")
     chat_page = (await client.get(f"/admin/channels/{chat}")).text
-    assert "Rolodex cannot connect a Web chat channel to its platform from this page yet." in (
-        chat_page
-    )
-    assert f"POST /api/v1/channels/{chat}/inbound" in chat_page
+    assert "Not connected: list the sites that may show the chat" in chat_page
+    assert '<label for="webchat-origins">Allowed origins</label>' in chat_page
     assert "Save connection" not in chat_page
+    assert "Test connection" not in chat_page
 
 
 async def test_connecting_through_the_form_stores_it_and_never_echoes_a_secret(
@@ -523,6 +527,273 @@ async def test_channels_pages_are_for_admins(client: httpx.AsyncClient, db: Data
     assert (await client.get(f"/admin/channels/{foreign}")).status_code == 404
 
 
+# --- Web chat: the widget's settings, the identity secret, the preview, the demo shop ------
+
+
+@pytest.fixture
+async def fresh_limits() -> None:
+    """Visitor rate-limit counters from zero (they are per process, and other tests count)."""
+    await webchat_api.reset_limits()
+
+
+def _textarea(page: str, element_id: str) -> str:
+    found = re.search(rf'<textarea id="{element_id}"[^>]*>([^<]*)</textarea>', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def _webchat_error(page: str, field: str) -> str:
+    found = re.search(rf'<p class="field-error" id="webchat-{field}-error">([^<]*)</p>', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def _signature(secret: str, identifier: str) -> str:
+    return hmac.new(secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+
+
+async def _connect_webchat(client: httpx.AsyncClient, admin: Any, channel_id: str) -> str:
+    """Connect through the API; the channel's identity secret."""
+    connection = {"provider": "widget", "allowed_origins": ["https://shop.example"]}
+    patched = await client.patch(
+        f"/api/v1/channels/{channel_id}", json={"connection": connection}, headers=admin.headers
+    )
+    assert patched.status_code == 200, patched.text
+    return str(patched.json()["connection"]["identity_secret"])
+
+
+async def test_a_web_chat_channel_is_set_up_from_its_page(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    admin = await make_workspace(db)
+    channel_id = await make_channel(db, admin, "webchat", "Shop chat")
+    csrf = await _log_in(client, admin.email)
+    url = f"/admin/channels/{channel_id}/webchat"
+    page = (await client.get(f"/admin/channels/{channel_id}")).text
+    assert 'id="webchat-color" name="color" type="color" value="#1f6feb"' in page
+    assert "<legend>Pre-chat form</legend>" in page
+    assert '<label for="webchat-greeting-es">Greeting in Spanish' in page
+    assert 'id="webchat-link-emails-warning"><strong>Warning:</strong>' in page
+    assert 'id="webchat-script-tag"' not in page  # nothing to paste before it is on
+    assert "Identity verification" not in page
+
+    empty = await client.post(url, data={"allowed_origins": " \r\n", "csrf_token": csrf})
+    assert empty.status_code == 422
+    assert _webchat_error(empty.text, "origins").startswith("Write one origin per line")
+    refused = await client.post(
+        url, data={"allowed_origins": "https://shop.example/cart", "color": "#123abc",
+                   "greeting_es": "¡" * 301, "pre_chat_fields": ["email"], "csrf_token": csrf},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert _webchat_error(refused.text, "origins").startswith("Write one origin per line")
+    assert _webchat_error(refused.text, "greeting-es") == "Write at most 300 characters."
+    assert "The settings were not saved; see the messages beside the fields." in refused.text
+    assert _textarea(refused.text, "webchat-origins") == "https://shop.example/cart"
+    assert 'type="color" value="#123abc"' in refused.text  # what they chose stays
+    assert 'name="pre_chat_fields" value="email" checked' in refused.text
+    stored = (await client.get(f"/api/v1/channels/{channel_id}", headers=admin.headers)).json()
+    assert stored["connection"] is None
+
+    saved = await client.post(
+        url, data={"allowed_origins": "https://shop.example\r\n\r\nhttp://127.0.0.1:8123/\r\n",
+                   "pre_chat_fields": ["email", "first_name"], "color": "#aa3300",
+                   "greeting_en": "Hi there!", "greeting_es": "¡Hola!", "csrf_token": csrf},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    page = (await client.get(saved.headers["location"])).text
+    assert _status(page) == "The web chat settings of Shop chat are saved."
+    assert "Connected: the chat works on the sites below." in page
+    stored = (await client.get(f"/api/v1/channels/{channel_id}", headers=admin.headers)).json()
+    connection = stored["connection"]
+    secret = connection["identity_secret"]
+    assert re.fullmatch(r"[0-9a-f]{64}", secret)
+    expected = {
+        "provider": "widget", "allowed_origins": ["https://shop.example", "http://127.0.0.1:8123"],
+        "pre_chat_fields": ["first_name", "email"], "color": "#aa3300",
+        "greeting": {"en": "Hi there!", "es": "¡Hola!"}, "link_unverified_emails": False,
+    }  # fmt: skip
+    assert {key: connection.get(key) for key in expected} == expected
+    assert stored["webhook_url"] is None
+
+    assert _textarea(page, "webchat-script-tag") == (
+        f'<script src="{settings.public_url}/widget.js" data-channel="{channel_id}" async></script>'
+    )
+    assert _value(page, "webchat-secret") == secret
+    assert _textarea(page, "webchat-origins") == "https://shop.example\nhttp://127.0.0.1:8123"
+    assert 'name="pre_chat_fields" value="last_name">' in page
+    assert 'id="webchat-link-emails" name="link_unverified_emails" value="true"\n' in page
+    assert f'<iframe class="preview-frame" src="/admin/channels/{channel_id}/preview"' in page
+    assert "Connected (web chat widget)" in (await client.get("/admin/channels")).text
+
+    # Saving again keeps the identity secret (the company's site signs with it).
+    again = await client.post(
+        url, data={"allowed_origins": "https://shop.example", "link_unverified_emails": "true",
+                   "color": "#aa3300", "csrf_token": csrf},
+    )  # fmt: skip
+    assert again.status_code == 303
+    stored = (await client.get(f"/api/v1/channels/{channel_id}", headers=admin.headers)).json()
+    assert stored["connection"]["identity_secret"] == secret
+    assert stored["connection"]["link_unverified_emails"] is True
+    assert stored["connection"]["pre_chat_fields"] == []
+    assert stored["connection"]["greeting"] == {}
+    page = (await client.get(f"/admin/channels/{channel_id}")).text
+    assert 'name="link_unverified_emails" value="true" checked' in page
+
+    client.headers.update(SPANISH)
+    spanish = (await client.get(f"/admin/channels/{channel_id}")).text
+    assert '<label for="webchat-origins">Orígenes permitidos</label>' in spanish
+    assert "Verificación de identidad" in spanish
+
+
+@pytest.mark.usefixtures("fresh_limits")
+async def test_the_identity_secret_signs_with_the_snippets_and_rotates(
+    client: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await make_workspace(db)
+    channel_id = await make_channel(db, admin, "webchat", "Shop chat")
+    secret = await _connect_webchat(client, admin, channel_id)
+    csrf = await _log_in(client, admin.email)
+    page = (await client.get(f"/admin/channels/{channel_id}")).text
+    sessions = f"/public/v1/webchat/{channel_id}/sessions"
+
+    # The Python snippet, run as the page shows it, signs as Rolodex checks.
+    monkeypatch.setenv("ROLODEX_IDENTITY_SECRET", secret)
+    scope: dict[str, Any] = {}
+    exec(_textarea(page, "webchat-snippet-python"), scope)  # the page's own code, as shown
+    signed = scope["identifier_hash"]("user-42")
+    assert signed == _signature(secret, "user-42")
+    if shutil.which("node"):
+        script = (
+            _textarea(page, "webchat-snippet-node")
+            + 'process.stdout.write(identifierHash("user-42"));'
+        )
+        node = await asyncio.create_subprocess_exec(
+            "node", "-e", script, stdout=asyncio.subprocess.PIPE
+        )
+        out, _err = await node.communicate()
+        assert out.decode() == signed
+    assert "hash_hmac('sha256', $identifier, getenv('ROLODEX_IDENTITY_SECRET'))" in _textarea(
+        page, "webchat-snippet-php"
+    )
+    assert 'data-identifier="{{ user.id }}"' in _textarea(page, "webchat-verified-tag")
+    verified = await client.post(
+        sessions, json={"identifier": "user-42", "identifier_hash": signed}
+    )
+    assert verified.status_code == 201, verified.text
+    assert verified.json()["verified"] is True
+
+    # Rotate asks first; only the confirmed second press makes a new secret.
+    asked = await client.post(
+        f"/admin/channels/{channel_id}/identity-secret", data={"csrf_token": csrf}
+    )
+    assert asked.status_code == 200
+    assert 'id="rotate-question" role="alert">Rotate the identity secret?' in asked.text
+    assert '<input type="hidden" name="confirm" value="yes">' in asked.text
+    assert _value(asked.text, "webchat-secret") == secret
+    rotated = await client.post(
+        f"/admin/channels/{channel_id}/identity-secret", data={"csrf_token": csrf, "confirm": "yes"}
+    )
+    assert rotated.status_code == 303
+    page = (await client.get(rotated.headers["location"])).text
+    assert _status(page).startswith("The identity secret is rotated")
+    new_secret = _value(page, "webchat-secret")
+    assert re.fullmatch(r"[0-9a-f]{64}", new_secret)
+    assert new_secret != secret
+    old = await client.post(sessions, json={"identifier": "user-42", "identifier_hash": signed})
+    assert old.status_code == 401
+    assert old.json()["code"] == "bad_identifier_hash"
+    new = {"identifier": "user-42", "identifier_hash": _signature(new_secret, "user-42")}
+    assert (await client.post(sessions, json=new)).status_code == 201
+
+    # A channel without an identity secret says so instead.
+    whatsapp = await make_channel(db, admin, "whatsapp", "Support")
+    refused = await client.post(
+        f"/admin/channels/{whatsapp}/identity-secret", data={"csrf_token": csrf, "confirm": "yes"}
+    )
+    assert refused.status_code == 409
+    assert '<p class="alert" role="alert">Only a connected web chat channel has an identity' in (
+        refused.text
+    )
+
+    # Admins only.
+    agent = await make_user(db, admin.workspace_id, Role.AGENT)
+    await client.post("/logout", data={"csrf_token": csrf})
+    csrf = await _log_in(client, agent.email)
+    for path, data in (("webchat", {"allowed_origins": "https://evil.example"}),
+                       ("identity-secret", {"confirm": "yes"})):  # fmt: skip
+        posted = await client.post(
+            f"/admin/channels/{channel_id}/{path}", data={**data, "csrf_token": csrf}
+        )
+        assert posted.status_code == 403, path
+    assert (await client.get(f"/admin/channels/{channel_id}/preview")).status_code == 403
+    stored = (await client.get(f"/api/v1/channels/{channel_id}", headers=admin.headers)).json()
+    assert stored["connection"]["identity_secret"] == new_secret
+    assert stored["connection"]["allowed_origins"] == ["https://shop.example"]
+
+
+async def test_the_preview_is_a_rolodex_page_with_the_widget(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await make_workspace(db)
+    channel_id = await make_channel(db, admin, "webchat", "Shop chat")
+    await _log_in(client, admin.email)
+    preview = f"/admin/channels/{channel_id}/preview"
+    off = await client.get(preview)
+    assert off.status_code == 200
+    assert "Save the widget settings to see the chat here." in off.text
+    assert "widget.js" not in off.text
+
+    await _connect_webchat(client, admin, channel_id)
+    on = await client.get(preview, headers=SPANISH)
+    assert on.status_code == 200
+    assert '<html lang="es">' in on.text  # the widget speaks the page's language
+    assert f'<script src="/widget.js" data-channel="{channel_id}" async></script>' in on.text
+    # The channel page may frame it; nothing else may, and the channel page itself stays unframed.
+    assert "frame-ancestors 'self'" in on.headers["content-security-policy"]
+    page = await client.get(f"/admin/channels/{channel_id}")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+@pytest.mark.usefixtures("fresh_limits")
+async def test_the_demo_shop_page_plays_a_website_visitor(settings: Settings, db: Database) -> None:
+    async def fetch(*paths: str) -> list[httpx.Response]:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return [await c.get(path) for path in paths]
+
+    login, site = await fetch("/login", "/demo/site")
+    assert "Play a website visitor" not in login.text
+    assert site.status_code == 404
+
+    assert await seed_demo(db, settings)
+    channel_id = await demo_site_channel_id(db)
+    assert channel_id is not None
+    login, site, css = await fetch("/login", "/demo/site", "/demo/site.css")
+    assert '<a href="/demo/site">Play a website visitor</a>' in login.text
+    assert site.status_code == 200
+    assert f'<script src="/widget.js" data-channel="{channel_id}" async></script>' in site.text
+    assert "Acme Coffee Shop" in site.text
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+
+    # The demo channel takes visitors from the shop page and from the simulator's page.
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            config = await c.get(f"/public/v1/webchat/{channel_id}/config")
+            assert config.json()["pre_chat_fields"] == ["first_name", "email"]
+            assert config.json()["greeting"]["es"].startswith("¡Hola!")
+            for origin, expected in (("http://127.0.0.1:8000", 201),
+                                     ("http://localhost:8000", 201),
+                                     ("http://127.0.0.1:8020", 201),
+                                     ("https://elsewhere.example", 403)):  # fmt: skip
+                made = await c.post(
+                    f"/public/v1/webchat/{channel_id}/sessions", json={}, headers={"Origin": origin}
+                )
+                assert made.status_code == expected, origin
+
+
 # --- In the browser ------------------------------------------------------------------------
 
 
@@ -628,6 +899,99 @@ def test_an_admin_connects_sms_x_and_email_in_the_browser(browser: Any, settings
                          "display_name": "Acme Help", "smtp_host": "smtp.acme.test",
                          "smtp_port": 587, "smtp_username": "help", "smtp_starttls": True,
                          "smtp_password_set": True}  # fmt: skip
+    finally:
+        context.close()
+        rolodex.stop()
+
+
+# The page is the same on both databases (the connection is one JSON column): SQLite only.
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_admin_sets_up_web_chat_and_rotates_its_secret_in_the_browser(
+    browser: Any, settings: Settings
+) -> None:
+    rolodex = LiveRolodex(settings).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    try:
+        created = create_workspace(settings)
+        page = context.new_page()
+        page.goto(f"{rolodex.url}/admin/channels")
+        login(page, "boss@acme.test", LOGIN_PASSWORD)
+        chat_id = _add_channel(page, rolodex.url, "Shop chat", "Web chat")
+        expect(page.get_by_text("Not connected: list the sites")).to_be_visible()
+        expect(page.get_by_role("region", name="Identity verification")).to_have_count(0)
+
+        # A path is refused beside the field; what was typed stays.
+        settings_card = page.get_by_role("region", name="Widget settings")
+        origins = settings_card.get_by_label("Allowed origins")
+        origins.fill("https://shop.example/cart")
+        settings_card.get_by_role("button", name="Save settings").click()
+        expect(origins).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#webchat-origins-error")).to_contain_text("one origin per line")
+        assert_accessible(page)
+
+        origins.fill("https://shop.example\nhttp://127.0.0.1:8123")
+        prechat = settings_card.get_by_role("group", name="Pre-chat form")
+        prechat.get_by_label("First name").check()
+        prechat.get_by_label("Email").check()
+        settings_card.get_by_label("Colour").fill("#0a7d4f")
+        settings_card.get_by_label("Greeting in English").fill("Hello from the page test!")
+        settings_card.get_by_label("Greeting in Spanish").fill("¡Hola desde la prueba!")
+        settings_card.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "The web chat settings of Shop chat are saved."
+        )
+        install = page.get_by_role("region", name="Add the chat to your site")
+        expect(install.get_by_role("textbox", name="Script tag")).to_have_value(
+            f'<script src="{rolodex.url}/widget.js" data-channel="{chat_id}" async></script>'
+        )
+        identity = page.get_by_role("region", name="Identity verification")
+        secret_box = identity.get_by_role("textbox", name="Identity secret")
+        secret = secret_box.input_value()
+        assert re.fullmatch(r"[0-9a-f]{64}", secret)
+        for language in ("Python", "Node.js", "PHP"):
+            expect(identity.get_by_role("textbox", name=language)).to_contain_text(
+                "ROLODEX_IDENTITY_SECRET"
+            )
+        assert_accessible(page)
+
+        # Rotate asks first; keeping the secret changes nothing, confirming makes a new one.
+        identity.get_by_role("button", name="Rotate secret").click()
+        question = page.get_by_role("alert").filter(has_text="Rotate the identity secret?")
+        expect(question).to_be_visible()
+        keep = page.get_by_role("link", name="Keep the current secret")
+        expect(keep).to_be_focused()
+        assert_accessible(page)
+        keep.click()
+        expect(secret_box).to_have_value(secret)
+        identity.get_by_role("button", name="Rotate secret").click()
+        page.get_by_role("button", name="Rotate the secret").click()
+        expect(page.get_by_role("status")).to_contain_text("The identity secret is rotated")
+        expect(secret_box).not_to_have_value(secret)
+        rotated = secret_box.input_value()
+
+        # The live preview: the widget, with the saved colour and greeting, inside the page.
+        frame = page.locator("iframe[title='Preview of the chat']")
+        frame.scroll_into_view_if_needed()  # the launcher is fixed to the frame's own corner
+        preview = frame.content_frame
+        launcher = preview.get_by_role("button", name="Open chat")
+        launcher.click()
+        expect(preview.get_by_text("Hello from the page test!")).to_be_visible()
+        page.set_viewport_size({"width": 800, "height": 800})
+        assert_accessible(page)
+
+        with api_client(rolodex.url, created["token"]) as api:
+            connection = api.get(f"/api/v1/channels/{chat_id}").json()["connection"]
+        assert connection["identity_secret"] == rotated
+        assert connection["allowed_origins"] == ["https://shop.example", "http://127.0.0.1:8123"]
+        assert connection["pre_chat_fields"] == ["first_name", "email"]
+        assert connection["color"] == "#0a7d4f"
+        assert connection["greeting"] == {
+            "en": "Hello from the page test!",
+            "es": "¡Hola desde la prueba!",
+        }
     finally:
         context.close()
         rolodex.stop()

@@ -79,6 +79,15 @@ async def update_channel(
     return service.read(channel, settings)
 
 
+@router.post("/channels/{channel_id}/identity-secret")
+async def rotate_identity_secret(
+    channel_id: str, request: Request, session: SessionDep, principal: AdminPrincipal
+) -> ChannelRead:
+    """A new identity secret for a web chat channel (admins): the old one stops verifying."""
+    channel = await service.rotate_identity_secret(session, principal, channel_id)
+    return service.read(channel, _settings(request))
+
+
 @router.post("/channels/{channel_id}/connection/test")
 async def test_connection(
     channel_id: str, request: Request, session: SessionDep, principal: AdminPrincipal

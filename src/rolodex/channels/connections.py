@@ -46,6 +46,9 @@ def apply(channel: Channel, data: ConnectionInput | None, settings: Settings) ->
     if connector.verify_token:
         kept_token = (channel.connection or {}).get("verify_token")
         readable.setdefault("verify_token", kept_token or secrets.token_urlsafe(24))
+    kept_fields = (channel.connection or {}) if channel.provider == data.provider else {}
+    for name, make in connector.generated.items():
+        readable[name] = kept_fields.get(name) or make()
     if connector.url_field is not None:
         name = connector.url_field
         try:

@@ -25,13 +25,14 @@ from rolodex import files
 from rolodex.attributes import service as attributes
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium, attributes_of, display_name
-from rolodex.channels import service as channels
+from rolodex.channels import repository
 from rolodex.channels.schemas import InboundMessage, InboundResult
 from rolodex.contacts import service as contacts
 from rolodex.conversations import service as conversations
-from rolodex.errors import Forbidden
+from rolodex.errors import Conflict, Forbidden, NotFound
 from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
+from rolodex.models import Channel
 
 USER_ID = "user-id"
 
@@ -80,7 +81,7 @@ async def receive(
 ) -> InboundResult:
     """Store an inbound message with its contact, platform values, conversation and files."""
     require_inbound_caller(principal)
-    channel, medium, region = await channels.inbound_channel(session, principal, channel_id)
+    channel, medium, region = await inbound_channel(session, principal, channel_id)
     target = Target(principal.workspace_id, channel.id, medium, region)
     sent = sender_values(medium, data.sender.id, data.sender.attributes)
     values, ignored = attributes.check_sender_attributes(medium, sent, region)
@@ -109,6 +110,22 @@ async def receive(
         duplicate=False,
         ignored_attributes=ignored,
     )
+
+
+async def inbound_channel(
+    session: AsyncSession, principal: Principal, channel_id: str
+) -> tuple[Channel, Medium, str]:
+    """A channel that may receive messages, its medium and the phone region; 404/409 otherwise."""
+    found = await repository.get_with_region(session, principal.workspace_id, channel_id)
+    if found is None:
+        raise NotFound(_("Channel not found."))
+    channel, region = found
+    if not channel.enabled or channel.archived:
+        raise Conflict(
+            _("This channel is disabled or archived and does not receive messages."),
+            code="channel_inactive",
+        )
+    return channel, Medium(channel.medium), region
 
 
 async def store(
@@ -157,9 +174,12 @@ async def refresh_values(
     sender_id: str,
     values: dict[str, attributes.PlatformValue],
     at: datetime,
-) -> None:
-    """Write platform values fetched later (a profile) to the sender's contact."""
-    await _contact_with_values(session, target, ("system", None), sender_id, values, at)
+    actor: tuple[str, str | None] = ("system", None),
+) -> str:
+    """Write platform values (a profile fetched later, a visitor's details) to the sender's
+    contact, made if new; its id."""
+    identity = await _contact_with_values(session, target, actor, sender_id, values, at)
+    return identity.contact_id
 
 
 def sender_values(medium: Medium, sender_id: str, sent: dict[str, Any]) -> dict[str, object]:

@@ -99,13 +99,32 @@ class SmtpConnection(InputModel):
     smtp_starttls: bool = False
 
 
+Origin = Annotated[
+    str, Field(max_length=300, pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?$")
+]
+Greeting = Annotated[str, Field(max_length=300)]
+
+
+class WidgetConnection(InputModel):
+    """Rolodex's own web chat widget on the company's site (identity_secret is generated)."""
+
+    provider: Literal["widget"]
+    allowed_origins: Annotated[list[Origin], Field(min_length=1, max_length=20)]
+    pre_chat_fields: list[Literal["first_name", "last_name", "email"]] = []
+    color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#1f6feb"
+    greeting: dict[Literal["en", "es"], Greeting] = {}
+    # A visitor's typed email links contacts (R3.3) only when verified, unless this is on.
+    link_unverified_emails: bool = False
+
+
 ConnectionInput = Annotated[
     WhatsAppConnection
     | MessengerConnection
     | InstagramConnection
     | XConnection
     | TwilioConnection
-    | SmtpConnection,
+    | SmtpConnection
+    | WidgetConnection,
     Field(discriminator="provider"),
 ]
 

@@ -16,7 +16,16 @@ from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium
 from rolodex.channels import connections, intake, platform, repository
+from rolodex.channels.connectors import connector_for
 from rolodex.channels.connectors.base import PlatformError
+
+# The inbound path and signed file links, for the domains that receive on a channel's behalf
+# (web chat): this service is the channels domain's one door.
+from rolodex.channels.delivery import file_link as file_link
+from rolodex.channels.inbound import Replay as Replay
+from rolodex.channels.inbound import Target as Target
+from rolodex.channels.inbound import refresh_values as refresh_values
+from rolodex.channels.inbound import store as store
 from rolodex.channels.schemas import (
     ChannelCreate,
     ChannelRead,
@@ -188,6 +197,21 @@ async def delete_channel(session: AsyncSession, principal: Principal, channel_id
     )
 
 
+async def public_channel(session: AsyncSession, channel_id: str, provider: str) -> Channel:
+    """A live, enabled channel connected with this provider, by id alone (a public entry
+    point such as the web chat visitor API); 404 for anything else."""
+    channel = await repository.get_any(session, channel_id)
+    if channel is None or channel.provider != provider or not channel.enabled or channel.archived:
+        raise NotFound(_("Channel not found."))
+    return channel
+
+
+async def channel_region(session: AsyncSession, channel: Channel) -> str:
+    """The default phone region of the channel's workspace."""
+    found = await repository.get_with_region(session, channel.workspace_id, channel.id)
+    return found[1] if found else "US"
+
+
 async def channel_medium(session: AsyncSession, principal: Principal, channel_id: str) -> str:
     """A channel's medium ("" when it is gone)."""
     channel = await repository.get(session, principal.workspace_id, channel_id)
@@ -199,20 +223,30 @@ async def channel_names(session: AsyncSession, principal: Principal) -> dict[str
     return await repository.names(session, principal.workspace_id)
 
 
-async def inbound_channel(
+async def rotate_identity_secret(
     session: AsyncSession, principal: Principal, channel_id: str
-) -> tuple[Channel, Medium, str]:
-    """A channel that may receive messages, its medium and the phone region; 404/409 otherwise."""
-    found = await repository.get_with_region(session, principal.workspace_id, channel_id)
-    if found is None:
-        raise NotFound(_("Channel not found."))
-    channel, region = found
-    if not channel.enabled or channel.archived:
+) -> Channel:
+    """A new identity secret for a web chat channel (admins); identifiers signed with the old
+    one are refused from now on."""
+    principal.require_admin()
+    channel = await access_channel_by_id(session, principal, channel_id)
+    connector = connector_for(channel.provider) if channel.provider else None
+    if connector is None or "identity_secret" not in connector.generated:
         raise Conflict(
-            _("This channel is disabled or archived and does not receive messages."),
-            code="channel_inactive",
+            _("Only a connected web chat channel has an identity secret."),
+            code="no_identity_secret",
         )
-    return channel, Medium(channel.medium), region
+    make = connector.generated["identity_secret"]
+    channel.connection = {**(channel.connection or {}), "identity_secret": make()}
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "channel.identity_secret_rotated",
+        target_type="channel",
+        target_id=channel.id,
+    )
+    return channel
 
 
 async def test_connection(

@@ -234,6 +234,50 @@ async def any_on_channel(session: AsyncSession, workspace_id: str, channel_id: s
     return (await session.execute(stmt)).first() is not None
 
 
+async def open_conversation_id(
+    session: AsyncSession, workspace_id: str, channel_id: str, contact_id: str
+) -> str | None:
+    """The contact's newest open conversation on the channel, if any."""
+    stmt = (
+        select(Conversation.id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.channel_id == channel_id,
+            Conversation.contact_id == contact_id,
+            Conversation.status != "resolved",
+        )
+        .order_by(Conversation.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def contact_channel_messages(
+    session: AsyncSession,
+    workspace_id: str,
+    channel_id: str,
+    contact_id: str,
+    limit: int,
+    conversation_id: str | None = None,
+) -> list[Message]:
+    """The contact's last `limit` messages on one channel, across its conversations (or in
+    one of them), oldest first."""
+    stmt = (
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.channel_id == channel_id,
+            Conversation.contact_id == contact_id,
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    if conversation_id is not None:
+        stmt = stmt.where(Conversation.id == conversation_id)
+    return list((await session.execute(stmt)).scalars())[::-1]
+
+
 def messages_of(workspace_id: str, conversation_id: str) -> Select[Message]:
     """A conversation's messages."""
     return select(Message).where(

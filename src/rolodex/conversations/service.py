@@ -762,6 +762,46 @@ async def list_messages(
     return await _messages_read(session, principal, rows), next_cursor
 
 
+async def open_conversation_id(
+    session: AsyncSession, workspace_id: str, channel_id: str, contact_id: str
+) -> str | None:
+    """The contact's open conversation on the channel (None: none is open)."""
+    return await repository.open_conversation_id(session, workspace_id, channel_id, contact_id)
+
+
+async def contact_channel_messages(
+    session: AsyncSession,
+    principal: Principal,
+    channel_id: str,
+    contact_id: str,
+    limit: int,
+    conversation_id: str | None = None,
+) -> list[MessageRead]:
+    """A contact's last messages on one channel, across its conversations or in one of them
+    (404 unless it is theirs), oldest first: what a web chat visitor sees of their history."""
+    if conversation_id is not None:
+        found = await repository.get(session, principal.workspace_id, conversation_id)
+        if found is None or (found.contact_id, found.channel_id) != (contact_id, channel_id):
+            raise NotFound(_("Conversation not found."), code="conversation_not_found")
+    rows = await repository.contact_channel_messages(
+        session, principal.workspace_id, channel_id, contact_id, limit, conversation_id
+    )
+    return await _messages_read(session, principal, rows)
+
+
+async def contact_message(
+    session: AsyncSession, principal: Principal, contact_id: str, message_id: str
+) -> MessageRead | None:
+    """One message of one of the contact's conversations (None: not theirs, or gone)."""
+    row = await repository.get_message(session, principal.workspace_id, message_id)
+    if row is None:
+        return None
+    conversation = await repository.get(session, principal.workspace_id, row.conversation_id)
+    if conversation is None or conversation.contact_id != contact_id:
+        return None
+    return (await _messages_read(session, principal, [row]))[0]
+
+
 async def reply(
     session: AsyncSession,
     principal: Principal,

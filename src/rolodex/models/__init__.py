@@ -26,6 +26,7 @@ from rolodex.models.linking import AttributeMapping, ContactSettings
 from rolodex.models.privacy import DeletedContact, PrivacySettings
 from rolodex.models.throttle import LoginFailure
 from rolodex.models.users import ApiToken, OAuthClient, Team, TeamMember, User
+from rolodex.models.webchat import WebchatSession
 from rolodex.models.webhooks import Webhook
 from rolodex.models.workspaces import Workspace
 
@@ -62,6 +63,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "User",
+    "WebchatSession",
     "Webhook",
     "WebhookEvent",
     "Workspace",

@@ -26,7 +26,7 @@ from rolodex.auth.principals import Principal
 from rolodex.db import Database
 from rolodex.stream import payloads
 from rolodex.stream.payloads import Variant
-from rolodex.stream.records import RELOAD, Record
+from rolodex.stream.records import MESSAGE_CREATED, RELOAD, Record
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ class Broker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stops: list[Callable[[], None]] = []
+        # Web chat visitors' streams: the ids of new messages of their contact (webchat/).
+        self._watchers: dict[str, set[asyncio.Queue[str]]] = {}
 
     # --- life ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -210,6 +212,27 @@ class Broker:
             if not clients:
                 del self._clients[client.workspace_id]
 
+    def watch(self, contact_id: str) -> asyncio.Queue[str]:
+        """A queue of the ids of the contact's new messages (a visitor's stream)."""
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=self.queue_size)
+        self._watchers.setdefault(contact_id, set()).add(queue)
+        return queue
+
+    def unwatch(self, contact_id: str, queue: asyncio.Queue[str]) -> None:
+        """Forget a visitor's queue (its stream ended)."""
+        queues = self._watchers.get(contact_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._watchers[contact_id]
+
+    def _notify_watchers(self, record: Record) -> None:
+        if record["t"] != MESSAGE_CREATED:
+            return
+        for queue in self._watchers.get(record.get("k") or "", ()):
+            with contextlib.suppress(asyncio.QueueFull):  # a stuck visitor misses, never blocks
+                queue.put_nowait(record["m"])
+
     def client_count(self) -> int:
         """How many streams this process serves now."""
         return sum(len(c) for c in self._clients.values())
@@ -289,6 +312,7 @@ class Broker:
         # these events in the ring (replay), not also on its queue.
         work: list[tuple[Entry, list[Client]]] = []
         for record in records:
+            self._notify_watchers(record)
             entry = self._append(record)
             targets = list(self._clients.get(record["w"], ()))
             if targets:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rolodex.channels.connectors import instagram, messenger, smtp, twilio, whatsapp_cloud, x
+from rolodex.channels.connectors import (
+    instagram,
+    messenger,
+    smtp,
+    twilio,
+    whatsapp_cloud,
+    widget,
+    x,
+)
 from rolodex.channels.connectors.base import Connector
 
 CONNECTORS: dict[str, Connector] = {}
@@ -26,5 +34,6 @@ for _connector in (
     x.connector,
     twilio.connector,
     smtp.connector,
+    widget.connector,
 ):
     register(_connector)

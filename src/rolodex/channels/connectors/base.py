@@ -11,7 +11,7 @@ delivery job (channels/delivery.py) sends replies through `send`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -180,6 +180,9 @@ class Connector(ABC):
     url_field: ClassVar[str | None] = None
     # Whether the webhook handshake checks a verify token (generated when none is given).
     verify_token: ClassVar[bool] = False
+    # Readable fields Rolodex generates, kept across re-connections (the widget's identity
+    # secret), by name: how to make one.
+    generated: ClassVar[Mapping[str, Callable[[], str]]] = {}
     # The longest reply text the platform takes (None: no limit); longer replies get 422.
     max_text_length: ClassVar[int | None] = None
     # Whether a contact may have several conversations at once, one per thread (email).

@@ -9,8 +9,10 @@ with a Message-ID of Rolodex's own, so the customer's answer to them finds its t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
@@ -112,31 +114,14 @@ class Smtp(Connector):
     ) -> Sent:
         """Send a reply by the channel's SMTP server, threaded under the mail it answers."""
         mail = compose(connection, recipient, text, files, reply)
-        try:
-            async with _client(http, connection) as client:
-                await client.send_message(mail)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            raise _refusal(refused.code, refused.message) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _refusal(exc.code, exc.message) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise PlatformError(
-                "unreachable", str(exc) or type(exc).__name__, retryable=True
-            ) from exc
+        async with _session(http, connection) as client:
+            await client.send_message(mail)
         return Sent(str(mail["Message-ID"]))
 
     async def test(self, http: httpx.AsyncClient, connection: Connection) -> str:
         """Connect to the SMTP server (STARTTLS and login when set) and leave."""
-        try:
-            async with _client(http, connection) as client:
-                await client.noop()
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _refusal(exc.code, exc.message) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise PlatformError(
-                "unreachable", str(exc) or type(exc).__name__, retryable=True
-            ) from exc
+        async with _session(http, connection) as client:
+            await client.noop()
         return f"{connection['address']} via {connection['smtp_host']}:{connection['smtp_port']}"
 
     async def download(
@@ -180,6 +165,23 @@ def compose(
             filename=file.filename,
         )
     return mail
+
+
+@contextlib.asynccontextmanager
+async def _session(
+    http: httpx.AsyncClient, connection: Connection
+) -> AsyncIterator[aiosmtplib.SMTP]:
+    # Connected (STARTTLS and login when set); every failure as the PlatformError it means.
+    try:
+        async with _client(http, connection) as client:
+            yield client
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        refused = exc.recipients[0]
+        raise _refusal(refused.code, refused.message) from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        raise _refusal(exc.code, exc.message) from exc
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise PlatformError("unreachable", str(exc) or type(exc).__name__, retryable=True) from exc
 
 
 def _client(http: httpx.AsyncClient, connection: Connection) -> aiosmtplib.SMTP:

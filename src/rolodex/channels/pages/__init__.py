@@ -14,11 +14,13 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.auth.principals import Principal
 from rolodex.catalogue import Medium, medium_label
 from rolodex.channels import service
+from rolodex.channels.pages import webchat
 from rolodex.channels.pages.forms import (
     PROVIDERS,
     Provider,
@@ -32,6 +34,7 @@ from rolodex.channels.pages.forms import (
 from rolodex.channels.schemas import ChannelCreate, ChannelRead, ChannelUpdate
 from rolodex.config import Settings
 from rolodex.db import SessionDep, TransactionalRoute
+from rolodex.errors import AppError
 from rolodex.i18n import _, translate
 from rolodex.schemas import Text
 from rolodex.web import page
@@ -124,11 +127,14 @@ async def _channel_page(
     details_errors: dict[str, str] | None = None,
     connection_form: dict[str, str] | None = None,
     connection_errors: dict[str, str] | None = None,
+    webchat_form: dict[str, Any] | None = None,
+    webchat_errors: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    channel = service.read(
-        await service.get_channel(session, principal, channel_id), _settings(request)
-    )
+    settings = _settings(request)
+    channel = service.read(await service.get_channel(session, principal, channel_id), settings)
+    if channel.medium == Medium.WEBCHAT:
+        context["webchat"] = _webchat(channel, settings, webchat_form, webchat_errors)
     provider = PROVIDERS.get(channel.medium)
     failed, _next = await service.list_webhook_events(
         session, principal, channel.id, status="failed", cursor=None, limit=50
@@ -151,7 +157,7 @@ async def _channel_page(
         state=_state(channel, provider) if provider else "",
         setup_heading=translate(provider.setup_heading) if provider and not email else "",
         steps=[translate(step) for step in provider.steps] if provider else [],
-        mail=_mail_intake(shown, _settings(request)) if email else None,
+        mail=_mail_intake(shown, settings) if email else None,
         fields=fields,
         connection_errors=errors,
         connection_alert="; ".join(dict.fromkeys(stray)),
@@ -163,6 +169,42 @@ async def _channel_page(
         status_code=status_code,
         **context,
     )
+
+
+def _webchat(
+    channel: ChannelRead,
+    settings: Settings,
+    form: dict[str, Any] | None,
+    errors: dict[str, str] | None,
+) -> dict[str, Any]:
+    """What a web chat channel's page shows: the widget's settings form, and once connected the
+    script tag, the identity secret with its snippets and the preview."""
+    connection = channel.connection or {}
+    values = form or webchat.settings_form(connection)
+    public = urlsplit(settings.public_url)
+    return {
+        "connected": connection.get("provider") == webchat.PROVIDER,
+        "form": values,
+        "errors": errors or {},
+        "pre_chat": [
+            (key, translate(label), key in values["pre_chat_fields"])
+            for key, label in webchat.PRE_CHAT_FIELDS
+        ],
+        "greetings": [
+            (lang, translate(label), values[f"greeting_{lang}"])
+            for lang, label in webchat.LANGUAGES
+        ],
+        "max_origins": webchat.MAX_ORIGINS,
+        "public_origin": f"{public.scheme}://{public.netloc}",
+        "script_tag": webchat.script_tag(settings.public_url, channel.id),
+        "verified_tag": webchat.verified_script_tag(settings.public_url, channel.id),
+        "secret": connection.get("identity_secret", ""),
+        "secret_variable": webchat.SECRET_VARIABLE,
+        "snippets": [
+            {"key": key, "language": language, "code": code, "rows": code.count("\n") + 1}
+            for key, language, code in webchat.snippets()
+        ],
+    }
 
 
 def _state(channel: ChannelRead, provider: Provider) -> str:
@@ -336,4 +378,97 @@ async def retry_delivery(
         channel_id,
         deliveries_error="; ".join(dict.fromkeys(errors.values())),
         status_code=status_code,
+    )
+
+
+# --- A web chat channel: the widget ------------------------------------------------------
+
+
+def _problem_fields(exc: AppError) -> dict[str, str]:
+    """A service's refusal of the widget settings as messages by form field."""
+    if exc.status in (403, 404):
+        raise exc
+    out: dict[str, str] = {}
+    for error in exc.errors:
+        out.setdefault(webchat.field_of(str(error.get("field", "form"))), str(error["message"]))
+    return out or {"form": exc.detail}
+
+
+@router.post("/admin/channels/{channel_id}/webchat")
+async def save_webchat(
+    request: Request, channel_id: str, session: SessionDep, principal: SignedInForm
+) -> Response:
+    """Connect a web chat channel or change its widget (PATCH /api/v1/channels/{id} with a
+    `widget` connection): allowed origins, pre-chat fields, colour, greetings, email linking."""
+    settings = _settings(request)
+    channel = await service.get_channel(session, principal, channel_id)
+    if channel.medium != Medium.WEBCHAT.value:
+        return RedirectResponse(f"/admin/channels/{channel_id}", status_code=303)
+    form = await request.form()
+    pre_chat = [v for v in form.getlist("pre_chat_fields") if isinstance(v, str)]
+    typed = webchat.typed_form(form, pre_chat)
+    try:
+        data = ChannelUpdate.model_validate({"connection": webchat.connection_document(typed)})
+        await service.update_channel(session, principal, channel_id, data, settings)
+    except ValidationError as exc:
+        errors, status_code = webchat.validation_errors(exc), 422
+    except AppError as exc:
+        errors, status_code = _problem_fields(exc), exc.status
+    else:
+        return _back(channel_id, "webchat")
+    return await _channel_page(
+        request,
+        session,
+        principal,
+        channel_id,
+        webchat_form=typed,
+        webchat_errors=errors,
+        status_code=status_code,
+    )
+
+
+@router.post("/admin/channels/{channel_id}/identity-secret")
+async def rotate_identity_secret(
+    request: Request,
+    channel_id: str,
+    session: SessionDep,
+    principal: SignedInForm,
+    confirm: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Rotate a web chat channel's identity secret (POST /api/v1/channels/{id}/identity-secret);
+    the first press asks to confirm, since the company's site must then sign with the new one."""
+    if confirm != "yes":
+        return await _channel_page(request, session, principal, channel_id, confirm_rotate=True)
+    rotated, errors, status_code = await attempt(
+        lambda: service.rotate_identity_secret(session, principal, channel_id)
+    )
+    if rotated is not None:
+        return _back(channel_id, "rotated")
+    return await _channel_page(
+        request,
+        session,
+        principal,
+        channel_id,
+        secret_error="; ".join(dict.fromkeys(errors.values())),
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/channels/{channel_id}/preview", response_class=HTMLResponse)
+async def preview_webchat(
+    request: Request, channel_id: str, session: SessionDep, principal: SignedIn
+) -> HTMLResponse:
+    """A page of Rolodex with this channel's widget on it: the channel page's live preview."""
+    channel = service.read(
+        await service.get_channel(session, principal, channel_id), _settings(request)
+    )
+    connected = (channel.connection or {}).get("provider") == webchat.PROVIDER
+    # From this page's own origin, which its CSP requires of scripts; the widget then calls the
+    # origin it came from, Rolodex's public one, which every web chat channel allows.
+    return page(
+        request,
+        "channels/preview.html",
+        principal,
+        channel=channel,
+        widget_src="/widget.js" if connected else "",
     )

@@ -347,6 +347,11 @@ DONE = {
         "%(name)s is disconnected: Rolodex no longer receives or sends its messages."
     ),
     "retried": N_("The delivery will be processed again in a moment."),
+    "webchat": N_("The web chat settings of %(name)s are saved."),
+    "rotated": N_(
+        "The identity secret is rotated: identifiers signed with the old one are refused from "
+        "now on. Give the new one to your site."
+    ),
 }
 # Pydantic's error types that mean "this value has the wrong shape" for a field with `invalid`.
 _SHAPE_ERRORS = {
@@ -404,6 +409,8 @@ async def attempt(
 def connection_line(channel: ChannelRead) -> str:
     """Whether a channel is connected, and to what, in the list's words."""
     provider = PROVIDERS.get(channel.medium)
+    if channel.connection is not None and channel.connection.get("provider") == "widget":
+        return _("Connected (%(provider)s)", provider=_("web chat widget"))
     if channel.connection is None or provider is None:
         return _("Not connected")
     return _("Connected (%(provider)s)", provider=provider.name)
