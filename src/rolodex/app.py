@@ -18,6 +18,7 @@ from rolodex.attributes import pages as attributes_pages
 from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
+from rolodex.bots import api as bots_api
 from rolodex.channels import api as channels_api
 from rolodex.channels import pages as channels_pages
 from rolodex.channels import smtp_listener
@@ -76,6 +77,7 @@ API_ROUTERS = (
     compat_api.router,
     stream_api.router,
     webchat_api.router,
+    bots_api.router,
 )
 PAGE_ROUTERS = (
     web.router,

@@ -28,6 +28,7 @@ class Feature(StrEnum):
     CONTACT_ATTRIBUTE_EXPORTS = "contact_attribute_exports"
     AUTO_CLEAR = "auto_clear"
     WEBHOOKS = "webhooks"
+    BOTS = "bots"
 
 
 # English message ids; `feature_name()` gives the reader's language.
@@ -38,6 +39,7 @@ FEATURE_NAMES: dict[Feature, str] = {
     Feature.CONTACT_ATTRIBUTE_EXPORTS: N_("Contact attribute exports"),
     Feature.AUTO_CLEAR: N_("Automatic clearing of contact attributes"),
     Feature.WEBHOOKS: N_("Webhooks"),
+    Feature.BOTS: N_("Virtual agents (bots)"),
 }
 
 # The gate table itself; anything not listed here is on every plan.
@@ -48,6 +50,7 @@ FEATURE_PLANS: dict[Feature, frozenset[Plan]] = {
     Feature.CONTACT_ATTRIBUTE_EXPORTS: frozenset({Plan.ENTERPRISE}),
     Feature.AUTO_CLEAR: frozenset({Plan.BUSINESS, Plan.ENTERPRISE}),
     Feature.WEBHOOKS: frozenset({Plan.BUSINESS, Plan.ENTERPRISE}),
+    Feature.BOTS: frozenset({Plan.ENTERPRISE}),
 }
 
 

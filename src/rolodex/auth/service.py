@@ -257,9 +257,15 @@ CLIENT_TOKEN_SECONDS = 3600
 
 
 async def create_oauth_client(
-    session: AsyncSession, principal: Principal, *, kind: TokenKind, name: str
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    kind: TokenKind,
+    name: str,
+    subject_id: str | None = None,
 ) -> tuple[OAuthClient, str]:
-    """An admin creates client credentials for an integration; the secret is shown once."""
+    """An admin creates client credentials for an integration (for one bot: `subject_id`);
+    the secret is shown once."""
     principal.require_admin()
     secret = new_token("rdxcs")
     row = OAuthClient(
@@ -268,6 +274,7 @@ async def create_oauth_client(
         kind=kind.value,
         name=name,
         secret_hash=token_hash(secret),
+        subject_id=subject_id,
     )
     session.add(row)
     await session.flush()

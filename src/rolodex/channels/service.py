@@ -218,6 +218,12 @@ async def channel_medium(session: AsyncSession, principal: Principal, channel_id
     return channel.medium if channel is not None else ""
 
 
+async def live_channel_ids(session: AsyncSession, workspace_id: str) -> set[str]:
+    """The ids of the workspace's channels that are not deleted."""
+    rows = await session.execute(repository.channels_of(workspace_id).with_only_columns(Channel.id))
+    return {str(i) for i in rows.scalars()}
+
+
 async def channel_names(session: AsyncSession, principal: Principal) -> dict[str, str]:
     """The names of the workspace's channels by id (any user: pages show them)."""
     return await repository.names(session, principal.workspace_id)

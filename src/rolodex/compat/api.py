@@ -33,17 +33,18 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return (client_id, secret) if sep else None
 
 
-@router.post("/oauth2/token")
-async def oauth2_token(
+Grant = Annotated[str, Form()]
+FormText = Annotated[str | None, Form()]
+
+
+async def _token(
     request: Request,
     session: SessionDep,
     throttle: LoginThrottleDep,
-    grant_type: Annotated[str, Form()],
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form()] = None,
+    form: tuple[str, str | None, str | None],
+    kinds: frozenset[TokenKind],
 ) -> OAuthToken:
-    """A token for the CRM's client credentials (HTTP Basic or form; 429 after many failures)."""
+    grant_type, client_id, client_secret = form
     if grant_type != "client_credentials":
         raise InvalidInput.for_field(
             "grant_type",
@@ -59,13 +60,40 @@ async def oauth2_token(
             code="invalid_client",
         )
     token, lifetime = await auth.client_credentials_token(
-        session,
-        throttle,
-        *credentials,
-        address=client_address(request),
-        kinds=frozenset({TokenKind.CRM}),
+        session, throttle, *credentials, address=client_address(request), kinds=kinds
     )
     return OAuthToken(access_token=token, expires_in=lifetime)
+
+
+@router.post("/oauth2/token")
+async def oauth2_token(
+    request: Request,
+    session: SessionDep,
+    throttle: LoginThrottleDep,
+    grant_type: Grant,
+    client_id: FormText = None,
+    client_secret: FormText = None,
+    scope: FormText = None,
+) -> OAuthToken:
+    """A token for a CRM's or a bot's client credentials (HTTP Basic or form; any scope, such
+    as `client-read`; 429 after many failures)."""
+    form = (grant_type, client_id, client_secret)
+    return await _token(request, session, throttle, form, frozenset({TokenKind.CRM, TokenKind.BOT}))
+
+
+@router.post("/virtual-agent/oauth2/token")
+async def virtual_agent_token(
+    request: Request,
+    session: SessionDep,
+    throttle: LoginThrottleDep,
+    grant_type: Grant,
+    client_id: FormText = None,
+    client_secret: FormText = None,
+    scope: FormText = None,
+) -> OAuthToken:
+    """The former path older bots use: a token for a bot's client credentials."""
+    form = (grant_type, client_id, client_secret)
+    return await _token(request, session, throttle, form, frozenset({TokenKind.BOT}))
 
 
 @router.put("/inbox/v2/contact/{contact_profile_id}/contact-attributes")

@@ -8,6 +8,7 @@ from rolodex.models.attributes import (
 )
 from rolodex.models.audit import AuditEvent, AuditEventContact
 from rolodex.models.base import Base
+from rolodex.models.bots import Bot
 from rolodex.models.channels import Channel, WebhookEvent
 from rolodex.models.contacts import Contact
 from rolodex.models.conversations import (
@@ -41,6 +42,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventContact",
     "Base",
+    "Bot",
     "Channel",
     "Contact",
     "ContactGroup",

@@ -61,6 +61,8 @@ class OAuthClient(Base):
     kind: Mapped[str] = mapped_column(String(20))  # the token kind it is issued: crm (or bot)
     name: Mapped[str] = mapped_column(String(200), default="")
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # The integration these credentials speak for, when the kind has several (a bot's id).
+    subject_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_column()
     revoked_at: Mapped[datetime | None]
 
