@@ -126,3 +126,5 @@ def test_the_reply_is_threaded_and_recognisable() -> None:
     assert attachment.get_filename() == "label.pdf"
     again = compose(CONNECTION, "k@example.com", "x", [], ReplyContext("m", "Re: Order 1042"))
     assert again["Subject"] == "Re: Order 1042"
+    invented = ReplyContext("m", None, ("<abc@rolodex.invalid>",))
+    assert compose(CONNECTION, "k@example.com", "x", [], invented)["In-Reply-To"] is None

@@ -40,6 +40,7 @@ from rolodex.channels.connectors.base import (
 )
 
 MAX_REFERENCES = 20  # the thread's ids a reply names (mail clients keep a similar tail)
+INVENTED = "@rolodex.invalid>"  # the domain of the ids given to mail that came without one
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # The line a mail client writes above the quoted history: English, Spanish, Outlook.
 _QUOTE_HEADER = re.compile(
@@ -91,7 +92,7 @@ class Smtp(Connector):
                 # A mail without a Message-ID still gets a stable id: a re-delivery is a replay.
                 external_id=message_id[0]
                 if message_id
-                else f"<{hashlib.sha256(body).hexdigest()[:40]}@rolodex.invalid>",
+                else f"<{hashlib.sha256(body).hexdigest()[:40]}{INVENTED}",
                 contact_id=sender.addr_spec.lower(),
                 sent_at=_date(mail),
                 text=_text(mail),
@@ -151,7 +152,9 @@ def compose(
     # Rolodex's own id: the customer's answer names it, and the intake finds the thread.
     local = reply.message_id if reply is not None else hashlib.sha256(text.encode()).hexdigest()
     mail["Message-ID"] = f"<{local}@rolodex.{domain}>"
-    references = list(reply.references[-MAX_REFERENCES:]) if reply is not None else []
+    # Ids Rolodex made up for mail that had none were never the customer's: not named.
+    known = [r for r in (reply.references if reply else ()) if not r.endswith(INVENTED)]
+    references = known[-MAX_REFERENCES:]
     if references:
         mail["In-Reply-To"] = references[-1]
         mail["References"] = " ".join(references)
