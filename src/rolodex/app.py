@@ -19,6 +19,7 @@ from rolodex.audit import api as audit_api
 from rolodex.auth import api as auth_api
 from rolodex.auth import pages as auth_pages
 from rolodex.bots import api as bots_api
+from rolodex.bots import pages as bots_pages
 from rolodex.channels import api as channels_api
 from rolodex.channels import pages as channels_pages
 from rolodex.channels import smtp_listener
@@ -94,6 +95,7 @@ PAGE_ROUTERS = (
     webhooks_pages.router,
     webchat_pages.router,
     demo.router,
+    bots_pages.router,
 )
 
 

@@ -96,11 +96,12 @@ async def test_the_account_page_shows_the_plan_and_its_features(
     )
     features = {name: (status, plans) for name, status, plans in rows}
     assert features["Webhooks"] == ("Incluida", "Business y Enterprise")
-    assert len(rows) == 6
-    # Business has webhooks and auto-clear; VIP, the CRM (and its editing) and exports not.
+    assert len(rows) == 7
+    # Business has webhooks and auto-clear; VIP, the CRM (and its editing), exports and bots not.
     assert (
-        sorted(status for status, _ in features.values()) == ["Incluida"] * 2 + ["No incluida"] * 4
+        sorted(status for status, _ in features.values()) == ["Incluida"] * 2 + ["No incluida"] * 5
     )
+    assert features["Agentes virtuales (bots)"] == ("No incluida", "Enterprise")
     assert admin.workspace_id in text
 
     saved = await client.post(

@@ -46,8 +46,9 @@ ADMIN_SECTIONS = (
         N_("Channels"),
         "/admin/channels",
         N_(
-            "Connect WhatsApp, Messenger and Instagram: credentials, the webhook to set up "
-            "in Meta, a connection test and failed deliveries."
+            "Connect WhatsApp, Messenger, Instagram, SMS, X, email and the web chat widget: "
+            "credentials, what to set up on each platform, a connection test and failed "
+            "deliveries."
         ),
     ),
     (
@@ -72,6 +73,11 @@ ADMIN_SECTIONS = (
         N_("Integrations & API > Webhooks"),
         "/admin/webhooks",
         N_("Send signed contact, conversation and message events to your own systems."),
+    ),
+    (
+        N_("Integrations & API > Virtual agents"),
+        "/admin/bots",
+        N_("Connect your bots: they greet contacts, collect details and hand over to agents."),
     ),
 )
 
