@@ -4,7 +4,6 @@ its SMTP sink) and the page shows its delivery status (issue 19, "Browser")."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -16,8 +15,6 @@ from support.live import LiveRolodex
 from support.platform_simulator import PlatformSimulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = os.environ.get("ROLODEX_CHROMIUM", "/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("ROLODEX_REQUIRE_BROWSER") == "1"
 AGENT_EMAIL, AGENT_PASSWORD = "nora@acme.test", "nora-password"
 SID, TWILIO_TOKEN, NUMBER = "AC" + "9e1f" * 8, "twilio-browser-token", "+15005550006"
 SMS_FROM = "+34600111222"

@@ -77,3 +77,17 @@ class Principal:
     def require_feature(self, feature: Feature) -> None:
         """Refuse a feature outside the workspace's plan (403 plan_required)."""
         require_feature(self.plan, feature)
+
+
+def reader(workspace_id: str, plan: str, role: Role, name: str) -> Principal:
+    """A principal no person or token holds, for reading as a role would (the stream's
+    payloads, a web chat visitor's history); `name` says which part of Rolodex reads."""
+    return Principal(
+        workspace_id=workspace_id,
+        plan=plan,
+        kind=TokenKind.USER,
+        token_id=name,
+        user_id=f"usr_{name}",
+        role=role,
+        name=name,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -87,13 +87,13 @@ def _allow_private(request: Request) -> bool:
 
 
 def _typed(
-    name: str,
-    webhook_url: str,
-    activation: str,
-    channel_ids: list[str] | None,
-    handoff: str,
-    response_timeout_seconds: str,
-    on_error: str,
+    name: Name = "",
+    webhook_url: Url = "",
+    activation: Choice = "",
+    channel_ids: ChannelIds = None,
+    handoff: Choice = "",
+    response_timeout_seconds: Choice = "",
+    on_error: Choice = "",
 ) -> dict[str, Any]:
     """The form as typed: what the page shows back, and what the schemas validate."""
     return {
@@ -105,6 +105,10 @@ def _typed(
         "response_timeout_seconds": response_timeout_seconds,
         "on_error": on_error,
     }
+
+
+# The add and the edit form post the same fields.
+TypedForm = Annotated[dict[str, Any], Depends(_typed)]
 
 
 def _form_of(bot: BotRead) -> dict[str, Any]:
@@ -223,19 +227,10 @@ async def add_bot(
     request: Request,
     session: SessionDep,
     principal: SignedInForm,
-    name: Name = "",
-    webhook_url: Url = "",
-    activation: Choice = "",
-    channel_ids: ChannelIds = None,
-    handoff: Choice = "",
-    response_timeout_seconds: Choice = "",
-    on_error: Choice = "",
+    form: TypedForm,
 ) -> Response:
     """Add a bot from the page (the same service call as POST /api/v1/bots)."""
     principal.require_admin()
-    form = _typed(
-        name, webhook_url, activation, channel_ids, handoff, response_timeout_seconds, on_error
-    )
     bot, errors, status_code = await _attempt(
         lambda: service.create_bot(
             session,
@@ -305,20 +300,11 @@ async def save_bot(
     bot_id: str,
     session: SessionDep,
     principal: SignedInForm,
-    name: Name = "",
-    webhook_url: Url = "",
-    activation: Choice = "",
-    channel_ids: ChannelIds = None,
-    handoff: Choice = "",
-    response_timeout_seconds: Choice = "",
-    on_error: Choice = "",
+    form: TypedForm,
 ) -> Response:
     """Save a bot's settings (the same service call as PATCH /api/v1/bots/{id}); no channel
     ticked means none."""
     principal.require_admin()
-    form = _typed(
-        name, webhook_url, activation, channel_ids, handoff, response_timeout_seconds, on_error
-    )
     saved, errors, status_code = await _attempt(
         lambda: service.update_bot(
             session,

@@ -241,7 +241,7 @@ async def drain(db: Database, settings: Settings) -> int:
                 finished.append(_finished(event_id, "failed", exc.detail, None, now))
             await repository.finish_events(session, finished)
             return len(events)
-        region = await _region(session, channel)
+        region = await channel_region(session, channel)
         target = inbound.Target(channel.workspace_id, channel.id, Medium(channel.medium), region)
         parsed = [
             (event_id, _parse(channel, connector, connection, body, content_type))
@@ -290,7 +290,8 @@ async def _known_ids(
     return await conversations.received_ids(session, target.workspace_id, target.channel_id, wanted)
 
 
-async def _region(session: AsyncSession, channel: Channel) -> str:
+async def channel_region(session: AsyncSession, channel: Channel) -> str:
+    """The default phone region of the channel's workspace."""
     found = await repository.get_with_region(session, channel.workspace_id, channel.id)
     return found[1] if found else "US"
 

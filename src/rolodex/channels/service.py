@@ -26,6 +26,7 @@ from rolodex.channels.inbound import Replay as Replay
 from rolodex.channels.inbound import Target as Target
 from rolodex.channels.inbound import refresh_values as refresh_values
 from rolodex.channels.inbound import store as store
+from rolodex.channels.intake import channel_region as channel_region
 from rolodex.channels.schemas import (
     ChannelCreate,
     ChannelRead,
@@ -204,12 +205,6 @@ async def public_channel(session: AsyncSession, channel_id: str, provider: str) 
     if channel is None or channel.provider != provider or not channel.enabled or channel.archived:
         raise NotFound(_("Channel not found."))
     return channel
-
-
-async def channel_region(session: AsyncSession, channel: Channel) -> str:
-    """The default phone region of the channel's workspace."""
-    found = await repository.get_with_region(session, channel.workspace_id, channel.id)
-    return found[1] if found else "US"
 
 
 async def channel_medium(session: AsyncSession, principal: Principal, channel_id: str) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import service as attributes
-from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.auth import principals
+from rolodex.auth.principals import Principal, Role
 from rolodex.conversations import service as conversations
 from rolodex.errors import NotFound
 from rolodex.inbox import service as inbox
@@ -47,15 +48,7 @@ def variant_of(principal: Principal) -> Variant:
 def reader(workspace_id: str, plan: str, variant: Variant) -> Principal:
     """The synthetic principal a variant's payloads are read as (no real user or token)."""
     role = Role.ADMIN if variant is Variant.ALL else Role.AGENT
-    return Principal(
-        workspace_id=workspace_id,
-        plan=plan,
-        kind=TokenKind.USER,
-        token_id="stream",  # noqa: S106 (an id, no secret)
-        user_id="usr_stream",
-        role=role,
-        name="stream",
-    )
+    return principals.reader(workspace_id, plan, role, "stream")
 
 
 async def build(session: AsyncSession, record: Record, principal: Principal) -> Payload | None:

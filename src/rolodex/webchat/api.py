@@ -15,7 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter
@@ -97,13 +98,14 @@ async def _reads(request: Request) -> None:
     await _limit("read", _address(request), _settings(request).webchat_reads_per_minute)
 
 
-def _token(authorization: str | None, query_token: str | None = None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return query_token
+_bearer = HTTPBearer(auto_error=False, description="The visitor's session token.")
+Authorization = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-Authorization = Annotated[str | None, Header(include_in_schema=False)]
+def _token(
+    authorization: HTTPAuthorizationCredentials | None, query_token: str | None = None
+) -> str | None:
+    return authorization.credentials if authorization is not None else query_token
 
 
 @router.options("/{channel_id}/{rest:path}", include_in_schema=False)

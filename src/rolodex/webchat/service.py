@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex import files
 from rolodex.attributes import service as attributes
-from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.auth import principals
+from rolodex.auth.principals import Principal, Role
 from rolodex.catalogue import Medium
 from rolodex.channels import service as channels
 from rolodex.config import Settings
@@ -213,15 +214,7 @@ async def update(
 def _reader(workspace_id: str) -> Principal:
     # Messages are read as an agent would (hidden attributes never show), then cut down to
     # what a visitor may see.
-    return Principal(
-        workspace_id=workspace_id,
-        plan="",
-        kind=TokenKind.USER,
-        token_id="webchat",  # noqa: S106 (an id, no secret)
-        user_id="usr_webchat",
-        role=Role.AGENT,
-        name="webchat",
-    )
+    return principals.reader(workspace_id, "", Role.AGENT, "webchat")
 
 
 def _visitor_message(message: MessageRead, settings: Settings) -> VisitorMessage:
