@@ -79,6 +79,7 @@ API_ROUTERS = (
     stream_api.router,
     webchat_api.router,
     bots_api.router,
+    bots_api.conversation_router,
 )
 PAGE_ROUTERS = (
     web.router,

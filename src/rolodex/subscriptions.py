@@ -20,6 +20,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "rolodex.routing.subscribers",
     "rolodex.privacy.subscribers",
     "rolodex.crm.subscribers",
+    "rolodex.bots.subscribers",
     "rolodex.webhooks.subscribers",
     # Last: the stream only collects what happened; it writes nothing others would read.
     "rolodex.stream.subscribers",

@@ -121,3 +121,13 @@ async def revoke_user_tokens(
         .values(revoked_at=at)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def token_subject(session: AsyncSession, workspace_id: str, token_id: str) -> str | None:
+    """What the client credentials a token was issued for speak for (a bot's id), if any."""
+    stmt = (
+        select(OAuthClient.subject_id)
+        .join(ApiToken, ApiToken.oauth_client_id == OAuthClient.id)
+        .where(ApiToken.workspace_id == workspace_id, ApiToken.id == token_id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

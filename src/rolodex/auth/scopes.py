@@ -49,6 +49,12 @@ SCOPES: Mapping[TokenKind, frozenset[Route]] = {
         ("GET", "/api/v1/conversations/{conversation_id}/messages"),
         ("POST", "/api/v1/conversations/{conversation_id}/messages"),
         ("GET", "/api/v1/conversations/{conversation_id}/contact-tab"),
+    }
+    # The virtual-agent contract, at its current and former paths (R13).
+    | {
+        (method, f"{prefix}/conversations/{{conversation_id}}{tail}")
+        for prefix in ("/inbox/v1/virtual-agent", "/virtual-agent")
+        for method, tail in (("POST", ""), ("PUT", "/attachments/{filename}"))
     },
 }
 

@@ -352,3 +352,10 @@ async def client_credentials_token(
     token_row.oauth_client_id = row.id
     await session.flush()
     return token, CLIENT_TOKEN_SECONDS
+
+
+async def token_subject(session: AsyncSession, principal: Principal) -> str | None:
+    """The bot a bot's token speaks for (None: another caller, or a token bound to no bot)."""
+    if principal.kind is not TokenKind.BOT:
+        return None
+    return await repository.token_subject(session, principal.workspace_id, principal.token_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from rolodex.schemas import InputModel, OutputModel
 
@@ -86,3 +86,84 @@ class BotCredentials(OutputModel):
 
     client_id: str
     client_secret: str
+
+
+class BotDirectoryItem(OutputModel):
+    """A bot as agents see it, to hand a conversation to."""
+
+    id: str
+    display_name: str
+    activation: Activation
+
+
+class BotLogRead(OutputModel):
+    """One line of a bot's log: an event sent to it, or an action it took."""
+
+    id: str
+    at: datetime
+    direction: Literal["event", "action"]
+    type: str  # CONVERSATION_STARTED, …, or sendMessage, complete, …
+    conversation_id: str | None
+    outcome: Literal["ok", "failed", "ignored"]
+    detail: str
+
+
+class Delegate(InputModel):
+    """Hand a conversation to a bot."""
+
+    bot_id: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class VirtualAgentModel(BaseModel):
+    """A body of the virtual-agent contract: fields a newer bot sends are ignored, and every
+    field may be absent or null (older bots send `"sendMessage": null`)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+Text = Annotated[str, Field(max_length=100_000)]
+Filename = Annotated[str, Field(max_length=255)]
+Name = Annotated[str, Field(max_length=100)]
+
+
+class OutgoingMessage(VirtualAgentModel):
+    """A message from the bot to the contact: text, a file uploaded before by name, or both."""
+
+    text: Text | None = None
+    attachment: Filename | None = None
+
+
+class Note(VirtualAgentModel):
+    """An internal note given as an object."""
+
+    text: Text | None = None
+
+
+class Actions(VirtualAgentModel):
+    """What a bot does: its synchronous answer to an event, or a later REST call."""
+
+    indicateTyping: bool | None = None  # noqa: N815 - the contract's name
+    sendMessage: OutgoingMessage | None = None  # noqa: N815
+    sendMessages: Annotated[list[OutgoingMessage], Field(max_length=20)] | None = None  # noqa: N815
+    setContactAttributes: dict[Name, str | int | float | bool | None] | None = None  # noqa: N815
+    applyConversationNotes: (  # noqa: N815
+        Annotated[list[Text | Note], Field(max_length=20)] | Text | None
+    ) = None
+    applyTopics: Annotated[list[Name], Field(max_length=50)] | None = None  # noqa: N815
+    applyTags: Annotated[list[Name], Field(max_length=50)] | None = None  # noqa: N815
+    complete: Literal["HANDOVER", "RESOLVED"] | None = None
+
+
+class ActionOutcome(OutputModel):
+    """What became of one action."""
+
+    action: str
+    outcome: Literal["ok", "failed", "ignored"]
+    detail: str = ""
+
+
+class ActionsResult(OutputModel):
+    """What Rolodex did with a bot's actions, one line per action."""
+
+    conversation_id: str
+    results: list[ActionOutcome]

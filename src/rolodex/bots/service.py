@@ -8,18 +8,35 @@ exchanged for a token at POST /oauth2/token or the former POST /virtual-agent/oa
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex import files
 from rolodex.audit import service as audit
 from rolodex.auth import service as auth
 from rolodex.auth.principals import Principal, TokenKind
-from rolodex.bots import repository
-from rolodex.bots.schemas import BotCreate, BotCredentials, BotRead, BotUpdate
+from rolodex.bots import contract, repository
+from rolodex.bots.schemas import (
+    Actions,
+    ActionsResult,
+    BotCreate,
+    BotCredentials,
+    BotDirectoryItem,
+    BotLogRead,
+    BotRead,
+    BotUpdate,
+)
 from rolodex.channels import service as channels
-from rolodex.errors import Conflict, InvalidInput, NotFound, field_error
+from rolodex.conversations import service as conversations
+from rolodex.conversations.events import MessageReceived
+from rolodex.conversations.schemas import Status
+from rolodex.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, field_error
 from rolodex.i18n import _
 from rolodex.jobs import service as jobs
 from rolodex.kit import outbound
@@ -27,7 +44,8 @@ from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Bot
-from rolodex.plans import Feature
+from rolodex.plans import Feature, Plan, has_feature
+from rolodex.schemas import IfMatch
 
 MAX_BOTS = 50
 SECRET_BYTES = 32
@@ -38,9 +56,7 @@ def _require(principal: Principal) -> None:
     principal.require_admin()
 
 
-def display_name(name: str) -> str:
-    """How agents see a bot: "<Name> VA"."""
-    return _("%(name)s VA", name=name)
+display_name = contract.display_name
 
 
 def read(row: Bot) -> BotRead:
@@ -176,6 +192,13 @@ async def update_bot(
 async def delete_bot(session: AsyncSession, principal: Principal, bot_id: str) -> None:
     """Remove a bot; its client credentials are revoked."""
     row = await access_bot_by_id(session, principal, bot_id)
+    # Its conversations go to the new queue first: nobody would answer them otherwise.
+    for conversation_id in await conversations.held_by(session, principal.workspace_id, row.id):
+        conversation = await conversations.locked(session, principal.workspace_id, conversation_id)
+        if conversation is not None:
+            await contract.hand_over(
+                session, row, principal.plan, conversation, reason="bot_deleted"
+            )
     for client in await auth.list_oauth_clients(session, principal, TokenKind.BOT):
         if client.subject_id == row.id and client.revoked_at is None:
             await auth.revoke_oauth_client(session, principal, client.id, TokenKind.BOT)
@@ -208,3 +231,165 @@ async def create_credentials(
         session, principal, kind=TokenKind.BOT, name=row.name, subject_id=row.id
     )
     return BotCredentials(client_id=client.id, client_secret=secret)
+
+
+# --- holding conversations and the contract (R13.2) ------------------------------------
+UPLOAD_MAX_BYTES = 10 * 1000 * 1000  # "under 10 MB"
+UPLOAD_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
+
+
+async def directory(session: AsyncSession, principal: Principal) -> list[BotDirectoryItem]:
+    """The bots agents can hand a conversation to (none when the plan has no bots)."""
+    if not has_feature(principal.plan, Feature.BOTS):
+        return []
+    rows = (await session.execute(repository.bots_of(principal.workspace_id))).scalars()
+    return [
+        BotDirectoryItem(id=r.id, display_name=display_name(r.name), activation=r.activation)
+        for r in rows
+    ]
+
+
+async def log(
+    session: AsyncSession, principal: Principal, bot_id: str, limit: int = 50
+) -> list[BotLogRead]:
+    """The bot's newest events and actions, newest first (admins)."""
+    row = await access_bot_by_id(session, principal, bot_id)
+    lines = await repository.log_of(session, principal.workspace_id, row.id, limit)
+    return [BotLogRead.model_validate(line) for line in lines]
+
+
+async def message_received(session: AsyncSession, event: MessageReceived) -> None:
+    """A contact wrote: a new conversation goes to an inception bot of its channel (R13.2),
+    which is told it started; a bot holding the conversation is told of the message."""
+    ws = event.workspace_id
+    if event.first:
+        plans = [p.value for p in Plan if has_feature(p, Feature.BOTS)]
+        for bot in await repository.inception_bots(session, ws, plans):
+            if event.channel_id in bot.channel_ids:
+                conversation = await conversations.locked(session, ws, event.conversation_id)
+                if conversation is None:
+                    return
+                await conversations.hold(
+                    session, conversation, bot.id, actor_kind="bot", actor_id=bot.id
+                )
+                # The message that opened it follows once the bot took the start (in order).
+                await contract.send_event(
+                    session,
+                    bot,
+                    event.conversation_id,
+                    event.contact_id,
+                    contract.STARTED,
+                    then_message_id=event.message_id,
+                )
+                return
+        return
+    bot_id = await conversations.holder(session, ws, event.conversation_id)
+    holder = await repository.get(session, ws, bot_id) if bot_id else None
+    if holder is not None:
+        await contract.send_event(
+            session,
+            holder,
+            event.conversation_id,
+            event.contact_id,
+            contract.INBOUND,
+            message_id=event.message_id,
+        )
+
+
+async def delegate(
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: str,
+    bot_id: str,
+    *,
+    if_match: IfMatch = None,
+) -> None:
+    """An agent hands a conversation to a bot: it holds it and is told (R13.2). With
+    `if_match`, only if the conversation's version is one of them (else 412 stale)."""
+    principal.require_user()
+    principal.require_feature(Feature.BOTS)
+    found = await conversations.access_conversation_by_id(
+        session, principal, conversation_id, for_update=True
+    )
+    await conversations.check_version(session, principal, found, if_match)
+    bot = await repository.get(session, principal.workspace_id, bot_id)
+    if bot is None:
+        raise InvalidInput.for_field(
+            "bot_id", _("There is no bot with this id in the workspace."), code="bot_not_found"
+        )
+    if found.status == Status.RESOLVED:
+        raise Conflict(
+            _("This conversation is resolved: reopen it before handing it to a bot."),
+            code="conversation_resolved",
+        )
+    if found.bot_id == bot.id:
+        return
+    await conversations.hold(
+        session, found, bot.id, actor_kind=principal.actor_kind, actor_id=principal.actor_id
+    )
+    await contract.send_event(session, bot, found.id, found.contact_id, contract.DELEGATED)
+
+
+async def acting_bot(session: AsyncSession, principal: Principal) -> Bot:
+    """The bot a REST call's token speaks for (404 for any other token: it holds nothing)."""
+    principal.require_feature(Feature.BOTS)
+    bot_id = await auth.token_subject(session, principal)
+    bot = await repository.get(session, principal.workspace_id, bot_id) if bot_id else None
+    if bot is None:
+        raise NotFound(_("This bot does not hold this conversation."), code="not_held")
+    return bot
+
+
+async def act(
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: str,
+    actions: Actions,
+    *,
+    data_dir: Path,
+) -> ActionsResult:
+    """A bot's actions sent over REST: applied like its synchronous answer."""
+    bot = await acting_bot(session, principal)
+    return await contract.apply(
+        session, bot, principal.plan, conversation_id, actions, data_dir=data_dir
+    )
+
+
+async def upload(
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: str,
+    filename: str,
+    content_type: str,
+    body: bytes,
+    *,
+    data_dir: Path,
+) -> None:
+    """Keep a file for the bot to send in this conversation by its filename."""
+    if not UPLOAD_NAME.fullmatch(filename):
+        raise InvalidInput.for_field(
+            "filename", _("Use only letters, digits, dots, dashes and underscores in a filename.")
+        )
+    if len(body) >= UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge(_("Attachments must be under 10 MB."), code="attachment_too_large")
+    if not body:
+        raise InvalidInput.for_field("body", _("The file is empty."))
+    bot = await acting_bot(session, principal)
+    if await conversations.holder(session, principal.workspace_id, conversation_id) != bot.id:
+        raise NotFound(_("This bot does not hold this conversation."), code="not_held")
+    decoded = files.DecodedFile(filename, content_type, body, hashlib.sha256(body).hexdigest())
+    await asyncio.to_thread(files.store, data_dir, [decoded])
+    await repository.put_upload(
+        session,
+        {
+            "id": new_id("bup"),
+            "workspace_id": principal.workspace_id,
+            "bot_id": bot.id,
+            "conversation_id": conversation_id,
+            "filename": filename,
+            "content_type": content_type,
+            "size": len(body),
+            "sha256": decoded.sha256,
+            "created_at": utcnow(),
+        },
+    )

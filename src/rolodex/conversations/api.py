@@ -9,6 +9,8 @@ from rolodex.conversations import service
 from rolodex.conversations.schemas import (
     ConversationDetail,
     ConversationUpdate,
+    LabelCreate,
+    LabelRead,
     MessageCreate,
     MessageRead,
 )
@@ -93,3 +95,23 @@ async def reply(
         max_attachment_bytes=settings.max_attachment_bytes,
         if_match=if_match,
     )
+
+
+@router.get("/labels")
+async def list_labels(session: SessionDep, principal: CurrentPrincipal) -> Page[LabelRead]:
+    """The workspace's topics and tags (bots apply them with applyTopics and applyTags)."""
+    return Page(items=await service.list_labels(session, principal), next_cursor=None)
+
+
+@router.post("/labels", status_code=201)
+async def create_label(
+    data: LabelCreate, session: SessionDep, principal: CurrentPrincipal
+) -> LabelRead:
+    """Add a topic or tag (admins); 409 label_exists when the name exists in any case."""
+    return await service.create_label(session, principal, data)
+
+
+@router.delete("/labels/{label_id}", status_code=204)
+async def delete_label(label_id: str, session: SessionDep, principal: CurrentPrincipal) -> None:
+    """Remove a topic or tag, from every conversation too (admins)."""
+    await service.delete_label(session, principal, label_id)

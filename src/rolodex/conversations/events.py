@@ -42,6 +42,9 @@ class ConversationAssigned(Event):
     # Who assigned it, where the emitter knows (the live stream shows it).
     actor_kind: str | None = None
     actor_id: str | None = None
+    # The bot holding it (R13.2): taken by a bot, or given back by one.
+    bot_id: str | None = None
+    previous_bot_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +55,7 @@ class MessageReceived(Event):
     conversation_id: str
     contact_id: str
     channel_id: str
+    first: bool = False  # it opened the conversation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +68,16 @@ class MessageSent(Event):
     channel_id: str
     author_kind: str
     author_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded(Event):
+    """An internal note was written on a conversation: agents see it; it is never delivered."""
+
+    message_id: str
+    conversation_id: str
+    contact_id: str
+    channel_id: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.db import insert_for, prepared
+from rolodex.db import dialect_insert, insert_for, prepared
 from rolodex.errors import InvalidInput
 from rolodex.i18n import _
 from rolodex.kit.clock import as_utc
@@ -17,9 +17,12 @@ from rolodex.kit.pagination import decode_cursor, encode_cursor
 from rolodex.models import (
     ApiToken,
     Attachment,
+    Bot,
     Conversation,
     ConversationEvent,
+    ConversationLabel,
     ConversationReadMark,
+    Label,
     Message,
     User,
 )
@@ -269,6 +272,7 @@ async def contact_channel_messages(
             Conversation.workspace_id == workspace_id,
             Conversation.channel_id == channel_id,
             Conversation.contact_id == contact_id,
+            Message.internal.is_(False),
         )
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit)
@@ -305,7 +309,8 @@ async def attachments_of(
 async def author_names(
     session: AsyncSession, workspace_id: str, user_ids: Sequence[str], token_ids: Sequence[str]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The names of these users and of these integration tokens (bots) of the workspace, by id."""
+    """The names of these users and of these bots (a bot, or a bot's integration token) of the
+    workspace, by id; a bot is named "<Name> VA"."""
     users: dict[str, str] = {}
     tokens: dict[str, str] = {}
     if user_ids:
@@ -318,7 +323,20 @@ async def author_names(
             ApiToken.workspace_id == workspace_id, ApiToken.id.in_(list(token_ids))
         )
         tokens = {str(i): str(n) for i, n in await session.execute(stmt)}
+        tokens.update(await bot_names(session, workspace_id, token_ids))
     return users, tokens
+
+
+async def bot_names(
+    session: AsyncSession, workspace_id: str, bot_ids: Sequence[str]
+) -> dict[str, str]:
+    """These bots' names as agents see them ("<Name> VA"), by id."""
+    if not bot_ids:
+        return {}
+    stmt = select(Bot.id, Bot.name).where(
+        Bot.workspace_id == workspace_id, Bot.id.in_(list(set(bot_ids)))
+    )
+    return {str(i): _("%(name)s VA", name=n) for i, n in await session.execute(stmt)}
 
 
 async def events_of(
@@ -424,16 +442,94 @@ async def counts(session: AsyncSession, workspace_id: str, user_id: str | None) 
     c = Conversation
     mine = c.assignee_id == (user_id or "")
     new = c.status == "new"
+    # A conversation a bot holds waits for no one of the team (R13.2).
+    unassigned = and_(c.assignee_id.is_(None), c.bot_id.is_(None))
 
     def count(condition: ColumnElement[bool]) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     stmt = select(
-        count(and_(new, or_(mine, c.assignee_id.is_(None)))),
+        count(and_(new, or_(mine, unassigned))),
         count(and_(new, mine)),
-        count(and_(new, c.assignee_id.is_(None))),
+        count(and_(new, unassigned)),
         count(and_(mine, unread_expression(user_id))),
     ).where(c.workspace_id == workspace_id, c.status != "resolved")
     row = (await session.execute(stmt)).one()
     names = ("waiting", "mine_new", "unassigned_new", "mine_unread")
     return {name: int(value) for name, value in zip(names, row, strict=True)}
+
+
+async def holder(session: AsyncSession, workspace_id: str, conversation_id: str) -> str | None:
+    """The bot holding the conversation, if any."""
+    stmt = select(Conversation.bot_id).where(
+        Conversation.workspace_id == workspace_id, Conversation.id == conversation_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def held_by(session: AsyncSession, workspace_id: str, bot_id: str) -> list[str]:
+    """The conversations the bot holds."""
+    stmt = select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id, Conversation.bot_id == bot_id
+    )
+    return [str(i) for i in (await session.execute(stmt)).scalars()]
+
+
+async def bot_wrote_since(
+    session: AsyncSession, workspace_id: str, conversation_id: str, bot_id: str, since: datetime
+) -> bool:
+    """Whether the bot wrote to the contact in the conversation at or after `since`."""
+    stmt = (
+        select(Message.id)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.conversation_id == conversation_id,
+            Message.author_kind == "bot",
+            Message.author_id == bot_id,
+            Message.internal.is_(False),
+            Message.created_at >= since,
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def labels_of(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> list[tuple[str, str]]:
+    """(kind, name) of the labels applied to the conversation, by kind then name."""
+    stmt = (
+        select(Label.kind, Label.name)
+        .join(ConversationLabel, ConversationLabel.label_id == Label.id)
+        .where(
+            ConversationLabel.workspace_id == workspace_id,
+            ConversationLabel.conversation_id == conversation_id,
+        )
+        .order_by(Label.kind, Label.name)
+    )
+    return [(str(k), str(n)) for k, n in await session.execute(stmt)]
+
+
+async def catalogue(
+    session: AsyncSession, workspace_id: str, kind: str | None = None
+) -> list[Label]:
+    """The workspace's labels (of one kind), by kind then name."""
+    stmt = select(Label).where(Label.workspace_id == workspace_id).order_by(Label.kind, Label.name)
+    if kind is not None:
+        stmt = stmt.where(Label.kind == kind)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_label(session: AsyncSession, workspace_id: str, label_id: str) -> Label | None:
+    """One label of the workspace."""
+    stmt = select(Label).where(Label.workspace_id == workspace_id, Label.id == label_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def apply_labels(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Apply labels to a conversation; one already applied stays as it is."""
+    if rows:
+        stmt = dialect_insert(session, ConversationLabel).on_conflict_do_nothing(
+            index_elements=["conversation_id", "label_id"]
+        )
+        await session.execute(stmt, list(rows))

@@ -58,6 +58,9 @@ class ConversationRead(OutputModel):
     version: int
     last_message: LastMessage | None = None
     subject: str | None = None  # email: the thread's subject
+    # The bot holding it (R13.2; then assignee_id is null), and its name as shown: "<Name> VA".
+    bot_id: str | None = None
+    bot_name: str | None = None
 
 
 class ConversationCounts(OutputModel):
@@ -84,10 +87,40 @@ class ConversationEventRead(OutputModel):
     at: datetime
 
 
+class LabelKind(StrEnum):
+    """Topics say what a conversation is about; tags mark it for the team."""
+
+    TOPIC = "topic"
+    TAG = "tag"
+
+
+class LabelCreate(InputModel):
+    """A topic or tag of the workspace's catalogue."""
+
+    kind: LabelKind
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class LabelRead(OutputModel):
+    """A label of the catalogue."""
+
+    id: str
+    kind: LabelKind
+    name: str
+
+
+class AppliedLabel(OutputModel):
+    """A label applied to a conversation."""
+
+    kind: LabelKind
+    name: str
+
+
 class ConversationDetail(ConversationRead):
-    """A conversation with its event log."""
+    """A conversation with its event log and its labels."""
 
     events: list[ConversationEventRead]
+    labels: list[AppliedLabel] = []
 
 
 class AttachmentRead(OutputModel):
@@ -183,3 +216,5 @@ class MessageRead(OutputModel):
     # null for inbound messages and for channels not connected to a platform.
     delivery: DeliveryRead | None = None
     reactions: list[ReactionRead] = []
+    # An internal note: for the team only, never delivered nor shown to the contact.
+    internal: bool = False

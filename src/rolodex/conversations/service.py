@@ -20,16 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex import files
 from rolodex.auth.principals import Principal
 from rolodex.contacts import service as contacts
-from rolodex.conversations import deliveries, repository
+from rolodex.conversations import deliveries, holding, repository
 from rolodex.conversations.events import (
     ConversationAssigned,
     ConversationStarted,
-    ConversationStatusChanged,
     MessageEchoed,
     MessageReceived,
     MessageSent,
 )
+from rolodex.conversations.history import Actor
+from rolodex.conversations.history import record as _event
+from rolodex.conversations.history import status_changed as _status_event
 from rolodex.conversations.schemas import (
+    AppliedLabel,
     AttachmentRead,
     AuthorKind,
     ConversationCounts,
@@ -39,6 +42,7 @@ from rolodex.conversations.schemas import (
     ConversationUpdate,
     DeliveryError,
     DeliveryRead,
+    LabelKind,
     LastMessage,
     MessageAuthor,
     MessageCreate,
@@ -66,82 +70,6 @@ class Received:
 
 
 @dataclass(frozen=True)
-class Actor:
-    """Who caused an event: a user, an integration, the contact, or the system."""
-
-    kind: str
-    id: str | None
-
-    @classmethod
-    def of(cls, principal: Principal) -> Actor:
-        """The actor a principal stands for."""
-        return cls(principal.actor_kind, principal.actor_id)
-
-
-async def _event(
-    session: AsyncSession,
-    workspace_id: str,
-    conversation_id: str,
-    actor: Actor,
-    old: str | None,
-    new: str | None,
-    *,
-    kind: str = "status",
-    reason: str | None = None,
-    comment: str | None = None,
-) -> None:
-    await repository.insert_event(
-        session,
-        {
-            "id": new_id("cev"),
-            "workspace_id": workspace_id,
-            "conversation_id": conversation_id,
-            "kind": kind,
-            "from_value": old,
-            "to_value": new,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "reason": reason,
-            "comment": comment,
-            "at": utcnow(),
-        },
-    )
-
-
-async def _status_event(
-    session: AsyncSession,
-    workspace_id: str,
-    conversation_id: str,
-    contact_id: str,
-    actor: Actor,
-    old: str,
-    new: str,
-    *,
-    reason: str | None = None,
-    comment: str | None = None,
-) -> None:
-    # The event row, then the domain event that routing, auto-clear, the CRM and webhooks
-    # react to (their subscribers).
-    await _event(
-        session, workspace_id, conversation_id, actor, old, new, reason=reason, comment=comment
-    )
-    await emit(
-        session,
-        ConversationStatusChanged(
-            workspace_id=workspace_id,
-            conversation_id=conversation_id,
-            contact_id=contact_id,
-            previous=old,
-            current=new,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            reason=reason,
-            comment=comment,
-        ),
-    )
-
-
-@dataclass(frozen=True)
 class Thread:
     """Which thread of an email channel a message belongs to, and the thread's subject."""
 
@@ -154,6 +82,7 @@ class _Appended:
     conversation_id: str
     status: str  # the conversation's status before the message
     message_id: str | None  # None: the channel had this external id already
+    opened: bool = False  # the message opened the conversation
 
 
 async def _append(
@@ -202,7 +131,7 @@ async def _append(
                 channel_id=channel_id,
             ),
         )
-    return _Appended(conversation_id, status, message_id)
+    return _Appended(conversation_id, status, message_id, opened=conversation_id == candidate)
 
 
 async def receive_message(
@@ -250,6 +179,7 @@ async def receive_message(
             conversation_id=conversation_id,
             contact_id=contact_id,
             channel_id=channel_id,
+            first=appended.opened,
         ),
     )
     return Received(conversation_id, message_id)
@@ -432,7 +362,9 @@ async def _flush_reopen(session: AsyncSession) -> None:
         ) from exc
 
 
-def _read(conversation: Conversation, names: dict[str, str]) -> ConversationRead:
+def _read(
+    conversation: Conversation, names: dict[str, str], bots: dict[str, str]
+) -> ConversationRead:
     return ConversationRead(
         id=conversation.id,
         channel_id=conversation.channel_id,
@@ -447,6 +379,8 @@ def _read(conversation: Conversation, names: dict[str, str]) -> ConversationRead
         version=conversation.version,
         last_message=_last_message(conversation),
         subject=conversation.subject,
+        bot_id=conversation.bot_id,
+        bot_name=bots.get(conversation.bot_id or ""),
     )
 
 
@@ -483,9 +417,13 @@ def conversations_statement(workspace_id: str) -> Select[Conversation]:
 async def read_many(
     session: AsyncSession, principal: Principal, rows: Sequence[Conversation]
 ) -> list[ConversationRead]:
-    """Conversations as read, with their contacts' display names (one query)."""
+    """Conversations as read, with their contacts' display names (one query) and the names of
+    the bots holding any (one more, only then)."""
     names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
-    return [_read(r, names) for r in rows]
+    bots = await repository.bot_names(
+        session, principal.workspace_id, [r.bot_id for r in rows if r.bot_id]
+    )
+    return [_read(r, names, bots) for r in rows]
 
 
 async def list_conversations(
@@ -500,7 +438,8 @@ async def list_conversations(
     """The workspace's conversations, newest first, narrowed by the filters and `where`."""
     stmt = repository.conversations_of(principal.workspace_id)
     if filters.assignee_id == UNASSIGNED:
-        stmt = stmt.where(Conversation.assignee_id.is_(None))
+        # A conversation a bot holds is the bot's (R13.2), not waiting for anyone.
+        stmt = stmt.where(Conversation.assignee_id.is_(None), Conversation.bot_id.is_(None))
     elif filters.assignee_id is not None:
         stmt = stmt.where(Conversation.assignee_id == filters.assignee_id)
     for column, value in (
@@ -543,17 +482,20 @@ async def read_conversation(
 ) -> ConversationDetail:
     """One conversation with its event log."""
     conversation = await access_conversation_by_id(session, principal, conversation_id)
-    names = await contacts.display_names(session, principal, [conversation.contact_id])
+    read = (await read_many(session, principal, [conversation]))[0]
     events = await repository.events_of(session, principal.workspace_id, conversation.id)
+    labels = await repository.labels_of(session, principal.workspace_id, conversation.id)
     return ConversationDetail(
-        **_read(conversation, names).model_dump(),
+        **read.model_dump(),
         events=[ConversationEventRead.model_validate(e) for e in events],
+        labels=[AppliedLabel(kind=LabelKind(k), name=n) for k, n in labels],
     )
 
 
-async def _check_version(
+async def check_version(
     session: AsyncSession, principal: Principal, conversation: Conversation, if_match: IfMatch
 ) -> None:
+    """412 stale unless the conversation's version is one of `if_match` (None: no check)."""
     # Under the row lock, before any write: the version cannot move until commit.
     if if_match is not None and not if_match.matches(conversation.version):
         current = await read_conversation(session, principal, conversation.id)
@@ -580,10 +522,15 @@ async def update_conversation(
     conversation = await access_conversation_by_id(
         session, principal, conversation_id, for_update=True
     )
-    await _check_version(session, principal, conversation, if_match)
+    await check_version(session, principal, conversation, if_match)
     ws, actor = principal.workspace_id, Actor.of(principal)
     fields = data.model_fields_set
     assignment = (conversation.assignee_id, conversation.team_id)
+    held_by = conversation.bot_id
+    if held_by is not None and data.assignee_id is not None:
+        # Assigning it to someone takes it back from the bot (R13.2).
+        await _event(session, ws, conversation.id, actor, held_by, None, kind="bot")
+        conversation.bot_id = None
     if "assignee_id" in fields and data.assignee_id != conversation.assignee_id:
         if data.assignee_id is not None:
             assignee = await users.access_user_by_id(session, principal, data.assignee_id)
@@ -610,7 +557,11 @@ async def update_conversation(
             session, ws, conversation.id, actor, conversation.team_id, data.team_id, kind="team"
         )
         conversation.team_id = data.team_id
-    if assignment != (conversation.assignee_id, conversation.team_id):
+    if (*assignment, held_by) != (
+        conversation.assignee_id,
+        conversation.team_id,
+        conversation.bot_id,
+    ):
         await emit(
             session,
             ConversationAssigned(
@@ -622,6 +573,8 @@ async def update_conversation(
                 previous_team_id=assignment[1],
                 actor_kind=actor.kind,
                 actor_id=actor.id,
+                bot_id=conversation.bot_id,
+                previous_bot_id=held_by,
             ),
         )
     if data.status is not None and data.status != conversation.status:
@@ -794,7 +747,7 @@ async def contact_message(
 ) -> MessageRead | None:
     """One message of one of the contact's conversations (None: not theirs, or gone)."""
     row = await repository.get_message(session, principal.workspace_id, message_id)
-    if row is None:
+    if row is None or row.internal:
         return None
     conversation = await repository.get(session, principal.workspace_id, row.conversation_id)
     if conversation is None or conversation.contact_id != contact_id:
@@ -811,18 +764,21 @@ async def reply(
     data_dir: Path | None = None,
     max_attachment_bytes: int = 0,
     if_match: IfMatch = None,
+    uploaded: Sequence[files.DecodedFile] = (),
 ) -> MessageRead:
-    """An agent's reply: an outbound message by the caller; the conversation becomes pending.
+    """An agent's (or a bot's) reply: an outbound message by the caller; the conversation
+    becomes pending. `uploaded`: files sent with it besides the body's (a bot's uploads).
 
     With `if_match`, only if the conversation's version is one of them (else 412 stale): the
     agent saw the status and assignee that it still has.
     """
     decoded = files.decode_all(data.attachments, max_attachment_bytes)  # 413/422 before writes
+    decoded.extend(uploaded)
     # Locked: of concurrent replies only the first records the change to pending.
     conversation = await access_conversation_by_id(
         session, principal, conversation_id, for_update=True
     )
-    await _check_version(session, principal, conversation, if_match)
+    await check_version(session, principal, conversation, if_match)
     now = utcnow()
     message = Message(
         id=new_id("msg"),
@@ -848,7 +804,7 @@ async def reply(
             Actor.of(principal),
             old_status,
             Status.PENDING.value,
-            reason="agent_replied",
+            reason="bot_replied" if principal.kind == "bot" else "agent_replied",
         )
     conversation.last_message_at = now
     conversation.last_message_preview = data.text[: repository.PREVIEW_LENGTH]
@@ -900,6 +856,38 @@ react = deliveries.react
 attachment = deliveries.attachment
 attachment_fetched = deliveries.attachment_fetched
 attachment_failed = deliveries.attachment_failed
+# For the bots domain: holding a conversation, notes and labels (holding.py).
+hold = holding.hold
+release = holding.release
+add_note = holding.add_note
+apply_labels = holding.apply_labels
+list_labels = holding.list_labels
+create_label = holding.create_label
+delete_label = holding.delete_label
+
+
+async def locked(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> Conversation | None:
+    """The conversation, its row held until commit (None: missing or foreign)."""
+    return await repository.get(session, workspace_id, conversation_id, for_update=True)
+
+
+async def holder(session: AsyncSession, workspace_id: str, conversation_id: str) -> str | None:
+    """The bot holding the conversation (None: no bot, or no such conversation)."""
+    return await repository.holder(session, workspace_id, conversation_id)
+
+
+async def held_by(session: AsyncSession, workspace_id: str, bot_id: str) -> list[str]:
+    """The ids of the conversations the bot holds."""
+    return await repository.held_by(session, workspace_id, bot_id)
+
+
+async def bot_wrote_since(
+    session: AsyncSession, workspace_id: str, conversation_id: str, bot_id: str, since: datetime
+) -> bool:
+    """Whether the bot wrote to the contact in the conversation at or after `since`."""
+    return await repository.bot_wrote_since(session, workspace_id, conversation_id, bot_id, since)
 
 
 async def priority_page(

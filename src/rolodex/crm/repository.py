@@ -210,9 +210,10 @@ async def last_messages(
 
 
 async def contact_values(
-    session: AsyncSession, workspace_id: str, contact_id: str
+    session: AsyncSession, workspace_id: str, contact_id: str, *, enabled_only: bool = False
 ) -> list[tuple[str, str, str, str]]:
-    """(key, kind, value, source) of the contact's set values, in the admin's order."""
+    """(key, kind, value, source) of the contact's set values (of enabled attributes only),
+    in the admin's order."""
     stmt = (
         select(
             AttributeDefinition.key,
@@ -229,6 +230,8 @@ async def contact_values(
         )
         .order_by(AttributeDefinition.position, AttributeDefinition.key)
     )
+    if enabled_only:
+        stmt = stmt.where(AttributeDefinition.enabled.is_(True))
     return [(k, kind, v, s) for k, kind, v, s in await session.execute(stmt) if v is not None]
 
 

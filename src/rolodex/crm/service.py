@@ -22,7 +22,7 @@ from rolodex.audit import service as audit
 from rolodex.auth import service as auth
 from rolodex.auth.principals import Principal, TokenKind
 from rolodex.contacts import service as contacts
-from rolodex.crm import answers, repository, triggers
+from rolodex.crm import answers, repository, triggers, writeback
 from rolodex.crm.schemas import (
     AnswerResult,
     AuthRead,
@@ -372,3 +372,7 @@ async def record_outcome(
             "updated_at": now,
         },
     )
+
+
+# The Inbox 2.0 picture of a conversation and its contact, for the virtual-agent events.
+conversation_snapshot = writeback.conversation_snapshot

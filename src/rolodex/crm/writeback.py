@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rolodex.attributes.schemas import VIP_KEY
 from rolodex.crm import repository
 from rolodex.kit.clock import utcnow
 
@@ -65,14 +66,7 @@ async def build(
     agent_id = actor_user_id or facts.assignee_id
     agent = await repository.user(session, workspace_id, agent_id) if agent_id else None
     twitter = facts.medium == "twitter"
-    values = await repository.contact_values(session, workspace_id, facts.contact_id)
-    # Twitter's terms: no messages, no contact profile and no twitter attributes.
-    attributes = [
-        {"attribute": key, "value": value, "source": SOURCES.get(source, "AGENT")}
-        for key, kind, value, source in values
-        if not (twitter and kind == "platform")
-    ]
-    by_key = {key: value for key, _, value, _ in values}
+    attributes, profile = await _contact(session, workspace_id, facts)
     messages = (
         []
         if twitter
@@ -83,15 +77,6 @@ async def build(
             )
         ]
     )
-    profile = None
-    if not twitter:
-        profile = {
-            "id": facts.contact_id,
-            "mediumContactProfileId": facts.platform_user_id,
-            "primaryIdentifier": facts.display_name,
-            "secondaryIdentifier": by_key.get(_SECONDARY.get(facts.medium, "")),
-            "pictureUrl": by_key.get("facebook-profile-image"),
-        }
     body = {
         "timestamp": _iso(utcnow()),
         "idempotencyKey": str(uuid.uuid4()),
@@ -117,3 +102,57 @@ async def build(
         },
     }
     return body, facts.contact_id
+
+
+async def _contact(
+    session: AsyncSession, workspace_id: str, facts: Any, *, enabled_only: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    # The contact's attributes and profile on the wire. Twitter's terms: no contact profile
+    # and no twitter attributes.
+    twitter = facts.medium == "twitter"
+    values = await repository.contact_values(
+        session, workspace_id, facts.contact_id, enabled_only=enabled_only
+    )
+    attributes = [
+        {"attribute": key, "value": value, "source": SOURCES.get(source, "AGENT")}
+        for key, kind, value, source in values
+        if not (twitter and kind == "platform")
+    ]
+    by_key = {key: value for key, _, value, _ in values}
+    profile = None
+    if not twitter:
+        profile = {
+            "id": facts.contact_id,
+            "mediumContactProfileId": facts.platform_user_id,
+            "primaryIdentifier": facts.display_name,
+            "secondaryIdentifier": by_key.get(_SECONDARY.get(facts.medium, "")),
+            "pictureUrl": by_key.get("facebook-profile-image"),
+        }
+    return attributes, profile
+
+
+# Where a contact's language is read from, first found wins (web chat's browser, Twitter's).
+_LANGUAGE_KEYS = ("browser-language", "language")
+
+
+async def conversation_snapshot(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> dict[str, Any] | None:
+    """The virtual-agent contract's picture of a conversation (None: gone): conversationId,
+    medium, channel, language, contactProfile (with `vip`), contactAttributes (enabled ones)."""
+    facts = await repository.write_back_facts(session, workspace_id, conversation_id)
+    if facts is None:
+        return None
+    attributes, profile = await _contact(session, workspace_id, facts, enabled_only=True)
+    by_key = {a["attribute"]: a["value"] for a in attributes}
+    if profile is not None:
+        profile["vip"] = by_key.get(VIP_KEY) == "true"
+    language = next((by_key[k] for k in _LANGUAGE_KEYS if by_key.get(k)), None)
+    return {
+        "conversationId": facts.id,
+        "medium": {"id": MEDIUM_IDS.get(facts.medium, facts.medium)},
+        "channel": {"id": facts.channel_id, "name": facts.channel_name},
+        "language": language.split("-")[0].lower() if language else None,
+        "contactProfile": profile,
+        "contactAttributes": attributes,
+    }

@@ -27,6 +27,7 @@ JOB_MODULES: tuple[str, ...] = (
     "rolodex.crm.jobs",
     "rolodex.webhooks.jobs",
     "rolodex.channels.jobs",
+    "rolodex.bots.jobs",
 )
 
 

@@ -8,14 +8,16 @@ from rolodex.models.attributes import (
 )
 from rolodex.models.audit import AuditEvent, AuditEventContact
 from rolodex.models.base import Base
-from rolodex.models.bots import Bot
+from rolodex.models.bots import Bot, BotLogEntry, BotUpload
 from rolodex.models.channels import Channel, WebhookEvent
 from rolodex.models.contacts import Contact
 from rolodex.models.conversations import (
     Attachment,
     Conversation,
     ConversationEvent,
+    ConversationLabel,
     ConversationReadMark,
+    Label,
     Message,
     MessageReaction,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "AuditEventContact",
     "Base",
     "Bot",
+    "BotLogEntry",
+    "BotUpload",
     "Channel",
     "Contact",
     "ContactGroup",
@@ -50,12 +54,14 @@ __all__ = [
     "ContactSettings",
     "Conversation",
     "ConversationEvent",
+    "ConversationLabel",
     "ConversationReadMark",
     "CrmContactState",
     "CrmIntegration",
     "DeletedContact",
     "Export",
     "Job",
+    "Label",
     "LoginFailure",
     "Message",
     "MessageReaction",

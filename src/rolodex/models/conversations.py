@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column, workspace_column
@@ -52,6 +52,13 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(20), default="new")
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The bot holding the conversation (R13.2): then no one is its assignee. Not in `version`'s
+    # trigger: taking or releasing it always changes the assignee or the status too.
+    bot_id: Mapped[str | None] = mapped_column(ForeignKey("bots.id", ondelete="SET NULL"))
+    # Who was assigned when a bot took it: `complete: HANDOVER` gives it back (previous_agent).
+    previous_assignee_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     priority_score: Mapped[int] = mapped_column(default=0)
     last_message_at: Mapped[datetime] = created_column()
     # The last message as the list shows it, kept where last_message_at is set (no join).
@@ -127,6 +134,9 @@ class Message(Base):
     delivery_error_title: Mapped[str | None] = mapped_column(String(500))
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     delivery_updated_at: Mapped[datetime | None]
+    # An internal note (a bot's applyConversationNotes): agents read it; never delivered, never
+    # shown to the contact.
+    internal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class MessageReaction(Base):
@@ -164,3 +174,29 @@ class Attachment(Base):
     status: Mapped[str] = mapped_column(String(20), default="stored", server_default="stored")
     source: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Label(Base):
+    """A topic or tag of the workspace's catalogue; bots apply them by name (unknown: ignored)."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "name"),)
+
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # topic | tag
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_column()
+
+
+class ConversationLabel(Base):
+    """A label applied to a conversation."""
+
+    __tablename__ = "conversation_labels"
+    __table_args__ = (UniqueConstraint("conversation_id", "label_id"),)
+
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = created_column()

@@ -24,7 +24,10 @@ async def queue(
 ) -> tuple[list[QueueItem], str | None]:
     """One page of the queue (of a team, or the whole workspace's), each with its breakdown."""
     ws = principal.workspace_id
-    stmt = conversations.conversations_statement(ws).where(Conversation.status == Status.NEW)
+    # A conversation a bot holds joins the queue when the bot hands it over (R13.2).
+    stmt = conversations.conversations_statement(ws).where(
+        Conversation.status == Status.NEW, Conversation.bot_id.is_(None)
+    )
     if team_id is not None:
         await users.access_team_by_id(session, principal, team_id)
         stmt = stmt.where(Conversation.team_id == team_id)

@@ -26,6 +26,7 @@ from rolodex.conversations.events import (
     MessageEchoed,
     MessageReceived,
     MessageSent,
+    NoteAdded,
 )
 from rolodex.kit.events import Event
 
@@ -47,6 +48,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     MessageReceived,
     MessageSent,
     MessageEchoed,
+    NoteAdded,
     MessageDeliveryChanged,
     MessageChanged,
     AttributeValuesChanged,
@@ -104,13 +106,15 @@ def record_of(event: Event) -> Record | None:
             changes["assignee_id"] = {"from": event.previous_assignee_id, "to": event.assignee_id}
         if event.team_id != event.previous_team_id:
             changes["team_id"] = {"from": event.previous_team_id, "to": event.team_id}
+        if event.bot_id != event.previous_bot_id:
+            changes["bot_id"] = {"from": event.previous_bot_id, "to": event.bot_id}
         return {
             **_base(CONVERSATION_UPDATED, event),
             "c": event.conversation_id,
             "ch": changes,
             "a": _actor(event.actor_kind, event.actor_id),
         }
-    if isinstance(event, MessageReceived | MessageSent | MessageEchoed):
+    if isinstance(event, MessageReceived | MessageSent | MessageEchoed | NoteAdded):
         return {
             **_base(MESSAGE_CREATED, event),
             "c": event.conversation_id,
