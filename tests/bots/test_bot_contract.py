@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from builders import Actor, inbound_body, make_attribute, make_channel, make_user, make_workspace
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
+from rolodex.models import Job
 from rolodex.worker import Worker
 from support.bot import Bot
 
@@ -226,7 +228,13 @@ async def test_an_inception_bot_holds_new_conversations_and_acts_on_its_answers(
         ("receipt.pdf", "application/pdf", len(b"%PDF-1.4 receipt"))
     ]
 
-    # "complete": RESOLVED.
+    # "complete": RESOLVED; the CRM's write-back carries the notes and topics.
+    crm = await client.put(
+        "/api/v1/integrations/crm",
+        json={"lookup_url": bot_server.url, "write_back_url": bot_server.url},
+        headers=admin.headers,
+    )
+    assert crm.status_code == 200, crm.text
     done = await client.post(
         f"/inbox/v1/virtual-agent/conversations/{cid}",
         json={"complete": "RESOLVED"},
@@ -235,6 +243,13 @@ async def test_an_inception_bot_holds_new_conversations_and_acts_on_its_answers(
     assert done.status_code == 200, done.text
     resolved = await _conversation(client, admin, cid)
     assert (resolved["status"], resolved["bot_id"]) == ("resolved", None)
+    async with db.reader() as session:
+        (write_back,) = (
+            await session.execute(select(Job.payload).where(Job.kind == "crm.write_back"))
+        ).scalars()
+    data = write_back["body"]["data"]
+    assert (data["notes"], data["topics"]) == (["Order number given"], ["Orders"])
+    assert "Order number given" not in [m["text"] for m in data["messages"]]
     # No longer held: 404 on both paths.
     for path in (
         f"/virtual-agent/conversations/{cid}",
@@ -299,6 +314,14 @@ async def test_another_bots_token_gets_404_and_agents_take_conversations_back(
     )
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "bot_id"
+    # Resolving a conversation a bot holds takes it from the bot too.
+    fresh = (await _inbound(client, admin, channel_id, "v-5", "hi"))["conversation_id"]
+    assert (await _conversation(client, agent, fresh))["bot_id"] == holder["id"]
+    closed = await client.patch(
+        f"/api/v1/conversations/{fresh}", json={"status": "resolved"}, headers=agent.headers
+    )
+    assert (closed.json()["status"], closed.json()["bot_id"]) == ("resolved", None)
+
     directory = await client.get("/api/v1/bots/directory", headers=agent.headers)
     assert {b["display_name"] for b in directory.json()["items"]} == {"Concierge VA"}
 

@@ -527,8 +527,8 @@ async def update_conversation(
     fields = data.model_fields_set
     assignment = (conversation.assignee_id, conversation.team_id)
     held_by = conversation.bot_id
-    if held_by is not None and data.assignee_id is not None:
-        # Assigning it to someone takes it back from the bot (R13.2).
+    if held_by is not None and (data.assignee_id is not None or data.status is Status.RESOLVED):
+        # Assigning it to someone, or resolving it, takes it back from the bot (R13.2).
         await _event(session, ws, conversation.id, actor, held_by, None, kind="bot")
         conversation.bot_id = None
     if "assignee_id" in fields and data.assignee_id != conversation.assignee_id:

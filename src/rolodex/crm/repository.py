@@ -21,9 +21,11 @@ from rolodex.models import (
     Channel,
     Contact,
     Conversation,
+    ConversationLabel,
     CrmContactState,
     CrmIntegration,
     Job,
+    Label,
     Message,
     User,
     Workspace,
@@ -198,15 +200,48 @@ async def user(session: AsyncSession, workspace_id: str, user_id: str) -> User |
 async def last_messages(
     session: AsyncSession, workspace_id: str, conversation_id: str, limit: int
 ) -> list[tuple[str, str, str]]:
-    """(id, direction, text) of the conversation's last messages, oldest first."""
+    """(id, direction, text) of the conversation's last messages (not its notes), oldest first."""
     stmt = (
         select(Message.id, Message.direction, Message.text)
-        .where(Message.workspace_id == workspace_id, Message.conversation_id == conversation_id)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.conversation_id == conversation_id,
+            Message.internal.is_(False),
+        )
         .order_by(Message.id.desc())
         .limit(limit)
     )
     rows = [(i, d, t) for i, d, t in await session.execute(stmt)]
     return rows[::-1]
+
+
+async def notes_and_topics(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> tuple[list[str], list[str]]:
+    """The conversation's internal notes (oldest first) and its topics' names."""
+    notes = (
+        select(Message.text)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.conversation_id == conversation_id,
+            Message.internal.is_(True),
+        )
+        .order_by(Message.id)
+    )
+    topics = (
+        select(Label.name)
+        .join(ConversationLabel, ConversationLabel.label_id == Label.id)
+        .where(
+            ConversationLabel.workspace_id == workspace_id,
+            ConversationLabel.conversation_id == conversation_id,
+            Label.kind == "topic",
+        )
+        .order_by(Label.name)
+    )
+    return (
+        [str(t) for t in (await session.execute(notes)).scalars()],
+        [str(t) for t in (await session.execute(topics)).scalars()],
+    )
 
 
 async def contact_values(

@@ -77,6 +77,7 @@ async def build(
             )
         ]
     )
+    notes, topics = await repository.notes_and_topics(session, workspace_id, conversation_id)
     body = {
         "timestamp": _iso(utcnow()),
         "idempotencyKey": str(uuid.uuid4()),
@@ -97,8 +98,8 @@ async def build(
             "statusUpdatedComment": comment,
             "messages": messages,
             "contactAttributes": attributes,
-            "notes": [],
-            "topics": [],
+            "notes": notes,
+            "topics": topics,
         },
     }
     return body, facts.contact_id

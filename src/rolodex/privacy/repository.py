@@ -19,6 +19,7 @@ from rolodex.models import (
     AttributeValue,
     AuditEvent,
     AuditEventContact,
+    BotUpload,
     Contact,
     ContactGroupMember,
     Conversation,
@@ -50,17 +51,22 @@ def _conversations(workspace_id: str, contact_ids: list[str]) -> Any:
 async def attachment_hashes(
     session: AsyncSession, workspace_id: str, contact_ids: Sequence[str]
 ) -> set[str]:
-    """The content hashes of the files attached to these contacts' messages."""
+    """The content hashes of the files attached to these contacts' messages, and of the files
+    bots uploaded for their conversations."""
     found: set[str] = set()
     for chunk in _chunks(contact_ids):
+        conversations = _conversations(workspace_id, chunk)
         messages = select(Message.id).where(
-            Message.workspace_id == workspace_id,
-            Message.conversation_id.in_(_conversations(workspace_id, chunk)),
+            Message.workspace_id == workspace_id, Message.conversation_id.in_(conversations)
         )
         stmt = select(Attachment.sha256).where(
             Attachment.workspace_id == workspace_id, Attachment.message_id.in_(messages)
         )
         found.update((await session.execute(stmt)).scalars())
+        uploads = select(BotUpload.sha256).where(
+            BotUpload.workspace_id == workspace_id, BotUpload.conversation_id.in_(conversations)
+        )
+        found.update((await session.execute(uploads)).scalars())
     return found
 
 
@@ -147,9 +153,14 @@ async def _scrub_audit(session: AsyncSession, workspace_id: str, contact_ids: li
 
 
 async def hashes_in_use(session: AsyncSession, hashes: Sequence[str]) -> set[str]:
-    """Which of these file hashes some attachment (of any workspace) still points to."""
-    stmt = select(Attachment.sha256).where(Attachment.sha256.in_(list(hashes))).distinct()
-    return set((await session.execute(stmt)).scalars())
+    """Which of these file hashes some attachment or bot upload (of any workspace) still
+    points to."""
+    wanted = list(hashes)
+    stmt = select(Attachment.sha256).where(Attachment.sha256.in_(wanted)).distinct()
+    uploads = select(BotUpload.sha256).where(BotUpload.sha256.in_(wanted)).distinct()
+    return set((await session.execute(stmt)).scalars()) | set(
+        (await session.execute(uploads)).scalars()
+    )
 
 
 async def add_record(session: AsyncSession, record: DeletedContact) -> None:
