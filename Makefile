@@ -22,15 +22,19 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 # WhatsApp, Messenger, Instagram, SMS (Twilio), X and email channels talk to the platform
 # simulator (examples/platform_simulator) on 127.0.0.1:8020, whose SMTP sink (port 8025) is
 # the email channel's mail server; Rolodex takes the customers' mail on SMTP port 2525. The
-# CRM and the simulator start beside Rolodex and stop with it; loopback targets are allowed
-# for that, and retries wait minutes instead of hours.
+# web chat's bot, "Shop assistant", is the reference bot (examples/reference_bot) on
+# 127.0.0.1:8030, reading the secret `rolodex demo` left in var/demo-bot-secret. The CRM,
+# the simulator and the bot start beside Rolodex and stop with it; loopback targets are
+# allowed for that, and retries wait minutes instead of hours.
 run: $(VENV)/.run-installed
 	$(BIN)/rolodex demo
 	@$(BIN)/python examples/reference_crm/server.py --port 8010 --db var/reference-crm.db \
 		--secret "$$(cat var/demo-crm-secret)" --seed & crm=$$!; \
 	$(BIN)/python examples/platform_simulator/server.py --port 8020 --smtp-port 8025 \
 		--rolodex-smtp 127.0.0.1:2525 --accounts var/demo-simulator.json & sim=$$!; \
-	trap 'kill $$crm $$sim 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python examples/reference_bot/server.py --port 8030 \
+		--secret-file var/demo-bot-secret & bot=$$!; \
+	trap 'kill $$crm $$sim $$bot 2>/dev/null' EXIT INT TERM; \
 	ROLODEX_ALLOW_PRIVATE_WEBHOOK_TARGETS=1 ROLODEX_WRITE_BACK_RETRY_UNIT_SECONDS=60 \
 		ROLODEX_SMTP_PORT=2525 \
 		$(BIN)/rolodex serve --host 127.0.0.1 --port 8000

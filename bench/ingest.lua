@@ -1,7 +1,8 @@
 -- wrk script: POST inbound messages, each with a unique external id.
 -- SENDERS=0 -> every message from a new sender; SENDERS=N -> from N returning senders.
+-- `thread_id` is a global that setup() sets in each thread's own Lua state: a `local` here
+-- would shadow it, so every thread would send the same ids (replays, not new messages).
 local counter = 0
-local thread_id = 0
 local threads = {}
 local senders = tonumber(os.getenv("SENDERS") or "0")
 local token = os.getenv("TOKEN")

@@ -21,6 +21,8 @@ from rolodex.attributes import service as attributes
 from rolodex.attributes import updates
 from rolodex.attributes.schemas import AttributeCreate, AttributeUpdate
 from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.bots import service as bots
+from rolodex.bots.schemas import Activation, BotCreate, Handoff, OnError
 from rolodex.catalogue import Medium
 from rolodex.channels import inbound
 from rolodex.channels import service as channels
@@ -42,6 +44,12 @@ from rolodex.workspaces import repository, service
 
 DEMO_NAME = "Rolodex Demo"
 DEMO_CRM_SECRET_FILE = "demo-crm-secret"  # noqa: S105 - a file name
+# The web chat's bot: the reference bot (examples/reference_bot) that `make run` starts on this
+# URL, reading its signing secret from this file in the data dir.
+DEMO_BOT_NAME = "Shop assistant"
+DEMO_BOT_URL = "http://127.0.0.1:8030/webhook"
+DEMO_BOT_SECRET_FILE = "demo-bot-secret"  # noqa: S105 - a file name
+DEMO_ORDER_ATTRIBUTE = "order_number"
 # The accounts `make run` registers in the platform simulator (examples/platform_simulator).
 DEMO_SIMULATOR_FILE = "demo-simulator.json"
 
@@ -179,6 +187,8 @@ def how_to_play(settings: Settings) -> list[str]:
         # Where the server listens is known only once it serves: the path, then.
         f"Play a website visitor on the demo shop page, {DEMO_SITE_PATH} on the server (its "
         "login page links to it): the web chat is in the page's corner.",
+        f"  The web chat's '{DEMO_BOT_NAME}' bot answers first there (examples/reference_bot, "
+        "`make run` starts it); say 'talk to a person' to be handed over.",
         f"Play the customer on the platform simulator's page, {url} "
         "(`make run` starts it: examples/platform_simulator):",
         "  WhatsApp, Messenger, Instagram: the 'Customer's phone' form;",
@@ -355,6 +365,35 @@ async def _crm(session: AsyncSession, admin: Principal, settings: Settings) -> N
     (settings.data_dir / DEMO_CRM_SECRET_FILE).write_text(connected.shared_secret or "")
 
 
+async def _shop_assistant(
+    session: AsyncSession, admin: Principal, settings: Settings, chat_id: str
+) -> None:
+    # The web chat's inception bot, the reference bot `make run` starts beside Rolodex: it
+    # notes order numbers in a custom attribute. Created after the seeded conversations, so
+    # it holds only the ones visitors start. Its secret is left in the data dir for make run.
+    await attributes.create_attribute(
+        session,
+        admin,
+        AttributeCreate(label="Order number", key=DEMO_ORDER_ATTRIBUTE, type="text"),
+    )
+    bot = await bots.create_bot(
+        session,
+        admin,
+        BotCreate(
+            name=DEMO_BOT_NAME,
+            webhook_url=DEMO_BOT_URL,
+            activation=Activation.INCEPTION,
+            channel_ids=[chat_id],
+            handoff=Handoff.NEW_QUEUE,
+            response_timeout_seconds=300,
+            on_error=OnError.NEW,
+        ),
+        allow_private=True,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / DEMO_BOT_SECRET_FILE).write_text(bot.secret)
+
+
 def _acting_as(workspace_id: str, user_id: str, role: Role, name: str) -> Principal:
     # The demo acts as its own users, through the services their requests would call.
     return Principal(
@@ -430,6 +469,7 @@ async def _conversations(
                 received.conversation_id,
                 ConversationUpdate(status=item.then, reason="answered"),
             )
+    await _shop_assistant(session, admin, settings, channel_ids["chat"])
 
 
 # --- The demo shop page: a newcomer plays a website visitor ------------------------------
