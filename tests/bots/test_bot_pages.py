@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from builders import make_channel, make_user, make_workspace, sign_in
+from builders import make_channel, make_conversation, make_user, make_workspace, sign_in
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
@@ -313,3 +313,157 @@ def test_an_admin_registers_a_bot_in_the_browser(browser: Any, settings: Setting
     finally:
         context.close()
         rolodex.stop()
+
+
+async def _bot_headers(client: httpx.AsyncClient, admin: Any, bot_id: str) -> dict[str, str]:
+    made = await client.post(f"/api/v1/bots/{bot_id}/credentials", headers=admin.headers)
+    assert made.status_code == 201, made.text
+    pair = made.json()
+    secret = base64.b64encode(f"{pair['client_id']}:{pair['client_secret']}".encode()).decode()
+    token = await client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {secret}"},
+    )
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def _activity(page: str) -> str:
+    found = re.search(r'<section class="card bot-activity".*?</section>', page, re.S)
+    assert found, "no Recent activity section"
+    return found.group(0)
+
+
+async def test_the_bot_page_lists_recent_activity_newest_first(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await make_workspace(db)
+    channel = await make_channel(db, admin, "whatsapp", "WhatsApp")
+    await sign_in(client, admin.email)
+    made = await client.post(
+        "/api/v1/bots",
+        json={"name": "Concierge", "webhook_url": URL, "activation": "delegation"},
+        headers=admin.headers,
+    )
+    bot_id = made.json()["id"]
+    empty = _activity((await client.get(f"/admin/bots/{bot_id}")).text)
+    assert '<h2 id="events-heading">Recent activity</h2>' in empty
+    assert "No events yet." in empty
+    assert "<table" not in empty
+
+    cid = (await make_conversation(client, admin, channel))["conversation_id"]
+    delegated = await client.post(
+        f"/api/v1/conversations/{cid}/delegate", json={"bot_id": bot_id}, headers=admin.headers
+    )
+    assert delegated.status_code == 200, delegated.text
+    bot = await _bot_headers(client, admin, bot_id)
+    acted = await client.post(
+        f"/inbox/v1/virtual-agent/conversations/{cid}",
+        json={"applyConversationNotes": ["Asked for the order number"]},
+        headers=bot,
+    )
+    assert acted.status_code < 300, acted.text
+
+    listed = _activity((await client.get(f"/admin/bots/{bot_id}")).text)
+    assert "No events yet." not in listed
+    rows = re.findall(r"<tr>\s*<td class=\"when-cell\">.*?</tr>", listed, re.S)
+    assert rows, listed
+    newest = rows[0]
+    assert "Action applied" in newest
+    assert "applyConversationNotes" in newest
+    assert f'<a href="/conversations/{cid}" class="mono">{cid}</a>' in newest
+    assert "Done" in newest
+    for heading in ("When", "What", "Type", "Conversation", "Outcome", "Detail"):
+        assert f'<th scope="col">{heading}</th>' in listed
+
+    spanish = _activity((await client.get(f"/admin/bots/{bot_id}", headers=SPANISH)).text)
+    assert "Actividad reciente" in spanish
+    assert "Acción aplicada" in spanish
+
+
+async def test_the_thread_shows_the_bot_its_notes_and_labels_and_works_without_script(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await make_workspace(db)
+    channel = await make_channel(db, admin, "whatsapp", "WhatsApp")
+    csrf = await sign_in(client, admin.email)
+    made = await client.post(
+        "/api/v1/bots",
+        json={"name": "Concierge", "webhook_url": URL, "activation": "delegation"},
+        headers=admin.headers,
+    )
+    bot_id = made.json()["id"]
+    topic = await client.post(
+        "/api/v1/labels", json={"kind": "topic", "name": "Orders"}, headers=admin.headers
+    )
+    assert topic.status_code == 201, topic.text
+    cid = (await make_conversation(client, admin, channel))["conversation_id"]
+
+    # Open and unheld: Hand to bot lists the workspace's bots; Take back is hidden.
+    before = (await client.get(f"/conversations/{cid}")).text
+    assert re.search(r'<form [^>]*class="take-back" hidden>', before)
+    assert re.search(r'<form [^>]*class="hand-to-bot" >', before)
+    assert f'<option value="{bot_id}">Concierge VA</option>' in before
+    assert '<ul class="thread-labels" aria-label="Labels" hidden>' in before
+
+    # Without script: the form hands it to the bot (the same call as POST …/delegate).
+    version = (await client.get(f"/api/v1/conversations/{cid}", headers=admin.headers)).json()[
+        "version"
+    ]
+    stale = await client.post(
+        f"/conversations/{cid}/delegate",
+        data={"csrf_token": csrf, "bot_id": bot_id, "version": str(version + 5)},
+    )
+    assert stale.status_code == 412
+    handed = await client.post(
+        f"/conversations/{cid}/delegate",
+        data={"csrf_token": csrf, "bot_id": bot_id, "version": str(version)},
+    )
+    assert handed.status_code == 303, handed.text
+    bot = await _bot_headers(client, admin, bot_id)
+    acted = await client.post(
+        f"/inbox/v1/virtual-agent/conversations/{cid}",
+        json={"applyConversationNotes": ["Wants a refund"], "applyTopics": ["orders"]},
+        headers=bot,
+    )
+    assert acted.status_code < 300, acted.text
+
+    held = (await client.get(f"/conversations/{cid}")).text
+    assert '<span class="thread-assignee is-bot">Assigned to Concierge VA</span>' in held
+    assert re.search(r'<form [^>]*class="take-back" >', held)
+    assert re.search(r'<form [^>]*class="hand-to-bot" hidden>', held)
+    assert (
+        '<span class="badge bot-va"><span class="visually-hidden">Assigned to:</span>'
+        " Concierge VA</span>"
+    ) in held
+    note = re.search(r'<li class="message note author-bot"[^>]*>.*?</li>', held, re.S)
+    assert note, held
+    assert '<p class="note-label">Internal note</p>' in note.group(0)
+    assert "Wants a refund" in note.group(0)
+    assert '<span class="author">Concierge VA</span>' in note.group(0)
+    assert "message-state" not in note.group(0)
+    assert (
+        '<li class="label-chip kind-topic"><span class="label-kind">Topic</span> Orders</li>'
+        in (held)
+    )
+
+    # Take back without script: the assignment form's "to me".
+    back = await client.post(f"/conversations/{cid}/assign", data={"csrf_token": csrf, "me": "1"})
+    assert back.status_code == 303
+    detail = (await client.get(f"/api/v1/conversations/{cid}", headers=admin.headers)).json()
+    assert (detail["bot_id"], detail["assignee_id"]) == (None, admin.user_id)
+    after = (await client.get(f"/conversations/{cid}")).text
+    assert '<span class="thread-assignee">Assigned to you</span>' in after
+    assert 'class="badge bot-va"' not in after
+    refused = await client.post(
+        f"/inbox/v1/virtual-agent/conversations/{cid}",
+        json={"sendMessage": {"text": "Still there?"}},
+        headers=bot,
+    )
+    assert refused.status_code == 404
+
+    spanish = (await client.get(f"/conversations/{cid}", headers=SPANISH)).text
+    assert "Pasar al bot" in spanish
+    assert "Recuperar" in spanish
+    assert "Nota interna" in spanish

@@ -74,6 +74,11 @@ DONE = {
 }
 DELETED = N_("The virtual agent was deleted; its REST credentials stop working.")
 
+# Recent activity: what each entry was, and how it went.
+DIRECTIONS = {"event": N_("Event sent"), "action": N_("Action applied")}
+OUTCOMES = {"ok": N_("Done"), "failed": N_("Failed"), "ignored": N_("Ignored")}
+ACTIVITY_LIMIT = 50
+
 TIMEOUT_MESSAGE = N_("Enter a number of seconds from 1 to 3600.")
 
 Name = Annotated[Text, Form(max_length=200)]
@@ -265,6 +270,7 @@ async def _bot_page(
     bot = service.read(await service.access_bot_by_id(session, principal, bot_id))
     done_key = request.query_params.get("done", "")
     done = translate(DONE[done_key]) % {"name": bot.display_name} if done_key in DONE else ""
+    activity = await service.log(session, principal, bot_id, ACTIVITY_LIMIT)
     return page(
         request,
         "bots/bot.html",
@@ -275,6 +281,9 @@ async def _bot_page(
         form=form or _form_of(bot),
         errors=errors or {},
         credentials=credentials,
+        activity=activity,
+        directions={key: translate(label) for key, label in DIRECTIONS.items()},
+        outcomes={key: translate(label) for key, label in OUTCOMES.items()},
         done="" if errors or credentials else done,
         status_code=status_code,
         **_choices(),
@@ -290,7 +299,8 @@ def _back(bot_id: str, done: str) -> RedirectResponse:
 async def bot_page(
     request: Request, bot_id: str, session: SessionDep, principal: SignedIn
 ) -> HTMLResponse:
-    """One virtual agent: its settings, its signing secret, REST credentials, recent events."""
+    """One virtual agent: its settings, its signing secret, REST credentials, recent activity
+    (the events sent to it and the actions it asked for, newest first)."""
     return await _bot_page(request, session, principal, bot_id)
 
 

@@ -109,3 +109,12 @@ class MessageChanged(Event):
     message_id: str
     conversation_id: str
     what: str  # "reaction" or "attachment"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelsApplied(Event):
+    """Topics or tags were applied to a conversation."""
+
+    conversation_id: str
+    contact_id: str
+    names: tuple[str, ...]

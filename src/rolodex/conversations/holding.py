@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rolodex.audit import service as audit
 from rolodex.auth.principals import Principal
 from rolodex.conversations import history, repository
-from rolodex.conversations.events import ConversationAssigned, NoteAdded
+from rolodex.conversations.events import ConversationAssigned, LabelsApplied, NoteAdded
 from rolodex.conversations.schemas import LabelCreate, LabelKind, LabelRead, Status
 from rolodex.errors import Conflict, NotFound
 from rolodex.i18n import _
@@ -186,7 +186,18 @@ async def apply_labels(
             for label in found
         ],
     )
-    return [label.name for label in found]
+    names_applied = tuple(label.name for label in found)
+    if names_applied:
+        await emit(
+            session,
+            LabelsApplied(
+                workspace_id=conversation.workspace_id,
+                conversation_id=conversation.id,
+                contact_id=conversation.contact_id,
+                names=names_applied,
+            ),
+        )
+    return list(names_applied)
 
 
 async def list_labels(session: AsyncSession, principal: Principal) -> list[LabelRead]:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rolodex.auth.deps import SignedIn, SignedInForm
 from rolodex.auth.principals import Principal
+from rolodex.bots import service as bots
 from rolodex.channels import service as channels
 from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import AuthorKind, ConversationUpdate, MessageCreate, Status
@@ -55,6 +56,9 @@ AUTHOR_LABELS = {
     AuthorKind.SYSTEM: N_("System"),
 }
 
+# What a conversation label is, on its chip in the thread header.
+LABEL_KINDS = {"topic": N_("Topic"), "tag": N_("Tag")}
+
 
 # The working views (R12.4): the page URL's assignee_id, its label, and its count's key in
 # GET /api/v1/conversations/counts (shown as a badge; none for All).
@@ -71,7 +75,11 @@ def _translated(pairs: Iterable[tuple[K, str]]) -> list[tuple[K, str]]:
     return [(key, translate(label)) for key, label in pairs]
 
 
-def _assignee_line(assignee_id: str | None, names: dict[str, str], me: str | None) -> str:
+def _assignee_line(
+    assignee_id: str | None, names: dict[str, str], me: str | None, bot_name: str | None = None
+) -> str:
+    if bot_name:
+        return _("Assigned to %(name)s", name=bot_name)
     if assignee_id is None:
         return _("Unassigned")
     if assignee_id == me:
@@ -118,6 +126,7 @@ async def _workspace(
     channel_names = await channels.channel_names(session, principal)
     status_lines = dict(_translated(STATUS_LINES.items()))
     current = messages = None
+    bot_choices: list[tuple[str, str]] = []
     live: dict[str, Any] = {
         "me": principal.user_id,
         "users": names,
@@ -153,11 +162,16 @@ async def _workspace(
             ),
             None,
         )
+        # Hand to bot: the bots an agent may hand it to (none without the plan's bots).
+        bot_choices = [(b.id, b.display_name) for b in await bots.directory(session, principal)]
         live["conversation"] = {
             "id": current.id,
             "version": current.version,
             "status": current.status.value,
             "assignee_id": current.assignee_id,
+            "bot_id": current.bot_id,
+            "bot_name": current.bot_name,
+            "labels": [label.model_dump(mode="json") for label in current.labels],
             "team_id": current.team_id,
             "contact_id": current.contact_id,
             "status_changed_by": changed_by,
@@ -188,8 +202,12 @@ async def _workspace(
         next_cursor=next_cursor,
         current=current,
         assignee_line=(
-            _assignee_line(current.assignee_id, names, principal.user_id) if current else ""
+            _assignee_line(current.assignee_id, names, principal.user_id, current.bot_name)
+            if current
+            else ""
         ),
+        bot_choices=bot_choices,
+        label_kinds=dict(_translated(LABEL_KINDS.items())),
         messages=messages,
         status_actions=_translated(STATUS_ACTIONS),
         live=live,
@@ -317,4 +335,17 @@ async def assign(
     await conversations.update_conversation(
         session, principal, conversation_id, data, if_match=_seen(version)
     )
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+@router.post("/conversations/{conversation_id}/delegate")
+async def delegate(
+    conversation_id: str,
+    session: SessionDep,
+    principal: SignedInForm,
+    bot_id: Annotated[str, Form(min_length=1, max_length=40)],
+    version: VersionForm = None,
+) -> Response:
+    """Hand the conversation to a bot from the page (as POST …/{id}/delegate)."""
+    await bots.delegate(session, principal, conversation_id, bot_id, if_match=_seen(version))
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)

@@ -226,13 +226,14 @@ async def link_details(
 
 
 def _last_message(column: Any) -> Any:
-    # A column of the newest message of each conversation: one probe of
-    # ix_messages_conversation_id_id.
+    # A column of the newest message (not an internal note) of each conversation: one probe
+    # of ix_messages_conversation_id_id.
     return (
         select(column)
         .where(
             Message.workspace_id == bindparam("workspace_id"),
             Message.conversation_id == Conversation.id,
+            Message.internal.is_(False),
         )
         .order_by(Message.id.desc())
         .limit(1)

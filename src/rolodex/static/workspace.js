@@ -7,6 +7,9 @@
 // what changed. Also: filters that apply as soon as they change, Ctrl/Cmd+Enter to send, keyboard
 // shortcuts (j/k, arrows, Enter, r, e, ?), the waiting count in the title, unread marks and a
 // browser notification (after asking from a button) when someone assigns the agent a conversation.
+// Bots (virtual agents): a conversation a bot holds names it ("<Name> VA") in the list and the
+// header, live; "Take back" assigns it to the agent, "Hand to bot" delegates it; the bot's
+// internal notes are drawn as notes (never with a delivery status); labels show as chips.
 "use strict";
 (() => {
   const h = (...args) => window.rolodex.h(...args);
@@ -89,7 +92,8 @@
     return t("%(name)s moved this conversation to New.", { name });
   }
 
-  function assigneeLine(assigneeId) {
+  function assigneeLine(assigneeId, botName) {
+    if (botName) return t("Assigned to %(name)s", { name: botName });
     if (!assigneeId) return t("Unassigned");
     if (assigneeId === me) return t("Assigned to you");
     return t("Assigned to %(name)s", { name: (data.users || {})[assigneeId] || "?" });
@@ -149,6 +153,12 @@
     return (item.last_message && item.last_message.at) || item.last_message_at;
   }
 
+  // The bot holding a conversation, beside the contact's name in the list.
+  function botBadge(name) {
+    return h("span", { class: "badge bot-va" },
+      h("span", { class: "visually-hidden", text: t("Assigned to:") }), " ", name || t("A bot"));
+  }
+
   function renderItem(item, unread) {
     const at = item.last_message_at;
     const last = item.last_message;
@@ -173,7 +183,8 @@
               h("span", { class: "visually-hidden", text: t("Unread") }), " "]
             : null,
           h("strong", { class: "item-name", text: item.contact_display_name }),
-          item.vip ? [" ", h("span", { class: "badge vip", text: "VIP" })] : null),
+          item.vip ? [" ", h("span", { class: "badge vip", text: "VIP" })] : null,
+          item.bot_id ? [" ", botBadge(item.bot_name)] : null),
         last ? h("span", { class: "last-message", text: last.text }) : null,
         h("span", { class: "meta" },
           `${(data.channels || {})[item.channel_id] || ""} · `,
@@ -189,7 +200,7 @@
     if (filters.channel_id && item.channel_id !== filters.channel_id) return false;
     const view = filters.assignee_id;
     if (view === "me") return Boolean(me) && item.assignee_id === me;
-    if (view === "none") return !item.assignee_id;
+    if (view === "none") return !item.assignee_id && !item.bot_id; // a bot's is not waiting
     if (view) return item.assignee_id === view;
     return true;
   }
@@ -291,7 +302,7 @@
   // A message in a listed conversation: its last words, time and unread mark follow.
   function touchItem(message) {
     const old = itemNode(message.conversation_id);
-    if (!old) return;
+    if (!old || message.internal) return; // a note is for agents: the list shows the contact's words
     const link = old.querySelector("a");
     let last = link.querySelector(".last-message");
     if (!last) {
@@ -458,7 +469,7 @@
 
   function deliveryBlock(message) {
     const delivery = message.delivery;
-    if (!delivery || message.direction !== "outbound") return [];
+    if (!delivery || message.direction !== "outbound" || message.internal) return [];
     const id = `delivery-${message.id}`;
     const failed = delivery.status === "failed";
     const why = failed && delivery.error ? explanation(delivery.error) : "";
@@ -537,6 +548,10 @@
     if (!thread.list || message.conversation_id !== thread.conversation) return false;
     if (thread.list.querySelector(`[data-message-id="${CSS.escape(message.id)}"]`)) return false;
     const author = message.author || { kind: "system", name: "" };
+    if (message.internal) {
+      thread.list.append(noteItem(message, author));
+      return true;
+    }
     thread.list.append(h(
       "li",
       { class: `message ${message.direction} author-${author.kind}`, "data-message-id": message.id },
@@ -551,6 +566,21 @@
       h("div", { class: "message-state" }),
     ));
     return true;
+  }
+
+  // An internal note (a bot's or an agent's): marked as one, its author's name, no delivery.
+  function noteItem(message, author) {
+    return h(
+      "li",
+      { class: `message note author-${author.kind}`, "data-message-id": message.id },
+      h("p", { class: "note-label", text: t("Internal note") }),
+      h("p", { text: message.text }),
+      h("p", { class: "meta" },
+        h("span", { class: "author", text: author.name || authorWord(author.kind) }),
+        author.name ? ` · ${authorWord(author.kind)}` : "",
+        " · ",
+        h("time", { class: "when", datetime: message.sent_at, text: time(message.sent_at) })),
+    );
   }
 
   function showMessage(message) {
@@ -613,7 +643,10 @@
     const state = document.querySelector(".thread-state");
     if (state) state.textContent = (data.status_lines || {})[conv.status] || conv.status;
     const assignee = document.querySelector(".thread-assignee");
-    if (assignee) assignee.textContent = assigneeLine(conv.assignee_id);
+    if (assignee) {
+      assignee.textContent = assigneeLine(conv.assignee_id, conv.bot_id ? conv.bot_name : "");
+      assignee.classList.toggle("is-bot", Boolean(conv.bot_id));
+    }
     const focused = statusButtons().find((b) => b === document.activeElement);
     for (const button of statusButtons()) button.hidden = button.value === conv.status;
     if (focused && focused.hidden) {
@@ -630,6 +663,39 @@
       if (hide && document.activeElement === mine && agent) agent.focus();
       mine.hidden = hide;
     }
+    showBotControls();
+    showLabels();
+  }
+
+  // "Take back" while a bot holds it; "Hand to bot" while none does and it is open. The
+  // keyboard, on a control that goes away, moves to the one that takes its place.
+  function showBotControls() {
+    const back = document.querySelector("form.take-back");
+    const hand = document.querySelector("form.hand-to-bot");
+    const held = Boolean(conv.bot_id);
+    const hadFocus = [back, hand].find((form) => form && form.contains(document.activeElement));
+    if (back) back.hidden = !held;
+    if (hand) hand.hidden = held || conv.status === "resolved";
+    if (hadFocus && hadFocus.hidden) {
+      const next = [back, hand].find((form) => form && !form.hidden);
+      const target = next ? next.querySelector("button") : document.getElementById("assign-agent");
+      if (target) target.focus();
+    }
+  }
+
+  function labelWord(kind) {
+    return kind === "topic" ? t("Topic") : kind === "tag" ? t("Tag") : kind;
+  }
+
+  // The conversation's topics and tags as chips in the header.
+  function showLabels() {
+    const chips = document.querySelector(".thread-labels");
+    if (!chips || !Array.isArray(conv.labels)) return;
+    chips.replaceChildren(...conv.labels.map((label) => h(
+      "li", { class: `label-chip kind-${label.kind}` },
+      h("span", { class: "label-kind", text: labelWord(label.kind) }), " ", label.name,
+    )));
+    chips.hidden = conv.labels.length === 0;
   }
 
   // What the server says the conversation is now (a PATCH's answer, a 412's `current`, a GET).
@@ -639,6 +705,9 @@
     conv.status = detail.status;
     conv.assignee_id = detail.assignee_id;
     conv.team_id = detail.team_id;
+    conv.bot_id = detail.bot_id || null;
+    conv.bot_name = detail.bot_name || "";
+    if (Array.isArray(detail.labels)) conv.labels = detail.labels;
     const events = detail.events || [];
     const last = [...events].reverse().find((e) => e.kind === "status");
     if (last) conv.status_changed_by = last.actor_kind === "user" ? last.actor_id : null;
@@ -654,7 +723,9 @@
       const who = last ? actorName({ kind: last.actor_kind, id: last.actor_id }) : t("Someone");
       parts.push(statusChange(current.status, who));
     }
-    if (before.assignee_id !== current.assignee_id) {
+    if (current.bot_id && before.bot_id !== current.bot_id) {
+      parts.push(t("It is now assigned to %(name)s.", { name: current.bot_name || t("a bot") }));
+    } else if (before.assignee_id !== current.assignee_id || before.bot_id !== (current.bot_id || null)) {
       parts.push(current.assignee_id
         ? t("It is now assigned to %(name)s.", { name: personName(current.assignee_id) })
         : t("It is now unassigned."));
@@ -739,6 +810,53 @@
         patchConversation({ assignee_id: agent, team_id: team }, t("Assignment saved."));
       });
     }
+    const back = document.querySelector("form.take-back");
+    if (back) {
+      back.addEventListener("submit", (event) => {
+        event.preventDefault();
+        patchConversation({ assignee_id: me }, t("You took this conversation back."));
+      });
+    }
+    const hand = document.querySelector("form.hand-to-bot");
+    if (hand) {
+      hand.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const botId = document.getElementById("delegate-bot").value;
+        if (botId) delegate(botId);
+      });
+    }
+  }
+
+  // Hand the open conversation to a bot (POST …/delegate); a 412 asks as a PATCH does.
+  async function delegate(botId) {
+    if (!conv || contactDeleted) return;
+    const path = `/api/v1/conversations/${encodeURIComponent(conv.id)}/delegate`;
+    let detail;
+    try {
+      detail = await api("POST", path, { bot_id: botId }, ifMatch());
+    } catch (failure) {
+      if (failure.status !== 412 || !failure.current) {
+        complain(t("Not handed over"), failure);
+        return;
+      }
+      const before = { ...conv };
+      applyDetail(failure.current);
+      const what = describeChange(before, failure.current);
+      if (!(await ask(t("This conversation changed"), what, t("Hand it over")))) {
+        say(t("Not handed over. %(what)s", { what }));
+        return;
+      }
+      try {
+        detail = await api("POST", path, { bot_id: botId }, ifMatch());
+      } catch (again) {
+        complain(t("Not handed over"), again);
+        return;
+      }
+    }
+    applyDetail(detail);
+    say(t("Handed to %(name)s.", { name: detail.bot_name || t("the bot") }));
+    const back = document.querySelector("form.take-back button");
+    if (back && !back.closest("form").hidden) back.focus();
   }
 
   // --- Replying -----------------------------------------------------------------------------
@@ -753,6 +871,12 @@
         ? t("%(name)s resolved this conversation. Send and reopen?", { name: personName(by) })
         : t("This conversation is resolved. Send and reopen?");
       return { text, yes: t("Send and reopen") };
+    }
+    if (conv.bot_id) {
+      return {
+        text: t("%(name)s is answering this conversation. Send anyway?", { name: conv.bot_name || t("A bot") }),
+        yes: t("Send anyway"),
+      };
     }
     if (conv.assignee_id && conv.assignee_id !== me) {
       return {
@@ -850,7 +974,8 @@
     // Read-only, not disabled: the draft stays visible and can be selected and copied.
     if (box) box.readOnly = true;
     for (const control of document.querySelectorAll(
-      "form.reply button, form.status-actions button, form.assign button, form.assign select",
+      "form.reply button, form.status-actions button, form.assign button, form.assign select, " +
+      "form.take-back button, form.hand-to-bot button, form.hand-to-bot select",
     )) control.disabled = true;
   }
 
@@ -952,8 +1077,11 @@
         if (!message) return;
         if (event.type === "message.created") {
           touchItem(message);
-          if (appendMessage(message) && message.direction === "inbound") {
-            const author = message.author || {};
+          const author = message.author || {};
+          const added = appendMessage(message);
+          if (added && message.internal) {
+            say(t("New internal note from %(name)s.", { name: author.name || authorWord(author.kind) }));
+          } else if (added && message.direction === "inbound") {
             say(t("New message from %(name)s.", { name: author.name || authorWord(author.kind) }));
             if (!document.hidden) markRead();
           }
@@ -1014,14 +1142,22 @@
     conv.status = item.status;
     conv.assignee_id = item.assignee_id;
     conv.team_id = item.team_id;
+    conv.bot_id = item.bot_id || null;
+    conv.bot_name = item.bot_name || "";
     const changes = event.changes || {};
     const actor = event.actor || null;
     if (changes.status) conv.status_changed_by = actor && actor.kind === "user" ? actor.id : null;
+    if (Array.isArray(item.labels)) conv.labels = item.labels;
+    else if (changes.labels) refreshConversation(); // list items carry no labels: the detail does
     showConversation();
     if (actor && actor.id === me) return;
     const parts = [];
     if (before.status !== conv.status) parts.push(statusChange(conv.status, actorName(actor)));
-    if (before.assignee_id !== conv.assignee_id) {
+    if (conv.bot_id && before.bot_id !== conv.bot_id) {
+      parts.push(t("%(name)s is answering this conversation now.", { name: conv.bot_name || t("A bot") }));
+    } else if (before.bot_id && !conv.bot_id && !conv.assignee_id) {
+      parts.push(t("%(name)s handed this conversation back.", { name: before.bot_name || t("A bot") }));
+    } else if (before.assignee_id !== conv.assignee_id) {
       const took = actor && actor.kind === "user" && actor.id === conv.assignee_id;
       if (took) parts.push(t("%(name)s took this conversation.", { name: actorName(actor) }));
       else if (conv.assignee_id) {

@@ -21,6 +21,7 @@ from rolodex.conversations.events import (
     ConversationAssigned,
     ConversationStarted,
     ConversationStatusChanged,
+    LabelsApplied,
     MessageChanged,
     MessageDeliveryChanged,
     MessageEchoed,
@@ -45,6 +46,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ConversationStarted,
     ConversationStatusChanged,
     ConversationAssigned,
+    LabelsApplied,
     MessageReceived,
     MessageSent,
     MessageEchoed,
@@ -113,6 +115,14 @@ def record_of(event: Event) -> Record | None:
             "c": event.conversation_id,
             "ch": changes,
             "a": _actor(event.actor_kind, event.actor_id),
+        }
+    if isinstance(event, LabelsApplied):
+        return {
+            **_base(CONVERSATION_UPDATED, event),
+            "c": event.conversation_id,
+            "k": event.contact_id,
+            "ch": {"labels": {"from": None, "to": list(event.names)}},
+            "a": None,
         }
     if isinstance(event, MessageReceived | MessageSent | MessageEchoed | NoteAdded):
         return {
