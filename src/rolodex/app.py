@@ -50,7 +50,7 @@ from rolodex.webchat import api as webchat_api
 from rolodex.webchat import pages as webchat_pages
 from rolodex.webhooks import api as webhooks_api
 from rolodex.webhooks import pages as webhooks_pages
-from rolodex.worker import Worker
+from rolodex.worker import Worker, run_elected
 from rolodex.workspaces import api as workspaces_api
 from rolodex.workspaces import pages as workspace_pages
 
@@ -123,7 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.stream = broker
         stop = asyncio.Event()
         worker_task = None
-        if settings.run_worker:
+        if settings.run_worker and settings.worker_election and not database.sqlite:
+            worker_task = asyncio.create_task(run_elected(database, settings, stop))
+        elif settings.run_worker:
             worker_task = asyncio.create_task(Worker(database, settings).run_forever(stop))
         mail = None
         if settings.smtp_port is not None:

@@ -200,6 +200,8 @@ def _serve_processes(
 
     if no_worker:
         os.environ["ROLODEX_RUN_WORKER"] = "0"  # read by create_app in every process
+    # One of the processes runs the jobs (the one holding the worker lock), not every one.
+    os.environ["ROLODEX_WORKER_ELECTION"] = "1"
     settings = get_settings()
     config = uvicorn.Config(
         "rolodex.app:create_app",

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     # Where platforms and browsers reach this Rolodex: webhook URLs and signed file links.
     public_url: str = "http://127.0.0.1:8000"
     run_worker: bool = True
-    db_pool_size: int = Field(default=20, ge=1, le=500)
+    # `serve --workers N` sets it: one process of the deployment runs the jobs (worker.py).
+    worker_election: bool = False
+    db_pool_size: int = Field(default=10, ge=1, le=500)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_modules: list[str] = Field(default_factory=list)

@@ -8,6 +8,7 @@ they never queue behind writers. On PostgreSQL reads use an autocommit engine of
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 
@@ -62,8 +64,51 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), connect_args={"timeout": 30}, hide_parameters=True)
+class WriteLock:
+    """One SQLite write transaction at a time in this process, the others queued in order.
+
+    Without it, concurrent writers each hold a connection and spin in SQLite's busy handler,
+    whose growing sleeps make multi-second tails; queued here they wait for exactly the
+    commit before them. Other processes (the CLI, a standalone worker) still meet
+    `busy_timeout`. Re-entrant per task: a transaction opened inside another's (a throttle
+    counting a failure) behaves as it did without the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def acquire(self) -> None:
+        """Wait for the write transaction before this one to end."""
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        """The write transaction ended: the next one may begin."""
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+_HOLDS_LOCK = "rolodex_write_lock"
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+    # A pool as large as the usual concurrency: opening a connection runs the PRAGMAs below,
+    # and a small pool with overflow opens and closes them under load.
+    engine = create_async_engine(
+        async_url(url),
+        connect_args={"timeout": 30},
+        hide_parameters=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -77,10 +122,25 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.close()
 
     if immediate:
+        lock = WriteLock()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # The sync event runs in SQLAlchemy's greenlet: await_only waits on the event loop.
+            await_only(lock.acquire())
+            conn.info[_HOLDS_LOCK] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+        def _release(conn: Any) -> None:
+            if conn.info.pop(_HOLDS_LOCK, False):
+                lock.release()
+
+        event.listen(engine.sync_engine, "commit", _release)
+        event.listen(engine.sync_engine, "rollback", _release)
 
     return engine
 
@@ -118,19 +178,26 @@ class Database:
                 raise
 
 
+POOL_RECYCLE_SECONDS = 1800
+
+
 def open_database(url: str, *, pool_size: int = 10) -> Database:
     """Engines and session factories for a database URL."""
     if is_sqlite(url):
         _prepare_sqlite_file(url)
-        write = _sqlite_engine(url, immediate=True)
-        read = _sqlite_engine(url, immediate=False)
+        write = _sqlite_engine(url, immediate=True, pool_size=pool_size)
+        read = _sqlite_engine(url, immediate=False, pool_size=pool_size)
     else:
         # JIT off: our statements are index look-ups and batches whose row estimates can
         # cross jit_above_cost, and compiling one then costs ~0.4 s against ~30 ms to run.
+        # The connection budget (docs/deploy.md): per process at most 3 x pool_size (two
+        # engines of pool_size + pool_size / 2 overflow) plus the stream's LISTEN connection.
+        # No pre-ping (a round trip per checkout): connections are recycled before servers or
+        # proxies drop idle ones, and a dead one fails its request once, then is replaced.
         common: dict[str, Any] = {
             "pool_size": pool_size,
-            "max_overflow": pool_size,
-            "pool_pre_ping": True,
+            "max_overflow": max(1, pool_size // 2),
+            "pool_recycle": POOL_RECYCLE_SECONDS,
             # A failed statement's message would otherwise carry its values: secrets, hashes.
             "hide_parameters": True,
             "connect_args": {"options": "-c jit=off"},

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
 from datetime import datetime
+
+import psycopg
+from sqlalchemy.engine import make_url
 
 from rolodex.channels import intake
 from rolodex.config import Settings
@@ -29,6 +33,10 @@ class Worker:
         self._intake_wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Look for due jobs now (another process enqueued some)."""
+        self._on_enqueue()
 
     def _on_enqueue(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -166,3 +174,46 @@ class Worker:
             # A database hiccup must not kill the worker; the next poll tries again.
             log.exception("claiming jobs failed")
             return []
+
+
+# `serve --workers N` on PostgreSQL: one process runs the jobs, the one holding this advisory
+# lock (on a connection of its own, held while it works); the others try again now and then,
+# so one takes over if that process dies. Enqueuers NOTIFY it (jobs/service.py).
+ELECTION_KEY = 0x526F6C6F  # "Rolo"
+ELECTION_RETRY_SECONDS = 30.0
+
+
+async def run_elected(database: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Run the jobs here only while this process holds the deployment's worker lock."""
+    service.notify_other_processes()
+    conninfo = make_url(database.url).set(drivername="postgresql")
+    url = conninfo.render_as_string(hide_password=False)
+    while not stop.is_set():
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                url, autocommit=True, application_name="rolodex-worker-lock"
+            ) as conn:
+                cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (ELECTION_KEY,))
+                row = await cursor.fetchone()
+                if row is not None and row[0]:
+                    log.info("worker: this process runs the jobs")
+                    await conn.execute(f"LISTEN {service.JOBS_CHANNEL}")
+                    worker = Worker(database, settings)
+                    relay = asyncio.create_task(_relay(conn, worker))
+                    try:
+                        await worker.run_forever(stop)
+                    finally:
+                        relay.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await relay
+                    return
+        except (psycopg.Error, OSError) as exc:
+            log.warning("worker: election failed (%s)", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ELECTION_RETRY_SECONDS)
+
+
+async def _relay(conn: psycopg.AsyncConnection[object], worker: Worker) -> None:
+    # Another process enqueued a job: start it now rather than at the next poll.
+    async for _notify in conn.notifies():
+        worker.wake()

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from rolodex.auth import passwords, repository
 from rolodex.auth.events import CredentialsChanged
@@ -27,15 +30,44 @@ from rolodex.plans import Feature, has_feature
 hash_password_async = passwords.hash_password_async
 
 # Principals checked in the last few seconds, by token hash: every request authenticates, and
-# the look-up costs more than most reads. This process forgets them at once on a revocation
-# or a change of what a principal carries; other processes within `cache_seconds`.
+# the look-up costs more than most reads. On a revocation or a change of what a principal
+# carries, every process forgets them when the change commits: this one directly, the others
+# (PostgreSQL) through NOTIFY on FORGET_CHANNEL, which each serving process LISTENs to
+# (stream/listener.py). `cache_seconds` only bounds what a lost notification can leave.
 _PRINCIPALS: dict[str, tuple[float, datetime | None, Principal]] = {}
 _PRINCIPALS_MAX = 10_000
+FORGET_CHANNEL = "rolodex_auth"
+_FORGET = "rolodex.auth.forget"
 
 
-def forget_principals() -> None:
-    """Drop every cached principal (a token was revoked or a workspace flag changed)."""
+def forget_principals(session: AsyncSession | None = None) -> None:
+    """Drop every cached principal (a token was revoked or a workspace flag changed): now,
+    and again in every process once the session's transaction commits."""
     _PRINCIPALS.clear()
+    if session is not None:
+        session.sync_session.info[_FORGET] = True
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _notify_forget(session: Session) -> None:
+    # NOTIFY is transactional: the other processes hear it only if the change commits.
+    if session.in_nested_transaction() or not session.info.get(_FORGET):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_notify('{FORGET_CHANNEL}', '')"))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    # A request that read the old row while the change was being made may have cached it.
+    if not session.in_nested_transaction() and session.info.pop(_FORGET, False):
+        _PRINCIPALS.clear()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _keep_after_rollback(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_FORGET, None)
 
 
 async def issue_token(
@@ -178,7 +210,7 @@ async def login(
 async def revoke(session: AsyncSession, token: str) -> None:
     """Revoke a token (logout)."""
     await repository.revoke_by_hash(session, token_hash(token), utcnow())
-    forget_principals()
+    forget_principals(session)
 
 
 async def revoke_user_tokens(session: AsyncSession, workspace_id: str, user_id: str) -> int:
@@ -187,7 +219,7 @@ async def revoke_user_tokens(session: AsyncSession, workspace_id: str, user_id: 
     This process forgets its cached principals now; other processes within their cache seconds.
     """
     revoked = await repository.revoke_user_tokens(session, workspace_id, user_id, utcnow())
-    forget_principals()
+    forget_principals(session)
     return revoked
 
 
@@ -248,7 +280,7 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
         raise NotFound(_("Token not found."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        forget_principals()
+        forget_principals(session)
         await _credentials_changed(session, principal, "token.revoked", "api_token", row.id)
     await session.flush()
 
@@ -309,7 +341,7 @@ async def revoke_oauth_client(
         now = utcnow()
         row.revoked_at = now
         await repository.revoke_client_tokens(session, principal.workspace_id, row.id, now)
-        forget_principals()
+        forget_principals(session)
         await _credentials_changed(
             session, principal, "oauth_client.revoked", "oauth_client", row.id
         )

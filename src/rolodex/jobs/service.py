@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,17 @@ from rolodex.models import Job
 
 # Callbacks of in-process workers, run after any commit that enqueued a job so they start at once.
 _listeners: set[Callable[[], None]] = set()
+# Several server processes with one elected worker (`serve --workers N`, PostgreSQL): a commit
+# that enqueued a job also NOTIFYs, so the worker in another process starts at once too.
+JOBS_CHANNEL = "rolodex_jobs"
+_notify_other_processes = False
+
+
+def notify_other_processes(on: bool = True) -> None:
+    """From now on, commits that enqueue jobs wake the workers of other processes too (or not)."""
+    global _notify_other_processes
+    _notify_other_processes = on
+
 
 # A handler's own "not before" (a platform's rate-limit reset) is believed up to this far.
 MAX_NOT_BEFORE = timedelta(hours=1)
@@ -39,6 +50,15 @@ def add_enqueue_listener(callback: Callable[[], None]) -> None:
 def remove_enqueue_listener(callback: Callable[[], None]) -> None:
     """Stop being told about enqueued jobs."""
     _listeners.discard(callback)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    # NOTIFY is transactional: the other processes hear it when the jobs are visible.
+    if not _notify_other_processes or session.in_nested_transaction():
+        return
+    if session.info.get("jobs_enqueued") and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
 
 
 @event.listens_for(Session, "after_commit")

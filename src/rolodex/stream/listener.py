@@ -1,4 +1,5 @@
-"""PostgreSQL: this process LISTENs on its own connection and hands every batch to the broker.
+"""PostgreSQL: this process LISTENs on its own connection and hands every batch to the broker
+(and tells auth to forget its cached principals when another process revoked a token).
 
 The connection is psycopg's, in autocommit, apart from the pools (it is held for the life of
 the process, and a pooled one would be recycled). When it drops, events committed meanwhile
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from sqlalchemy.engine import make_url
 
+from rolodex.auth import service as auth
 from rolodex.stream.records import decode
 from rolodex.stream.subscribers import CHANNEL
 
@@ -44,6 +46,10 @@ async def listen(url: str, broker: Broker, ready: asyncio.Event) -> None:
                 conninfo(url), autocommit=True, application_name=APPLICATION_NAME
             ) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                # Revocations and changes of what principals carry (auth/service.py).
+                await conn.execute(f"LISTEN {auth.FORGET_CHANNEL}")
+                if lost:
+                    auth.forget_principals()
                 if lost:
                     broker.gap()
                     lost = False
@@ -60,5 +66,8 @@ async def listen(url: str, broker: Broker, ready: asyncio.Event) -> None:
 async def _receive(conn: psycopg.AsyncConnection[object], broker: Broker) -> None:
     while True:
         async for notify in conn.notifies(timeout=CHECK_SECONDS):
-            broker.publish(decode(notify.payload))
+            if notify.channel == auth.FORGET_CHANNEL:
+                auth.forget_principals()
+            else:
+                broker.publish(decode(notify.payload))
         await conn.execute("SELECT 1")  # quiet for a while: is it still there?

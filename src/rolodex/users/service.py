@@ -164,7 +164,7 @@ async def update_user(
             after={"active": active, **({"tokens_revoked": revoked} if not active else {})},
         )
     if changed:
-        auth.forget_principals()  # principals carry the name and the role
+        auth.forget_principals(session)  # principals carry the name and the role
     return user
 
 
@@ -184,7 +184,7 @@ async def set_preferences(
     if "time_zone" in fields:
         user.time_zone = data.time_zone
     await session.flush()
-    auth.forget_principals()  # principals carry the language and the zone
+    auth.forget_principals(session)  # principals carry the language and the zone
     return user
 
 

@@ -90,7 +90,7 @@ async def set_agents_can_edit_crm_managed(
     if before != enabled:
         workspace.agents_can_edit_crm_managed = enabled
         await session.flush()
-        auth.forget_principals()  # principals carry the flag
+        auth.forget_principals(session)  # principals carry the flag
         await audit.record(
             session,
             principal,
@@ -111,7 +111,7 @@ async def set_time_zone(session: AsyncSession, principal: Principal, time_zone: 
     if before != time_zone:
         workspace.time_zone = time_zone
         await session.flush()
-        auth.forget_principals()  # principals carry the zone their times are shown in
+        auth.forget_principals(session)  # principals carry the zone their times are shown in
         await audit.record(
             session,
             principal,
