@@ -64,6 +64,105 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+class _OneHopCursor:
+    """An aiosqlite cursor that does a statement's whole round in one trip to the driver's
+    thread: open, execute, fetch every row, close. aiosqlite's own takes four (each a thread
+    hand-off costing more CPU than an indexed SQLite read); SQLAlchemy fetches every row of a
+    client-side cursor at once anyway."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection  # aiosqlite.Connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> _OneHopCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def _round(self, run: Callable[[Any], Any]) -> None:
+        # In the driver's thread: the sqlite3 cursor lives and dies here.
+        cursor = self._connection._conn.cursor()
+        try:
+            run(cursor)
+            self.description = cursor.description
+            self._rows = cursor.fetchall() if cursor.description else []
+            self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
+        finally:
+            cursor.close()
+
+    async def execute(self, sql: str, parameters: Any = None) -> _OneHopCursor:
+        """Run one statement and keep its rows."""
+        args = () if parameters is None else (parameters,)
+        await self._connection._execute(self._round, lambda c: c.execute(sql, *args))
+        return self
+
+    async def executemany(self, sql: str, seq_of_parameters: Any) -> _OneHopCursor:
+        """Run one statement for every set of parameters."""
+        await self._connection._execute(
+            self._round, lambda c: c.executemany(sql, seq_of_parameters)
+        )
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        """The rows (already here)."""
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self) -> Any:
+        """The next row (already here)."""
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """The next rows (already here)."""
+        count = size or self.arraysize
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def close(self) -> None:
+        """Nothing to close: the round closed its cursor."""
+
+
+class _OneHopConnection:
+    """An aiosqlite connection whose cursors are one-trip (_OneHopCursor); the rest is
+    aiosqlite's (commit, rollback, close, the thread)."""
+
+    def __init__(self, connection: Any) -> None:
+        self._inner = connection
+
+    def cursor(self) -> _OneHopCursor:
+        """A one-trip cursor (server-side cursors are not used here)."""
+        return _OneHopCursor(self._inner)
+
+    async def commit(self) -> None:
+        """Commit, with no trip at all when no transaction is open (every read's end)."""
+        if self._inner._conn.in_transaction:
+            await self._inner.commit()
+
+    async def rollback(self) -> None:
+        """Roll back, with no trip at all when no transaction is open."""
+        if self._inner._conn.in_transaction:
+            await self._inner.rollback()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _one_hop_creator(path: str) -> Callable[[], Coroutine[Any, Any, _OneHopConnection]]:
+    async def connect() -> _OneHopConnection:
+        import aiosqlite
+
+        connection = aiosqlite.connect(path, timeout=30, check_same_thread=False)
+        connection._thread.daemon = True  # as SQLAlchemy's own connector does
+        return _OneHopConnection(await connection)
+
+    return connect
+
+
 class WriteLock:
     """One SQLite write transaction at a time in this process, the others queued in order.
 
@@ -104,10 +203,13 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
     # and a small pool with overflow opens and closes them under load.
     engine = create_async_engine(
         async_url(url),
-        connect_args={"timeout": 30},
+        async_creator=_one_hop_creator(str(make_url(url).database)),
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
+        # Sessions end every transaction (commit or rollback) before they return the
+        # connection: the pool's own rollback would be one more hop to aiosqlite's thread.
+        pool_reset_on_return=None,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -142,6 +142,17 @@ def _if_match(
 IfMatchHeader = Annotated[IfMatch, Depends(_if_match)]
 
 
+class Serialized(Response):
+    """A response body the server built itself, serialised once: FastAPI's validation of the
+    return value against the route's model would only re-check it (hot reads; the route keeps
+    `response_model` for its documentation)."""
+
+    media_type = "application/json"
+
+    def __init__(self, model: BaseModel, status_code: int = 200) -> None:
+        super().__init__(model.__pydantic_serializer__.to_json(model), status_code)
+
+
 def set_etag(response: Response, version: int) -> None:
     """Send a version as the response's ETag."""
     response.headers["ETag"] = f'"{version}"'

@@ -21,7 +21,16 @@ from rolodex.inbox.schemas import (
     ContactTabRead,
     ConversationItem,
 )
-from rolodex.schemas import STALE_RESPONSES, Cursor, IfMatchHeader, Limit, Page, Text, set_etag
+from rolodex.schemas import (
+    STALE_RESPONSES,
+    Cursor,
+    IfMatchHeader,
+    Limit,
+    Page,
+    Serialized,
+    Text,
+    set_etag,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=TransactionalRoute)
 
@@ -108,12 +117,16 @@ async def write_contact_attributes(
     return read
 
 
-@router.get("/conversations/{conversation_id}/contact-tab", tags=["conversations"])
+@router.get(
+    "/conversations/{conversation_id}/contact-tab",
+    tags=["conversations"],
+    response_model=ContactTabRead,
+)
 async def get_contact_tab(
     conversation_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> ContactTabRead:
+) -> Serialized:
     """The Contact tab: the enabled attributes for the conversation's channel, in order."""
-    return await service.contact_tab(session, principal, conversation_id)
+    return Serialized(await service.contact_tab(session, principal, conversation_id))
 
 
 @router.get("/conversations/counts", tags=["conversations"])
@@ -125,7 +138,7 @@ async def conversation_counts(
     return await conversations.counts(session, principal)
 
 
-@router.get("/conversations", tags=["conversations"])
+@router.get("/conversations", tags=["conversations"], response_model=Page[ConversationItem])
 async def list_conversations(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -143,7 +156,7 @@ async def list_conversations(
     sort: Annotated[Literal["priority"] | None, Query(description="priority: queue order.")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[ConversationItem]:
+) -> Serialized:
     """Conversations, newest first (or by priority), filtered by status, assignee (me, none),
     team, group, VIP, or searched (q); each with its last message, VIP and unread marks."""
     if assignee_id == "me":
@@ -158,4 +171,4 @@ async def list_conversations(
     items, next_cursor = await service.list_conversations(
         session, principal, filters, group=group, vip=vip, cursor=cursor, limit=limit, q=q
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return Serialized(Page(items=items, next_cursor=next_cursor))

@@ -9,6 +9,7 @@ from rolodex.auth.principals import Principal
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.models import Workspace
 from rolodex.plans import Feature, has_feature
+from rolodex.schemas import Serialized
 from rolodex.users import service as users
 from rolodex.users.schemas import PreferencesUpdate
 from rolodex.workspaces import service
@@ -33,11 +34,11 @@ def _me(
     )
 
 
-@router.get("/me")
-async def me(session: SessionDep, principal: CurrentPrincipal) -> MeRead:
+@router.get("/me", response_model=MeRead)
+async def me(session: SessionDep, principal: CurrentPrincipal) -> Serialized:
     """Who the token belongs to, their language and time zone, and their workspace."""
     workspace = await service.get_workspace(session, principal)
-    return _me(principal, workspace, principal.locale, principal.time_zone)
+    return Serialized(_me(principal, workspace, principal.locale, principal.time_zone))
 
 
 @router.patch("/me")
