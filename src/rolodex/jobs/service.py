@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from rolodex.auth.principals import Principal
 from rolodex.config import Settings
-from rolodex.db import dialect_insert
+from rolodex.db import insert_for, prepared
 from rolodex.errors import Conflict, NotFound
 from rolodex.i18n import N_, _, translate
 from rolodex.jobs import repository
@@ -117,12 +117,16 @@ async def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    stmt = dialect_insert(session, Job).values(**values)
-    if idempotency_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    await session.execute(stmt)
+    # One statement for both cases: jobs without a key (NULL) never conflict.
+    await session.execute(_insert_job(session), values)
     session.sync_session.info["jobs_enqueued"] = True
     return job_id
+
+
+@prepared
+def _insert_job(dialect: str) -> Any:
+    # Built once: an upsert's construction and cache key cost more than running it.
+    return insert_for(dialect, Job).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 @dataclass(frozen=True)

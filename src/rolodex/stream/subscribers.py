@@ -12,11 +12,12 @@ others). Then, by database:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import TextClause, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -83,9 +84,15 @@ def _before_commit(session: Session) -> None:
     records: list[Record] = session.info.pop(_PENDING)
     payloads = list(chunks(records))
     # One round trip for the whole transaction; the greenlet of AsyncSession.commit runs it.
-    calls = ", ".join(f"pg_notify('{CHANNEL}', :p{n})" for n in range(len(payloads)))
     params: dict[str, Any] = {f"p{n}": payload for n, payload in enumerate(payloads)}
-    session.execute(text(f"SELECT {calls}"), params)
+    session.execute(_notify_statement(len(payloads)), params)
+
+
+@functools.cache
+def _notify_statement(chunks: int) -> TextClause:
+    # Built once per number of chunks (nearly always 1): every writing transaction sends one.
+    calls = ", ".join(f"pg_notify('{CHANNEL}', :p{n})" for n in range(chunks))
+    return text(f"SELECT {calls}")
 
 
 @sa_event.listens_for(Session, "after_commit")
