@@ -14,22 +14,8 @@ from builders import make_user, make_workspace
 from rolodex.auth.principals import Role
 from rolodex.config import Settings
 from rolodex.db import Database
-from support.live import free_port
+from support.live import free_port, wait_started
 from support.processes import spawn_cli
-
-
-async def _started(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
-        while True:
-            try:
-                if (await http.get("/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "rolodex serve did not start"
-            await asyncio.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -50,7 +36,7 @@ async def test_a_token_revoked_through_one_process_is_refused_by_the_other_at_on
     one, other = (f"http://127.0.0.1:{port}" for port in ports)
     try:
         for url, process in zip((one, other), processes, strict=True):
-            await _started(url, process)
+            await wait_started(url, process)
         async with httpx.AsyncClient(timeout=10) as http:
             me = await http.get(f"{other}/api/v1/me", headers=agent.headers)
             assert me.status_code == 200, me.text  # now cached by the other process

@@ -8,7 +8,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -16,7 +15,7 @@ from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.jobs import service
 from rolodex.worker import ELECTION_KEY
-from support.live import free_port
+from support.live import free_port, wait_started
 from support.processes import spawn_cli
 
 
@@ -43,17 +42,7 @@ async def test_one_process_of_the_deployment_runs_the_jobs(
         settings, "serve", "--workers", "2", "--port", str(port), ROLODEX_WORKER_POLL_SECONDS="30"
     )
     try:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            while True:
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "serve --workers 2 did not start"
-                await asyncio.sleep(0.1)
+        await wait_started(f"http://127.0.0.1:{port}", process)
         for _ in range(100):
             if await _holders(db):
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -12,6 +13,21 @@ import pytest
 
 from rolodex.config import Settings
 from support.processes import spawn_cli
+
+
+async def wait_started(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Wait until the spawned server answers /healthz (its stderr in the failure if it died)."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        while True:
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, f"the server at {url} did not start"
+            await asyncio.sleep(0.1)
 
 
 def free_port() -> int:
