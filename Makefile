@@ -39,9 +39,10 @@ run: $(VENV)/.run-installed
 		ROLODEX_SMTP_PORT=2525 \
 		$(BIN)/rolodex serve --host 127.0.0.1 --port 8000
 
-## test: install with test extras and run the whole test suite
+## test: install with test extras and run the whole test suite, in two processes (pytest-xdist:
+## a file's tests stay together; each process gets its own PostgreSQL database, <name>_gw0, …)
 test: $(VENV)/.test-installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## lint: ruff (lint + format check), mypy strict and the import contracts (.importlinter)
 lint: $(VENV)/.test-installed

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 import support.jobs  # noqa: F401  (registers the test job kinds in this process)
 from rolodex import subscriptions
@@ -39,15 +40,31 @@ CHROMIUM_ARGS = [
 ]
 # ROLODEX_REQUIRE_BROWSER=1 turns a missing Chromium or Playwright into a failure, not a skip.
 REQUIRE_BROWSER = os.environ.get("ROLODEX_REQUIRE_BROWSER") == "1"
-POSTGRES_URL = os.environ.get("ROLODEX_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ROLODEX_REQUIRE_POSTGRES") == "1"
 TESTS_DIR = Path(__file__).parent
+
+
+def _worker_url(url: str) -> str:
+    # Under pytest-xdist each worker process gets a database of its own (<name>_gw0, …),
+    # created next to the configured one: they empty and truncate it independently.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    return (
+        make_url(url)
+        .set(database=f"{make_url(url).database}_{worker}")
+        .render_as_string(hide_password=False)
+    )
+
+
+POSTGRES_URL = _worker_url(os.environ.get("ROLODEX_TEST_POSTGRES_URL", ""))
 
 
 def _postgres_available() -> bool:
     if not POSTGRES_URL:
         return False
     try:
+        _create_worker_database()
         engine = create_engine(sync_url(POSTGRES_URL))
         with engine.connect():
             pass
@@ -55,6 +72,20 @@ def _postgres_available() -> bool:
     except Exception:
         return False
     return True
+
+
+def _create_worker_database() -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    url = make_url(sync_url(POSTGRES_URL))
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        ).first()
+        if found is None:
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
