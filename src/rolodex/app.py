@@ -57,6 +57,9 @@ from rolodex.workspaces import pages as workspace_pages
 log = logging.getLogger(__name__)
 
 API_ROUTERS = (
+    # First: platforms post bursts to it, and FastAPI tries routes in order (nothing else
+    # matches POST /webhooks/{channel_id}, so its place changes no behaviour).
+    channels_api.intake_router,
     auth_api.router,
     workspaces_api.router,
     users_api.router,
@@ -64,7 +67,6 @@ API_ROUTERS = (
     audit_api.router,
     channels_api.router,
     channels_api.public,
-    channels_api.intake_router,
     inbox_api.router,
     conversations_api.router,
     attributes_api.router,
