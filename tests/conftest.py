@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import support.jobs  # noqa: F401  (registers the test job kinds in this process)
-from rolodex import subscriptions
+from rolodex import i18n, subscriptions
 from rolodex.app import create_app
 from rolodex.config import Settings
 from rolodex.db import Database, open_database, sync_url
@@ -86,6 +86,13 @@ def _create_worker_database() -> None:
         if found is None:
             conn.execute(text(f'CREATE DATABASE "{url.database}"'))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _english_in_utc() -> None:
+    """Each test starts in the default language and zone: a test that switched them in this
+    thread's context (directly, or through a service) must not decide the next one's."""
+    i18n.use(i18n.DEFAULT_LOCALE, i18n.DEFAULT_TIME_ZONE)
 
 
 @pytest.fixture(scope="session")

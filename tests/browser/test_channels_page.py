@@ -232,7 +232,8 @@ def _reactions_files_and_a_refused_reply(page: Any, sim: PlatformSimulator) -> N
         page.get_by_role("status").filter(has_text="Downloading the file again…")
     ).to_be_visible()
     expect(photo).not_to_contain_text("Download failed", timeout=20_000)
-    expect(photo.locator(".attachment")).to_have_text(re.compile(r"\(\d+ bytes\)$"))
+    # The fetch is a job in the live server: "Downloading…" until it ran, slower under load.
+    expect(photo.locator(".attachment")).to_have_text(re.compile(r"\(\d+ bytes\)$"), timeout=20_000)
 
     # A reply WhatsApp refuses: its reason and code, explained; Retry sends it once allowed.
     sim.fail(account_id=PHONE_NUMBER_ID, code=131047)
