@@ -168,6 +168,7 @@
       {
         "data-conversation-id": item.id,
         "data-contact-id": item.contact_id,
+        "data-version": item.version,
         "data-last-at": lastAt(item) || "",
         class: unread ? "unread" : null,
       },
@@ -248,6 +249,8 @@
       return;
     }
     const old = itemNode(item.id);
+    // Events of two commits may arrive in either order: an older state never replaces a newer.
+    if (old && Number(old.dataset.version) > item.version) return;
     if (!verdict) {
       if (old) swap(old, null);
       showEmpty();
@@ -700,7 +703,7 @@
 
   // What the server says the conversation is now (a PATCH's answer, a 412's `current`, a GET).
   function applyDetail(detail) {
-    if (!conv || !detail || detail.id !== conv.id) return;
+    if (!conv || !detail || detail.id !== conv.id || detail.version < conv.version) return;
     conv.version = detail.version;
     conv.status = detail.status;
     conv.assignee_id = detail.assignee_id;
@@ -1137,6 +1140,7 @@
   }
 
   function followConversation(item, event) {
+    if (item.version < conv.version) return; // an older state, arriving late
     const before = { ...conv };
     conv.version = item.version;
     conv.status = item.status;
