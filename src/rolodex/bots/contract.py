@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -136,19 +137,33 @@ async def log(
     detail: str = "",
 ) -> None:
     """One line of the bot's log (its page shows the newest)."""
+    await log_lines(session, bot, conversation_id, [(direction, kind, outcome, detail)])
+
+
+async def log_lines(
+    session: AsyncSession,
+    bot: Bot,
+    conversation_id: str | None,
+    lines: Sequence[tuple[str, str, str, str]],
+) -> None:
+    """Lines (direction, type, outcome, detail) of the bot's log: one insert, one prune."""
+    at = utcnow()
     await repository.add_log(
         session,
-        {
-            "id": new_id("blg"),
-            "workspace_id": bot.workspace_id,
-            "bot_id": bot.id,
-            "at": utcnow(),
-            "direction": direction,
-            "type": kind,
-            "conversation_id": conversation_id,
-            "outcome": outcome,
-            "detail": detail[:500],
-        },
+        [
+            {
+                "id": new_id("blg"),
+                "workspace_id": bot.workspace_id,
+                "bot_id": bot.id,
+                "at": at,
+                "direction": direction,
+                "type": kind,
+                "conversation_id": conversation_id,
+                "outcome": outcome,
+                "detail": detail[:500],
+            }
+            for direction, kind, outcome, detail in lines
+        ],
     )
     await repository.prune_log(session, bot.workspace_id, bot.id, LOG_LINES_KEPT)
 
@@ -327,8 +342,9 @@ async def apply(
             reason="bot_resolved" if actions.complete == "RESOLVED" else "bot_handover",
         )
         results.add("complete", "ok", actions.complete)
-    for item in results.items:
-        await log(session, bot, "action", item.action, conversation.id, item.outcome, item.detail)
+    if results.items:
+        lines = [("action", i.action, i.outcome, i.detail) for i in results.items]
+        await log_lines(session, bot, conversation.id, lines)
     return ActionsResult(conversation_id=conversation.id, results=results.items)
 
 

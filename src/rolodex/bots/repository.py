@@ -40,9 +40,9 @@ async def inception_bots(session: AsyncSession, workspace_id: str, plans: list[s
     return list((await session.execute(stmt)).scalars())
 
 
-async def add_log(session: AsyncSession, row: dict[str, Any]) -> None:
-    """One line of a bot's log."""
-    await session.execute(insert(BotLogEntry), [row])
+async def add_log(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Lines of a bot's log."""
+    await session.execute(insert(BotLogEntry), rows)
 
 
 async def prune_log(session: AsyncSession, workspace_id: str, bot_id: str, keep: int) -> None:
