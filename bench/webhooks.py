@@ -4,7 +4,9 @@ Ack: signed WhatsApp Cloud deliveries posted to a real `rolodex serve` (its work
 the webhook path runs: find the channel, check the signature, store the body, answer), as a
 ratio to /healthz in the same run. Drain: 10,000 stored deliveries from 500 senders, then ONE
 `rolodex worker` process until nothing is pending, checked for losses. SQLite and PostgreSQL.
-Goals: ack >= 0.3x /healthz and p99 <= 4x p50; drain >= 0.1x /healthz on PostgreSQL.
+Goals: ack >= 0.3x /healthz and p99 <= 4x p50; drain >= 0.1x /healthz on PostgreSQL (issue 17);
+server CPU <= 1 ms per ack, one worker's CPU <= 4 ms per message on PostgreSQL (issue 22).
+`--no-write` prints without writing the docs; `--database SQLite|PostgreSQL` runs one of them.
 
 `python bench/webhooks.py --profile [plain|timed|cprofile]` instead fills PostgreSQL databases
 the same way and drains each in this process: timed, with the intake's functions and statements
@@ -14,6 +16,7 @@ timed, or under cProfile (printed; nothing written to the docs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import cProfile
 import datetime as dt
 import functools
@@ -117,6 +120,37 @@ def _scalar(database_url: str, sql: str) -> Any:
     return _query(database_url, sql)[0][0]
 
 
+def _backends(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend on the database (none on SQLite)."""
+    if database_url.startswith("sqlite"):
+        return {}
+    rows = _query(
+        database_url,
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    found = {}
+    for (pid,) in rows:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            found[int(pid)] = cpu_seconds(int(pid))
+    return found
+
+
+def _backends_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """The backends' CPU between two snapshots (one born meanwhile counts all of its own)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def _analyze(database_url: str) -> None:
+    """ANALYZE a PostgreSQL benchmark database after loading it (statistics for the planner)."""
+    if database_url.startswith("sqlite"):
+        return
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def _setup(url: str, database_url: str) -> str:
     """A workspace and a connected WhatsApp channel; its webhook URL."""
     token = create_workspace(database_url)["token"]
@@ -153,6 +187,7 @@ class Ack:
     health: WrkResult
     cpu_ms: float  # server CPU per acknowledged delivery, median round
     health_cpu_ms: float
+    database_cpu_ms: float | None  # PostgreSQL's backends' CPU per delivery (None: SQLite)
     sent: int  # requests wrk completed over the measured rounds and warm-up
     stored: int  # webhook_events rows afterwards (>= sent: wrk drops requests in flight)
     distinct: int  # distinct bodies among them
@@ -165,19 +200,21 @@ def _ack(database: str, database_url: str | None, tmp: Path) -> Ack:
         pid = served.pid or 0
         sent = 0
 
-        def post(run: str, seconds: int) -> tuple[WrkResult, float]:
+        def post(run: str, seconds: int) -> tuple[WrkResult, float, float]:
             nonlocal sent
             bodies, report = tmp / f"bodies-{run}.txt", tmp / f"report-{run}.txt"
             _write_bodies(bodies, run, BODIES_PER_ROUND)
             env = {"BODIES": str(bodies), "REPORT": str(report), "THREADS": "2"}
+            backends = _backends(served.database_url)
             before = cpu_seconds(pid)
             result = wrk(webhook, seconds=seconds, script=SCRIPT, env=env)
             spent = cpu_seconds(pid) - before
+            database = _backends_spent(backends, _backends(served.database_url))
             requests, wrapped, _errors = (int(x) for x in report.read_text().split())
             if wrapped:
                 raise SystemExit(f"{run}: bodies ran out ({requests} requests); raise the count")
             sent += requests
-            return result, spent * 1000 / max(requests, 1)
+            return result, spent * 1000 / max(requests, 1), database * 1000 / max(requests, 1)
 
         def health() -> tuple[WrkResult, float]:
             before = cpu_seconds(pid)
@@ -192,7 +229,7 @@ def _ack(database: str, database_url: str | None, tmp: Path) -> Ack:
             healths.append(health())
             acks.append(post(uuid.uuid4().hex[:8], ROUND_SECONDS))
         load = _load()
-        ack = _median([a for a, _ in acks])
+        ack = _median([a for a, _c, _d in acks])
         healthz = _median([h for h, _ in healths])
         stored, distinct = _query(
             served.database_url, "SELECT count(*), count(DISTINCT body) FROM webhook_events"
@@ -201,8 +238,9 @@ def _ack(database: str, database_url: str | None, tmp: Path) -> Ack:
             database,
             ack,
             healthz,
-            statistics.median(c for _, c in acks),
+            statistics.median(c for _, c, _d in acks),
             statistics.median(c for _, c in healths),
+            None if database == "SQLite" else statistics.median(d for _a, _c, d in acks),
             sent,
             stored,
             distinct,
@@ -257,6 +295,7 @@ class Drain:
     messages_per_second: float  # first to last processed_at
     wall_seconds: float  # `rolodex worker` launched until nothing pending (start-up included)
     worker_cpu_ms: float  # the worker process's CPU per message
+    database_cpu_ms: float | None  # PostgreSQL's backends' CPU per message (None: SQLite)
     health: WrkResult  # median of the /healthz rounds before and after
     counts: dict[str, int]
     load: float
@@ -275,6 +314,7 @@ def _fill(served: Served) -> int:
     stored = int(_scalar(served.database_url, "SELECT count(*) FROM webhook_events"))
     if not BURST <= stored <= BURST + again:
         raise SystemExit(f"{stored} deliveries stored, expected {BURST} (+ up to {again})")
+    _analyze(served.database_url)
     return stored
 
 
@@ -293,19 +333,24 @@ def _drain(database: str, database_url: str | None, tmp: Path) -> Drain:
         try:
             # Worker CPU from the first poll that sees deliveries processed (its start-up
             # not counted) to the end, over the deliveries processed meanwhile.
-            first: tuple[int, float] | None = None
+            first: tuple[int, float, dict[int, float]] | None = None
             while pending := _scalar(
                 db_url, "SELECT count(*) FROM webhook_events WHERE status = 'pending'"
             ):
                 if first is None and pending < stored:
-                    first = (pending, cpu_seconds(worker.pid))
+                    first = (pending, cpu_seconds(worker.pid), _backends(db_url))
                 if time.monotonic() - started > 3600 or worker.poll() is not None:
                     raise SystemExit("the worker stopped or did not finish in an hour")
                 time.sleep(0.5)
             wall = time.monotonic() - started
             load = _load()
-            counted, cpu_then = first or (stored, 0.0)
+            counted, cpu_then, backends = first or (stored, 0.0, {})
             worker_cpu_ms = (cpu_seconds(worker.pid) - cpu_then) * 1000 / counted
+            database_cpu_ms = (
+                None
+                if database == "SQLite"
+                else _backends_spent(backends, _backends(db_url)) * 1000 / counted
+            )
         finally:
             worker.terminate()
             worker.wait(30)
@@ -321,7 +366,9 @@ def _drain(database: str, database_url: str | None, tmp: Path) -> Drain:
         counts, rate = _check(db_url)
         counts["stored"] = stored
         health = _median(healths)
-        return Drain(database, rate, wall, worker_cpu_ms, health, counts, load, errors)
+        return Drain(
+            database, rate, wall, worker_cpu_ms, database_cpu_ms, health, counts, load, errors
+        )
 
 
 def _check(db_url: str) -> tuple[dict[str, int], float]:
@@ -360,6 +407,10 @@ def _complete(counts: dict[str, int]) -> bool:
     )
 
 
+def _ms(value: float | None) -> str:
+    return "in process" if value is None else f"{value:.2f} ms"
+
+
 def _verdict(met: bool) -> str:
     return "meets" if met else "misses"
 
@@ -393,8 +444,9 @@ def _commit() -> str:
 def _report(acks: list[Ack], drains: list[Drain], autovacuum: str = "") -> str:
     lines = [
         "| database | webhook acks/s | p50 | p99 | p99/p50 | /healthz req/s (p50, p99) | ratio "
-        "| server CPU per ack | per /healthz | errors | acked, stored (distinct) | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server CPU per ack | per /healthz | PostgreSQL's CPU per ack | errors "
+        "| acked, stored (distinct) | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for a in acks:
         r, h = a.ack, a.health
@@ -403,15 +455,17 @@ def _report(acks: list[Ack], drains: list[Drain], autovacuum: str = "") -> str:
             f"| {r.p99_ms:.1f} ms | {r.p99_ms / r.p50_ms:.1f}x | {h.requests_per_second:,.0f} "
             f"({h.p50_ms:.1f} ms, {h.p99_ms:.1f} ms) "
             f"| {r.requests_per_second / h.requests_per_second:.2f}x | {a.cpu_ms:.2f} ms "
-            f"| {a.health_cpu_ms:.2f} ms | {r.errors} | {a.sent:,}, {a.stored:,} "
+            f"| {a.health_cpu_ms:.2f} ms | {_ms(a.database_cpu_ms)} | {r.errors} "
+            f"| {a.sent:,}, {a.stored:,} "
             f"({a.distinct:,}) | {a.load:.1f} |"
         )
     lines += [
         "",
         "| database | deliveries | one worker: messages/s | /healthz req/s | ratio "
-        "| worker CPU per message | launch to none pending | processed, failed, pending "
-        "| messages (distinct ids) | contacts | worker's log | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| worker CPU per message | PostgreSQL's CPU per message | launch to none pending "
+        "| processed, failed, pending | messages (distinct ids) | contacts | worker's log "
+        "| load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in drains:
         c = d.counts
@@ -419,12 +473,13 @@ def _report(acks: list[Ack], drains: list[Drain], autovacuum: str = "") -> str:
             f"| {d.database} | {_deliveries(c['stored'])} | {d.messages_per_second:,.0f} "
             f"| {d.health.requests_per_second:,.0f} "
             f"| {d.messages_per_second / d.health.requests_per_second:.3f}x "
-            f"| {d.worker_cpu_ms:.2f} ms | {d.wall_seconds:.1f} s "
+            f"| {d.worker_cpu_ms:.2f} ms | {_ms(d.database_cpu_ms)} | {d.wall_seconds:.1f} s "
             f"| {c['processed']:,}, {c['failed']}, {c['pending']} | {c['messages']:,} "
             f"| {c['contacts']} | {_logged(d.errors_logged)} | {d.load:.1f} |"
         )
     goals = []
     for a in acks:
+        goals.append(f"{a.database} ack CPU {_verdict(a.cpu_ms <= 1)} <= 1 ms ({a.cpu_ms:.2f} ms)")
         ratio = a.ack.requests_per_second / a.health.requests_per_second
         spread = a.ack.p99_ms / a.ack.p50_ms
         goals.append(f"{a.database} ack {_verdict(ratio >= 0.3)} >= 0.3x ({ratio:.2f}x)")
@@ -437,10 +492,15 @@ def _report(acks: list[Ack], drains: list[Drain], autovacuum: str = "") -> str:
         ratio = d.messages_per_second / d.health.requests_per_second
         goal = f"{_verdict(ratio >= 0.1)} >= 0.1x" if d.database == "PostgreSQL" else "no goal"
         goals.append(f"{d.database} drain {goal} ({ratio:.3f}x)")
+        if d.database == "PostgreSQL":
+            goals.append(
+                f"{d.database} drain CPU {_verdict(d.worker_cpu_ms <= 4)} <= 4 ms per message "
+                f"({d.worker_cpu_ms:.2f} ms)"
+            )
         if not _complete(d.counts):
             goals.append(f"{d.database} drain LOST OR FAILED DELIVERIES: {d.counts}")
     how = [
-        f"Goals (issue 17): {'; '.join(goals)}.",
+        f"Goals (issues 17 and 22): {'; '.join(goals)}.",
         f"""Rolodex at commit {_commit()}. Ack: a WhatsApp Cloud channel connected through the
         API (`connection` with an app secret), `rolodex serve` with `ROLODEX_RUN_WORKER=0` so
         that only the webhook path runs (find the channel, check `X-Hub-Signature-256` over the
@@ -451,7 +511,9 @@ def _report(acks: list[Ack], drains: list[Drain], autovacuum: str = "") -> str:
         from one of {SENDERS} wa_ids) and a valid signature, and no round ran out of bodies.
         After a 2 s warm-up, {ROUNDS} alternating rounds of {ROUND_SECONDS} s of `/healthz` and
         of the webhook; each figure is the median round. Server CPU: the `rolodex serve`
-        process's user+system CPU over a round / its requests (the database's own not counted).
+        process's user+system CPU over a round / its requests; PostgreSQL's: its backends'
+        CPU on the benchmark's database over the same round / the requests (SQLite's runs in
+        the server process).
         Acked, stored (distinct): requests wrk completed, rows in webhook_events afterwards (a
         few more: wrk drops the replies in flight when it stops) and distinct bodies among
         them.""",
@@ -464,7 +526,9 @@ def _report(acks: list[Ack], drains: list[Drain], autovacuum: str = "") -> str:
         nothing was pending. Messages/s: deliveries / the span of their `processed_at` (first
         to last, the worker's start-up not counted); launch to none pending includes it.
         Worker CPU: the worker process's CPU from the first poll that saw deliveries processed
-        to the end / the deliveries processed meanwhile. /healthz: the median of
+        to the end / the deliveries processed meanwhile; PostgreSQL's: its backends' CPU on the
+        database over the same span / the same deliveries. The PostgreSQL database is
+        `ANALYZE`d after the burst is stored, before the worker starts. /healthz: the median of
         {2 * ROUNDS} rounds of {ROUND_SECONDS} s on the same (idle) server, {ROUNDS} before the
         burst and {ROUNDS} after the drain. Checked afterwards: every delivery `processed`, with
         one message each and a duplicate only for those stored twice, none failed or pending,
@@ -489,7 +553,8 @@ def main() -> None:
     drains: list[Drain] = []
     with tempfile.TemporaryDirectory(prefix="rolodex-bench-webhooks-") as name:
         tmp = Path(name)
-        for database in ("SQLite", "PostgreSQL"):
+        chosen = sys.argv[sys.argv.index("--database") + 1] if "--database" in sys.argv else ""
+        for database in [d for d in ("SQLite", "PostgreSQL") if chosen in ("", d)]:
             # A fresh database for each part (SQLite: server() makes a new file).
             fresh: Callable[[], str | None] = (
                 fresh_postgres if database == "PostgreSQL" else lambda: None
@@ -506,6 +571,8 @@ def main() -> None:
         autovacuum = str(_scalar(POSTGRES_URL.rsplit("/", 1)[0] + "/postgres", "SHOW autovacuum"))
     body = _report(acks, drains, autovacuum)
     print(body)
+    if "--no-write" in sys.argv:
+        return
     if _commit() != commit:
         raise SystemExit(f"not written: the commit moved from {commit} to {_commit()} meanwhile")
     write_section("webhooks", "Platform webhooks: acknowledged, then processed (issue 17)", body)

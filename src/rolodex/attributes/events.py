@@ -29,6 +29,9 @@ class AttributeValuesChanged(Event):
     actor_kind: str
     actor_id: str | None = None
     vip_changed: bool = False
+    # The contact was made by this write: `changes` are all its values, and it has no
+    # memberships or conversations yet (subscribers need not read them).
+    new_contact: bool = False
 
     @property
     def definition_ids(self) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.attributes import formats, labels, repository
+from rolodex.attributes import config, formats, labels, repository
 from rolodex.attributes.events import AttributeValuesChanged, ValueChange
 from rolodex.attributes.formats import Format
 from rolodex.catalogue import Medium, PlatformAttribute, attributes_of
@@ -25,6 +25,7 @@ from rolodex.errors import InvalidInput, field_error
 from rolodex.kit.clock import utcnow
 from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
+from rolodex.workspaces import service as workspaces
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,18 @@ async def ensure_definitions(
 ) -> dict[str, str]:
     """Create the medium's platform definitions the workspace lacks; their ids by short name.
 
-    Never fails on a label: one already taken (a custom attribute of that name from before
-    labels were unique) gets the first free numbered label, "SMS phone (2)" (labels.py).
+    Nothing is read when the workspace's configuration in memory has them all (the usual
+    case: a channel's creation made them). Never fails on a label: one already taken (a
+    custom attribute of that name from before labels were unique) gets the first free
+    numbered label, "SMS phone (2)" (labels.py).
     """
     catalogue = attributes_of(medium)
+    known = (await config.current(session, workspace_id)).by_key
+    if all(a.key in known for a in catalogue.values()):
+        return {a.name: known[a.key].id for a in catalogue.values()}
     by_key = {a.key: a for a in catalogue.values()}
+    # A configuration change: bumped first, so this transaction reads its own definitions.
+    await workspaces.config_changed(session, workspace_id)
     existing = await repository.definition_ids(session, workspace_id, by_key)
     missing = [a for key, a in by_key.items() if key not in existing]
     if missing:
@@ -123,6 +131,9 @@ async def ensure_definitions(
     return {a.name: existing[a.key] for a in catalogue.values() if a.key in existing}
 
 
+Row = tuple[str, PlatformValue, str | None]  # (definition id, new value, old value)
+
+
 async def write_values(
     session: AsyncSession,
     workspace_id: str,
@@ -137,58 +148,67 @@ async def write_values(
 
     Returns the contact's platform values by short name after the write when anything
     changed (for its display name), None when nothing did. A new contact has no values
-    yet, so its current values are not read.
+    yet, so its current values are not read; a returning one's are read in one statement
+    with the custom values the admin's mappings may fill.
     """
     ids = {name: definitions[name] for name in values if name in definitions}
     if not ids:
         return None
+    mappings = (await config.current(session, workspace_id)).mappings
+    targets = [(f, t) for f, t in mappings if f in ids.values()]
     # All of the contact's platform values, not only the sent ones: the display name
     # is recomputed from the whole set.
-    current = (
+    current: dict[str, tuple[str | None, str]] = (
         {}
         if new_contact
-        else await repository.current_values(
-            session, workspace_id, contact_id, definitions.values()
+        else await repository.current_with_sources(
+            session, contact_id, {*definitions.values(), *(t for _, t in targets)}
         )
     )
-    changed = [(n, v) for n, v in values.items() if n in ids and current.get(ids[n]) != v.value]
+
+    def old(definition_id: str) -> str | None:
+        return current[definition_id][0] if definition_id in current else None
+
+    changed = [(n, v) for n, v in values.items() if n in ids and old(ids[n]) != v.value]
     if not changed:
         return None
-    rows = [(ids[n], v, current.get(ids[n])) for n, v in changed]
-    rows += await _mapped(session, workspace_id, contact_id, rows)
+    rows: list[Row] = [(ids[n], v, old(ids[n])) for n, v in changed]
+    rows += _mapped(rows, targets, current)
     await _write(session, workspace_id, contact_id, rows, provenance)
     await emit(
         session,
         AttributeValuesChanged(
             workspace_id=workspace_id,
             contact_id=contact_id,
-            changes=tuple(ValueChange(d, old, v.value) for d, v, old in rows),
+            changes=tuple(ValueChange(d, was, v.value) for d, v, was in rows),
             source=provenance.source,
             actor_kind=provenance.actor_kind,
             actor_id=provenance.actor_id,
+            new_contact=new_contact,
         ),
     )
     names = {definition_id: name for name, definition_id in definitions.items()}
-    after = {names[d]: value for d, value in current.items() if value is not None}
+    after = {names[d]: v for d, (v, _) in current.items() if d in names and v is not None}
     after.update({n: v.value for n, v in changed})
     return after
 
 
-async def _mapped(
-    session: AsyncSession,
-    workspace_id: str,
-    contact_id: str,
-    rows: list[tuple[str, PlatformValue, str | None]],
-) -> list[tuple[str, PlatformValue, str | None]]:
+def _mapped(
+    rows: list[Row],
+    targets: list[tuple[str, str]],
+    current: Mapping[str, tuple[str | None, str]],
+) -> list[Row]:
     # Custom values that the admin's mappings (set in linking) fill from the changed
-    # platform values: one look-up; the writes ride on the platform upsert. A custom
+    # platform values, first mapping first; the writes ride on the platform upsert. A custom
     # value set by anyone but the platform is left alone (a cleared one may be filled).
     by_id = {definition_id: value for definition_id, value, _ in rows}
-    targets = await repository.mapped_targets(session, workspace_id, contact_id, list(by_id))
-    out: dict[str, tuple[str, PlatformValue, str | None]] = {}
-    for from_id, to_id, old, source in targets:
-        new = by_id[from_id]
-        if (old is None or source == "platform") and old != new.value and to_id not in out:
+    out: dict[str, Row] = {}
+    for from_id, to_id in targets:
+        new = by_id.get(from_id)
+        if new is None or to_id in out:
+            continue
+        old, source = current.get(to_id, (None, None))
+        if (old is None or source == "platform") and old != new.value:
             out[to_id] = (to_id, new, old)
     return list(out.values())
 
@@ -197,10 +217,9 @@ async def _write(
     session: AsyncSession,
     workspace_id: str,
     contact_id: str,
-    rows: list[tuple[str, PlatformValue, str | None]],
+    rows: list[Row],
     provenance: Provenance,
 ) -> None:
-    # rows: (definition id, new value, old value).
     stamp = {
         "workspace_id": workspace_id,
         "contact_id": contact_id,

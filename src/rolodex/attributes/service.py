@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes import (
+    config,
     formats,
     labels,
     options,
@@ -64,6 +65,7 @@ from rolodex.kit import slugs
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
 from rolodex.models import AttributeDefinition
+from rolodex.workspaces import service as workspaces
 
 RENORMALIZE_JOB = "attributes.renormalize"
 MAX_KEY_LENGTH = 60  # derived keys, leaving room for a _<n> suffix
@@ -102,6 +104,7 @@ def problem(errors: list[dict[str, Any]], code: str | None = None) -> InvalidInp
 
 async def create_standard_attributes(session: AsyncSession, workspace_id: str) -> None:
     """Create the standard attributes a workspace lacks: `vip`, enabled (R4.1)."""
+    await workspaces.config_changed(session, workspace_id)
     position = await repository.next_position(session, workspace_id)
     await repository.insert_definitions_if_missing(
         session,
@@ -210,6 +213,7 @@ async def create_attribute(
     label = labels.required(data.label)
     fmt, options = _check_create(data)
     ws = principal.workspace_id
+    await workspaces.config_changed(session, ws)
     # First: it locks the order, so concurrent creates also derive distinct free keys and
     # labels are checked against every committed one.
     position = await repository.next_position(session, ws)
@@ -272,6 +276,7 @@ async def delete_attribute(session: AsyncSession, principal: Principal, key: str
             _("Only custom attributes can be deleted; “%(key)s” is built in.", key=key),
             code="attribute_not_deletable",
         )
+    await workspaces.config_changed(session, principal.workspace_id)
     before = snapshot(await read_attribute(session, principal, definition, shown=False))
     removed = await repository.delete_definition(session, principal.workspace_id, definition.id)
     session.expunge(definition)
@@ -290,6 +295,7 @@ async def reorder_attributes(
 ) -> list[AttributeRead]:
     """An admin sets the order of every attribute; the list must name each key once."""
     principal.require_admin()
+    await workspaces.config_changed(session, principal.workspace_id)
     # Locked so the list checked against `keys` is the one the new positions apply to.
     await repository.lock_order(session, principal.workspace_id)
     definitions = await repository.list_definitions(session, principal.workspace_id)
@@ -331,6 +337,9 @@ async def reorder_attributes(
 # The domain's public face for the domains above it: they import this module, its schemas and
 # its events, never attributes' repository or internal modules (.importlinter, DESIGN).
 # Definitions and values, read in the caller's transaction.
+# The workspace's definitions and mappings, kept in memory per configuration version.
+configuration = config.current
+AttributesConfig = config.AttributesConfig
 get_definition = repository.get_definition
 get_definition_by_id = repository.get_definition_by_id
 definitions_by_key = repository.definitions_by_key

@@ -31,6 +31,7 @@ from rolodex.jobs import service as jobs
 from rolodex.kit.events import emit
 from rolodex.models import AttributeDefinition
 from rolodex.plans import Feature
+from rolodex.workspaces import service as workspaces
 
 
 async def update_attribute(
@@ -51,6 +52,7 @@ async def update_attribute(
     before = await read_attribute(session, principal, definition, shown=False)
     fields = data.model_fields_set
     _check_update(principal, definition, data, fields)
+    await workspaces.config_changed(session, principal.workspace_id)
     label = await _new_label(session, principal, definition, data, fields)
     if ("crm_managed" in fields and data.crm_managed) or ("lookup" in fields and data.lookup):
         principal.require_feature(Feature.CRM_INTEGRATION)

@@ -32,7 +32,7 @@ from rolodex.conversations import service as conversations
 from rolodex.errors import Conflict, Forbidden, NotFound
 from rolodex.i18n import _
 from rolodex.kit.clock import utcnow
-from rolodex.models import Channel
+from rolodex.workspaces import service as workspaces
 
 USER_ID = "user-id"
 
@@ -81,10 +81,11 @@ async def receive(
 ) -> InboundResult:
     """Store an inbound message with its contact, platform values, conversation and files."""
     require_inbound_caller(principal)
-    channel, medium, region = await inbound_channel(session, principal, channel_id)
-    target = Target(principal.workspace_id, channel.id, medium, region)
+    channel = await inbound_channel(session, principal, channel_id)
+    medium = Medium(channel.medium)
+    target = Target(principal.workspace_id, channel.id, medium, channel.region)
     sent = sender_values(medium, data.sender.id, data.sender.attributes)
-    values, ignored = attributes.check_sender_attributes(medium, sent, region)
+    values, ignored = attributes.check_sender_attributes(medium, sent, channel.region)
     decoded = files.decode_all(data.attachments, max_attachment_bytes)
     try:
         stored = await store(
@@ -114,18 +115,22 @@ async def receive(
 
 async def inbound_channel(
     session: AsyncSession, principal: Principal, channel_id: str
-) -> tuple[Channel, Medium, str]:
-    """A channel that may receive messages, its medium and the phone region; 404/409 otherwise."""
-    found = await repository.get_with_region(session, principal.workspace_id, channel_id)
+) -> repository.Receiving:
+    """A channel that may receive messages, with its workspace's phone region; 404/409 otherwise.
+
+    One Core row, which also carries the workspace's configuration version: the configuration
+    kept in memory for it is then used with no read of its own (workspaces/config.py).
+    """
+    found = await repository.receiving(session, principal.workspace_id, channel_id)
     if found is None:
         raise NotFound(_("Channel not found."))
-    channel, region = found
-    if not channel.enabled or channel.archived:
+    if not found.enabled or found.archived:
         raise Conflict(
             _("This channel is disabled or archived and does not receive messages."),
             code="channel_inactive",
         )
-    return channel, Medium(channel.medium), region
+    workspaces.note_config_version(session, principal.workspace_id, found.config_version)
+    return found
 
 
 async def store(

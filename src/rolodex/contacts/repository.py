@@ -48,7 +48,8 @@ async def upsert_identity(
         "created_at": at,
         "last_seen_at": at,
     }
-    row = (await session.execute(_upsert_identity(session), params)).one()
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    row = (await (await session.connection()).execute(_upsert_identity(session), params)).one()
     return str(row[0]), str(row[1])
 
 

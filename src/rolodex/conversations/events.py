@@ -56,6 +56,9 @@ class MessageReceived(Event):
     contact_id: str
     channel_id: str
     first: bool = False  # it opened the conversation
+    # The bot holding the conversation as the message arrived (read with the conversation's
+    # upsert, under its row lock): who is told of it, with no read of its own.
+    bot_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, case, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import dialect_insert, insert_for, prepared
@@ -51,12 +63,12 @@ async def open_conversation(
     direction: str,
     thread_key: str = "",
     subject: str | None = None,
-) -> tuple[str, str]:
+) -> tuple[str, str, str | None]:
     """The contact's open conversation on the channel, opened (status new) if there is none.
 
     One statement on the partial unique index of open conversations, so concurrent
     first messages all land in one conversation; it also records the message as the last
-    one. Returns (id, status).
+    one. Returns (id, status, the bot holding it).
     """
     params = {
         "id": new_id,
@@ -72,8 +84,8 @@ async def open_conversation(
         "thread_key": thread_key,
         "subject": subject,
     }
-    row = (await session.execute(_open_conversation(session), params)).one()
-    return str(row[0]), str(row[1])
+    row = (await (await session.connection()).execute(_open_conversation(session), params)).one()
+    return str(row[0]), str(row[1]), row[2]
 
 
 @prepared
@@ -86,7 +98,7 @@ def _open_conversation(dialect: str) -> Any:
             name: stmt.excluded[name]
             for name in ("last_message_at", "last_message_preview", "last_message_direction")
         },
-    ).returning(_conversations.c.id, _conversations.c.status)
+    ).returning(_conversations.c.id, _conversations.c.status, _conversations.c.bot_id)
 
 
 async def change_status_if(
@@ -113,7 +125,8 @@ async def insert_event(session: AsyncSession, row: dict[str, Any]) -> None:
 
 async def insert_inbound_message(session: AsyncSession, row: dict[str, Any]) -> bool:
     """Insert a message unless its (channel, external id) exists; whether it was inserted."""
-    return (await session.execute(_insert_inbound_message(session), row)).first() is not None
+    inserted = await (await session.connection()).execute(_insert_inbound_message(session), row)
+    return inserted.first() is not None
 
 
 @prepared
@@ -145,15 +158,30 @@ async def find_inbound_message(
 async def received_ids(
     session: AsyncSession, workspace_id: str, channel_id: str, external_ids: Sequence[str]
 ) -> set[str]:
-    """The external ids among these that the channel has."""
+    """The external ids among these that the channel has.
+
+    PostgreSQL: one probe of the unique (channel, external id) index per id, whatever the
+    statistics (with stale ones, the IN form filtered every message of the channel).
+    """
     if not external_ids:
         return set()
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        params = {"ids": sorted(set(external_ids)), "c": channel_id, "ws": workspace_id}
+        rows = await (await session.connection()).execute(_RECEIVED_IDS_PG, params)
+        return {str(i) for i in rows.scalars()}
     stmt = select(Message.external_id).where(
         Message.workspace_id == workspace_id,
         Message.channel_id == channel_id,
         Message.external_id.in_(list(set(external_ids))),
     )
     return {str(i) for i in (await session.execute(stmt)).scalars()}
+
+
+_RECEIVED_IDS_PG = text(
+    "SELECT m.external_id FROM unnest(CAST(:ids AS varchar[])) AS x(id) "
+    "CROSS JOIN LATERAL (SELECT external_id FROM messages WHERE channel_id = :c "
+    "AND external_id = x.id AND workspace_id = :ws LIMIT 1) AS m"
+)
 
 
 async def thread_of(

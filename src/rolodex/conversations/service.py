@@ -83,6 +83,7 @@ class _Appended:
     status: str  # the conversation's status before the message
     message_id: str | None  # None: the channel had this external id already
     opened: bool = False  # the message opened the conversation
+    bot_id: str | None = None  # the bot holding the conversation
 
 
 async def _append(
@@ -98,7 +99,7 @@ async def _append(
     # A platform's message (the contact's, or an echo) into the contact's open conversation
     # on the channel (and thread), opened if none: one statement each, on the unique indexes.
     candidate = new_id("cv")
-    conversation_id, status = await repository.open_conversation(
+    conversation_id, status, bot_id = await repository.open_conversation(
         session,
         new_id=candidate,
         workspace_id=workspace_id,
@@ -120,7 +121,7 @@ async def _append(
         **message,
     }
     if not await repository.insert_inbound_message(session, row):
-        return _Appended(conversation_id, status, None)
+        return _Appended(conversation_id, status, None, bot_id=bot_id)
     if conversation_id == candidate:
         await emit(
             session,
@@ -131,7 +132,8 @@ async def _append(
                 channel_id=channel_id,
             ),
         )
-    return _Appended(conversation_id, status, message_id, opened=conversation_id == candidate)
+    opened = conversation_id == candidate
+    return _Appended(conversation_id, status, message_id, opened=opened, bot_id=bot_id)
 
 
 async def receive_message(
@@ -180,6 +182,7 @@ async def receive_message(
             contact_id=contact_id,
             channel_id=channel_id,
             first=appended.opened,
+            bot_id=appended.bot_id,
         ),
     )
     return Received(conversation_id, message_id)

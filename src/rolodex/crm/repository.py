@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, exists, select, update
+from sqlalchemy import Row, Table, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import dialect_insert
@@ -34,7 +34,6 @@ from rolodex.models import (
 WRITE_BACK_JOB = "crm.write_back"
 LOOKUP_JOB = "crm.lookup"
 NOTIFY_JOB = "crm.notify"
-ENTERPRISE = "enterprise"
 
 _states = cast(Table, CrmContactState.__table__)
 
@@ -49,50 +48,40 @@ async def workspace(session: AsyncSession, workspace_id: str) -> Workspace | Non
     return await session.get(Workspace, workspace_id)
 
 
-def _connected(workspace_id: Any) -> Any:
-    # A connected integration of an enterprise workspace: what every trigger needs first.
-    return (
-        select(CrmIntegration.workspace_id)
-        .join(Workspace, Workspace.id == CrmIntegration.workspace_id)
-        .where(CrmIntegration.workspace_id == workspace_id, Workspace.plan == ENTERPRISE)
+async def integration_facts(session: AsyncSession, workspace_id: str) -> tuple[bool, bool]:
+    """Whether the workspace has an integration, and whether it has a write-back URL."""
+    stmt = select(CrmIntegration.write_back_url.is_not(None)).where(
+        CrmIntegration.workspace_id == workspace_id
     )
+    found = (await session.execute(stmt)).first()
+    return (False, False) if found is None else (True, bool(found[0]))
 
 
-async def triggers_lookup(
-    session: AsyncSession, workspace_id: str, definition_ids: Sequence[str]
+async def has_lookup_values(
+    session: AsyncSession, contact_id: str, definition_ids: Sequence[str]
 ) -> bool:
-    """Whether the workspace is connected and one of these definitions is a lookup attribute."""
-    stmt = _connected(workspace_id).where(
-        exists().where(
-            AttributeDefinition.workspace_id == workspace_id,
-            AttributeDefinition.id.in_(list(definition_ids)),
-            AttributeDefinition.lookup.is_(True),
-        )
+    """Whether the contact has a value of one of these (lookup) definitions of its workspace.
+
+    Starts from the contact's key: a probe of the values' primary key (contact, definition)
+    per definition, whatever the statistics say about the workspace's values. No workspace
+    condition: contact and definitions are the workspace's own, and such a term would let a
+    planner with stale statistics scan the workspace's values instead (issue 22).
+    """
+    params = {"contact_id": contact_id, "ids": list(definition_ids)}
+    found = await (await session.connection()).execute(_HAS_LOOKUP_VALUES, params)
+    return found.first() is not None
+
+
+# Built once: it runs for every new conversation of a connected workspace.
+_HAS_LOOKUP_VALUES = (
+    select(AttributeValue.definition_id)
+    .where(
+        AttributeValue.contact_id == bindparam("contact_id"),
+        AttributeValue.definition_id.in_(bindparam("ids", expanding=True)),
+        AttributeValue.value.is_not(None),
     )
-    return (await session.execute(stmt)).first() is not None
-
-
-async def has_lookup_values(session: AsyncSession, workspace_id: str, contact_id: str) -> bool:
-    """Whether the workspace is connected and the contact has a value of a lookup attribute."""
-    stmt = _connected(workspace_id).where(
-        exists()
-        .where(
-            AttributeValue.workspace_id == workspace_id,
-            AttributeValue.contact_id == contact_id,
-            AttributeValue.value.is_not(None),
-        )
-        .where(
-            AttributeDefinition.id == AttributeValue.definition_id,
-            AttributeDefinition.lookup.is_(True),
-        )
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
-async def has_write_back(session: AsyncSession, workspace_id: str) -> bool:
-    """Whether the workspace is connected with a write-back URL."""
-    stmt = _connected(workspace_id).where(CrmIntegration.write_back_url.is_not(None))
-    return (await session.execute(stmt)).first() is not None
+    .limit(1)
+)
 
 
 async def lookup_values(

@@ -115,6 +115,7 @@ async def put_integration(
     _require(principal)
     _checked_urls(data, allow_private)
     ws = principal.workspace_id
+    await workspaces.config_changed(session, ws)  # the triggers read whether it is connected
     row = await repository.get_integration(session, ws)
     workspace = await workspaces.get_workspace(session, principal)
     before = _snapshot(_read(row, workspace.agents_can_edit_crm_managed)) if row else None
@@ -182,6 +183,7 @@ async def delete_integration(session: AsyncSession, principal: Principal) -> Non
     """Disconnect the CRM: no more look-ups or write-backs; pending answers are dropped."""
     _require(principal)
     row = await _integration(session, principal.workspace_id)
+    await workspaces.config_changed(session, principal.workspace_id)
     await session.delete(row)
     await repository.clear_pending_for(session, principal.workspace_id)
     await audit.record(

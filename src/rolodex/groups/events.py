@@ -13,6 +13,8 @@ class ContactRegrouped(Event):
 
     contact_id: str
     vip_changed: bool = False
+    # The contact was made in this transaction: it has no conversations to re-score yet.
+    new_contact: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

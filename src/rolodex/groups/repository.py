@@ -12,7 +12,6 @@ from rolodex.db import insert_for, prepared
 from rolodex.models import (
     AttributeDefinition,
     AttributeValue,
-    Contact,
     ContactGroup,
     ContactGroupMember,
     Workspace,
@@ -66,6 +65,21 @@ def member_condition(workspace_id: str, group_id: str, contact_id: Any) -> Colum
     )
 
 
+def has_true_value(definition_id: str, contact_id: Any) -> ColumnElement[bool]:
+    """Whether the contact's value of a (boolean) definition is true: one primary-key probe,
+    (contact, definition), with no join (the caller knows the definition's id).
+
+    No workspace condition: the definition is the workspace's own, so the probe cannot leave
+    it, and a `workspace_id` term would let a planner with stale statistics scan the
+    workspace's values (ix_attribute_values_lookup) instead of probing the key.
+    """
+    return exists().where(
+        AttributeValue.contact_id == contact_id,
+        AttributeValue.definition_id == definition_id,
+        AttributeValue.value == "true",
+    )
+
+
 def vip_condition(workspace_id: str, contact_id: Any, *, gated: bool) -> ColumnElement[bool]:
     """Whether the contact's `vip` value is true; gated: only while VIP is on and in the plan."""
     conditions = [
@@ -89,8 +103,8 @@ async def vip_among(
     """Which of these contacts are VIP (one index probe each, one statement)."""
     if not contact_ids:
         return set()
+    # Primary-key probes (contact, vip): no workspace term for a planner to walk instead.
     stmt = select(AttributeValue.contact_id).where(
-        AttributeValue.workspace_id == workspace_id,
         AttributeValue.contact_id.in_(list(contact_ids)),
         AttributeValue.value == "true",
         AttributeValue.definition_id
@@ -116,7 +130,7 @@ async def member_group_ids(
 async def add_members(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert member rows; a row a concurrent write already added is left alone."""
     if rows:
-        await session.execute(_add_members(session), list(rows))
+        await (await session.connection()).execute(_add_members(session), list(rows))
 
 
 @prepared
@@ -179,12 +193,16 @@ async def values_of(
     contact_ids: Sequence[str],
     definition_ids: Sequence[str],
 ) -> dict[str, dict[str, str]]:
-    """The contacts' non-null values of these definitions: {contact: {definition: value}}."""
+    """The contacts' non-null values of these definitions: {contact: {definition: value}}.
+
+    Primary-key probes (contact, definition) only: the contacts and definitions are the
+    workspace's own, and a workspace condition would let SQLite (or PostgreSQL with stale
+    statistics) walk every contact's values of the definitions instead.
+    """
     out: dict[str, dict[str, str]] = {c: {} for c in contact_ids}
     stmt = select(
         AttributeValue.contact_id, AttributeValue.definition_id, AttributeValue.value
     ).where(
-        AttributeValue.workspace_id == workspace_id,
         AttributeValue.contact_id.in_(list(contact_ids)),
         AttributeValue.definition_id.in_(list(definition_ids)),
         AttributeValue.value.is_not(None),
@@ -207,10 +225,22 @@ async def memberships(
     )
     for contact_id, group_id in (await session.execute(stmt)).all():
         out[contact_id].add(group_id)
-    vip = select(Contact.id).where(
-        Contact.workspace_id == workspace_id,
-        Contact.id.in_(ids),
-        vip_condition(workspace_id, Contact.id, gated=True),
+    # VIP: primary-key probes (contact, the gated `vip` definition), found once.
+    plans = [p.value for p in FEATURE_PLANS[Feature.VIP]]
+    gated = (
+        select(AttributeDefinition.id)
+        .where(
+            AttributeDefinition.workspace_id == workspace_id,
+            AttributeDefinition.key == VIP_KEY,
+            AttributeDefinition.enabled.is_(True),
+            exists().where(Workspace.id == workspace_id, Workspace.plan.in_(plans)),
+        )
+        .scalar_subquery()
+    )
+    vip = select(AttributeValue.contact_id).where(
+        AttributeValue.contact_id.in_(ids),
+        AttributeValue.definition_id == gated,
+        AttributeValue.value == "true",
     )
     for contact_id in (await session.execute(vip)).scalars():
         out[contact_id].add(VIP_KEY)

@@ -13,7 +13,8 @@ true, so turning VIP off and on again loses nobody.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, not_
@@ -41,6 +42,7 @@ from rolodex.kit.ids import new_id
 from rolodex.kit.slugs import slugify
 from rolodex.models import ContactGroup
 from rolodex.plans import Feature, has_feature
+from rolodex.workspaces import service as workspaces
 
 BATCH = 500
 
@@ -144,6 +146,7 @@ async def create_group(
     if data.key == VIP_KEY:
         raise _builtin()
     ws = principal.workspace_id
+    await workspaces.config_changed(session, ws)
     existing = await repository.list_groups(session, ws)
     _check_name_free(existing, data.name)
     stored = await _checked_rules(session, principal, data)
@@ -226,6 +229,7 @@ async def update_group(
     if key == VIP_KEY:
         raise _builtin()
     group = await access_group_by_key(session, principal, key)
+    await workspaces.config_changed(session, principal.workspace_id)
     before = _read(group)
     if data.name is not None and data.name != group.name:
         _check_name_free(
@@ -262,6 +266,7 @@ async def delete_group(session: AsyncSession, principal: Principal, key: str) ->
     if key == VIP_KEY:
         raise _builtin()
     group = await access_group_by_key(session, principal, key)
+    await workspaces.config_changed(session, principal.workspace_id)
     # Routing refuses (409 group_in_use) while its settings name the group.
     await emit(
         session,
@@ -311,6 +316,59 @@ async def recompute_members(session: AsyncSession, group: ContactGroup) -> None:
         after = batch[-1]
 
 
+@dataclass(frozen=True)
+class Group:
+    """An enabled admin-defined group, as the write paths evaluate it."""
+
+    id: str
+    key: str
+    match: str
+    rules: tuple[Mapping[str, Any], ...]
+    reads: frozenset[str]  # the definitions its rules read
+
+
+@dataclass(frozen=True)
+class GroupsConfig:
+    """A workspace's enabled groups and its VIP gate, as of one configuration version."""
+
+    workspace_id: str
+    enabled: tuple[Group, ...]
+    # The `vip` definition while VIP is on and in the plan; None: nobody counts as VIP.
+    vip_definition_id: str | None
+
+
+async def _load(session: AsyncSession, workspace_id: str) -> GroupsConfig:
+    enabled = tuple(
+        Group(g.id, g.key, g.match, tuple(g.rules), frozenset(rules.definition_ids(g.rules)))
+        for g in await repository.list_groups(session, workspace_id)
+        if g.enabled
+    )
+    vip = (await attributes.configuration(session, workspace_id)).vip
+    plan = await workspaces.plan_of(session, workspace_id)
+    gate = vip is not None and vip.enabled and has_feature(plan, Feature.VIP)
+    return GroupsConfig(workspace_id, enabled, vip.id if gate and vip is not None else None)
+
+
+async def configuration(session: AsyncSession, workspace_id: str) -> GroupsConfig:
+    """The workspace's groups configuration as this transaction sees it (kept per version)."""
+    return await workspaces.cached_config(session, workspace_id, _load)
+
+
+def condition(
+    config: GroupsConfig, key: str, group_id: str | None, contact_id: Any
+) -> ColumnElement[bool] | None:
+    """Whether the contact (a column or value) is in the group (by key for `vip`, else by id),
+    as SQL; None when no contact can be (a group turned off or gone, VIP off or outside the
+    plan)."""
+    if key == VIP_KEY:
+        if config.vip_definition_id is None:
+            return None
+        return repository.has_true_value(config.vip_definition_id, contact_id)
+    if group_id is None or all(g.id != group_id for g in config.enabled):
+        return None
+    return repository.member_condition(config.workspace_id, group_id, contact_id)
+
+
 async def contact_values_changed(
     session: AsyncSession,
     workspace_id: str,
@@ -318,36 +376,46 @@ async def contact_values_changed(
     definition_ids: Collection[str],
     *,
     vip_changed: bool = False,
+    values: Mapping[str, str] | None = None,
 ) -> None:
     """Keep one contact's groups current after its values changed; re-score and re-route it.
 
-    One statement when no group reads a changed attribute (and VIP did not change).
+    `values`: all of a contact the write just made (it has no memberships yet), so nothing is
+    read. No statement when no group reads a changed attribute (and VIP did not change).
     """
     changed = set(definition_ids)
-    groups = [
-        g
-        for g in await repository.list_groups(session, workspace_id)
-        if g.enabled and rules.definition_ids(g.rules) & changed
-    ]
+    config = await configuration(session, workspace_id)
+    groups = [g for g in config.enabled if g.reads & changed]
     moved = False
     if groups:
-        moved = await _reevaluate(session, workspace_id, contact_id, groups)
+        moved = await _reevaluate(session, workspace_id, contact_id, groups, values)
     if moved or vip_changed:
         await emit(
             session,
             ContactRegrouped(
-                workspace_id=workspace_id, contact_id=contact_id, vip_changed=vip_changed
+                workspace_id=workspace_id,
+                contact_id=contact_id,
+                vip_changed=vip_changed,
+                new_contact=values is not None,
             ),
         )
 
 
 async def _reevaluate(
-    session: AsyncSession, workspace_id: str, contact_id: str, groups: list[ContactGroup]
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    groups: list[Group],
+    known: Mapping[str, str] | None,
 ) -> bool:
-    read = sorted(set().union(*(rules.definition_ids(g.rules) for g in groups)))
-    values = (await repository.values_of(session, workspace_id, [contact_id], read))[contact_id]
-    ids = [g.id for g in groups]
-    current = await repository.member_group_ids(session, workspace_id, contact_id, ids)
+    values: Mapping[str, str]
+    if known is None:
+        read = sorted(set().union(*(g.reads for g in groups)))
+        values = (await repository.values_of(session, workspace_id, [contact_id], read))[contact_id]
+        ids = [g.id for g in groups]
+        current = await repository.member_group_ids(session, workspace_id, contact_id, ids)
+    else:
+        values, current = known, set()
     should = {g.id for g in groups if rules.group_matches(g.match, g.rules, values)}
     await repository.remove_members(session, workspace_id, contact_id, sorted(current - should))
     await repository.add_members(

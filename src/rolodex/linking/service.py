@@ -40,6 +40,7 @@ from rolodex.linking.schemas import (
     LinkReason,
 )
 from rolodex.models import AttributeDefinition
+from rolodex.workspaces import service as workspaces
 
 # A value shared by very many contacts (a switchboard number) lists only this many links.
 LINKS_SHOWN = MAX_LINKS = 200
@@ -151,6 +152,7 @@ async def update_settings(
     """An admin picks (or clears) the attribute used for matching and/or the mappings."""
     principal.require_admin()
     ws, now = principal.workspace_id, utcnow()
+    await workspaces.config_changed(session, ws)  # the mappings are read on every message
     before = await get_settings(session, principal)
     fields = data.model_fields_set
     if "matching_attribute" in fields:

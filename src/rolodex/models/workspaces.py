@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, false
+from sqlalchemy import Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.models.base import Base, created_column, id_column
@@ -23,4 +23,8 @@ class Workspace(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     # R5.1: agents may edit CRM-managed attributes (enterprise; the CRM issue adds its page).
     agents_can_edit_crm_managed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Bumped in the transaction of every configuration change (attribute definitions,
+    # mappings, groups, routing, the CRM integration, the plan): what a process keeps in
+    # memory is keyed by it (workspaces/config.py).
+    config_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     created_at: Mapped[datetime] = created_column()

@@ -9,7 +9,7 @@ from rolodex.conversations import service as conversations
 from rolodex.conversations.schemas import Status
 from rolodex.groups import service as groups
 from rolodex.models import Conversation
-from rolodex.routing import repository, scoring
+from rolodex.routing import scoring, service
 from rolodex.routing.schemas import QueueItem
 from rolodex.users import service as users
 
@@ -32,15 +32,15 @@ async def queue(
         await users.access_team_by_id(session, principal, team_id)
         stmt = stmt.where(Conversation.team_id == team_id)
     rows, next_cursor = await conversations.priority_page(session, stmt, cursor=cursor, limit=limit)
-    settings = await repository.get(session, ws)
+    rules = (await service.configuration(session, ws)).rules
     contact_ids = list(dict.fromkeys(r.contact_id for r in rows))
-    member_of = await groups.memberships(session, ws, contact_ids) if settings else {}
+    member_of = await groups.memberships(session, ws, contact_ids) if rules else {}
     reads = await conversations.read_many(session, principal, rows)
     items = [
         QueueItem(
             **read.model_dump(),
             priority_breakdown=scoring.breakdown(
-                settings, member_of.get(read.contact_id, set()), read.channel_id
+                rules, member_of.get(read.contact_id, set()), read.channel_id
             ),
         )
         for read in reads

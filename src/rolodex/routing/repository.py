@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, insert, literal, null, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    String,
+    Table,
+    bindparam,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.models import Conversation, ConversationEvent, RoutingSettings
@@ -33,37 +43,92 @@ async def score(
     )
 
 
-async def update_one(
-    session: AsyncSession, workspace_id: str, conversation_id: str, values: dict[str, Any]
-) -> None:
-    """Update one conversation's columns (SQL expressions allowed)."""
-    await session.execute(
+# The statements below are built once per configuration version (routing/service.py) and
+# find their rows by key only: the conversation's id (or the contact's) comes from a
+# workspace-scoped statement of the same transaction, and a `workspace_id` term would let a
+# planner with stale statistics walk the workspace's queue index instead of the key.
+_ONE = _conversations.c.id == bindparam("b_conversation_id")
+_OF_CONTACT = _conversations.c.contact_id == bindparam("b_contact_id")
+
+
+async def run(session: AsyncSession, statement: Executable, params: dict[str, Any]) -> None:
+    """Execute one of the statements below (on the session's connection: no ORM work)."""
+    await (await session.connection()).execute(statement, params)
+
+
+def rescore_one_statement(expression: ColumnElement[int]) -> Executable:
+    """UPDATE of one open conversation's score; parameter b_conversation_id."""
+    return update(_conversations).where(_ONE, _OPEN).values(priority_score=expression)
+
+
+def rescore_contact_statement(expression: ColumnElement[int]) -> Executable:
+    """UPDATE of the score of a contact's open conversations; parameter b_contact_id."""
+    return update(_conversations).where(_OF_CONTACT, _OPEN).values(priority_score=expression)
+
+
+def route_statement(values: dict[str, Any]) -> Executable:
+    """UPDATE of a new conversation's score (and team): SQL expressions of its row;
+    parameter b_conversation_id."""
+    return update(_conversations).where(_ONE).values(**values)
+
+
+_EVENT_COLUMNS = [
+    "id",
+    "workspace_id",
+    "conversation_id",
+    "kind",
+    "from_value",
+    "to_value",
+    "actor_kind",
+    "actor_id",
+    "reason",
+    "comment",
+    "at",
+]
+
+
+def route_and_record_statement(values: dict[str, Any], reason: ColumnElement[str]) -> Executable:
+    """PostgreSQL: the UPDATE that routes a new conversation and the INSERT of its routing
+    event (when it got a team), in one statement; parameters b_conversation_id, b_event_id
+    and b_at.
+
+    A data-modifying CTE: the event reads the team (and the reason, computed from the updated
+    row) from the UPDATE's RETURNING, so the decision is made once.
+    """
+    c = _conversations.c
+    routed = (
         update(_conversations)
-        .where(
-            _conversations.c.workspace_id == workspace_id,
-            _conversations.c.id == conversation_id,
-        )
+        .where(_ONE)
         .values(**values)
+        .returning(c.workspace_id, c.id, c.team_id, reason.label("reason"))
+        .cte("routed")
     )
+    source = select(
+        bindparam("b_event_id", type_=String()),
+        routed.c.workspace_id,
+        routed.c.id,
+        literal("routing"),
+        null(),
+        routed.c.team_id,
+        literal("system"),
+        null(),
+        routed.c.reason,
+        null(),
+        bindparam("b_at", type_=UTCDateTime()),
+    ).where(routed.c.team_id.is_not(None))
+    return insert(_events).from_select(_EVENT_COLUMNS, source)
 
 
-async def insert_routed_event(
-    session: AsyncSession,
-    workspace_id: str,
-    conversation_id: str,
-    reason: ColumnElement[str],
-    *,
-    event_id: str,
-    at: datetime,
-) -> None:
-    """Record a just-routed conversation's team and why, read from its row (if it has a team).
+def routed_event_statement(reason: ColumnElement[str]) -> Executable:
+    """INSERT of a just-routed conversation's routing event (its team and why, read from its
+    row, if it has a team); parameters b_conversation_id, b_event_id and b_at.
 
     INSERT … SELECT rather than UPDATE … RETURNING: SQLite's RETURNING cannot name the
     correlated subqueries the reason is computed with.
     """
     c = _conversations.c
     source = select(
-        literal(event_id),
+        bindparam("b_event_id", type_=String()),
         c.workspace_id,
         c.id,
         literal("routing"),
@@ -73,22 +138,9 @@ async def insert_routed_event(
         null(),
         reason,
         null(),
-        literal(at, UTCDateTime()),
-    ).where(c.workspace_id == workspace_id, c.id == conversation_id, c.team_id.is_not(None))
-    names = [
-        "id",
-        "workspace_id",
-        "conversation_id",
-        "kind",
-        "from_value",
-        "to_value",
-        "actor_kind",
-        "actor_id",
-        "reason",
-        "comment",
-        "at",
-    ]
-    await session.execute(insert(_events).from_select(names, source))
+        bindparam("b_at", type_=UTCDateTime()),
+    ).where(_ONE, c.team_id.is_not(None))
+    return insert(_events).from_select(_EVENT_COLUMNS, source)
 
 
 async def unowned_open(

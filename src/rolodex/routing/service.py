@@ -1,13 +1,13 @@
 """Routing settings, routing decisions and priority scores (R4.3, B4, B5).
 
 * A new conversation (conversations.service.receive_message) is scored and routed in
-  one UPDATE, and its routing event written by one INSERT … SELECT, after one
-  primary-key read of the settings (nothing more when none are set): to the VIP team
-  when its contact is VIP, else to the first group route whose group has the contact,
-  else to the fallback team. Messages on an existing conversation cost nothing here.
+  one UPDATE, and its routing event written by one INSERT … SELECT; nothing more when no
+  settings are set. The statements are built once per configuration version (`Routing`,
+  kept in memory with the settings: workspaces/config.py). Messages on an existing
+  conversation cost nothing here.
 * When a contact's groups change (groups.service), its open conversations are
   re-scored; when it becomes VIP, its open conversations with no assignee move to the
-  VIP team.
+  VIP team. A contact made in the same transaction has no conversation yet: nothing runs.
 * Every routing decision is a conversation event (kind `routing`) with its reason
   (`vip`, `group:<key>`, `fallback`, `became_vip`).
 """
@@ -15,18 +15,68 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.attributes.schemas import VIP_KEY
 from rolodex.groups import service as groups
 from rolodex.kit.clock import utcnow
 from rolodex.kit.ids import new_id
-from rolodex.models import Conversation
 from rolodex.routing import repository, scoring
+from rolodex.workspaces import service as workspaces
 
 ROUTING = "routing"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """A workspace's routing as of one configuration version: its settings and statements."""
+
+    rules: scoring.Rules | None
+    score: ColumnElement[int] | None = None
+    # Scores (and routes) a new conversation; on PostgreSQL it also records the routing
+    # event (one statement), elsewhere `routed_event` does.
+    route: Executable | None = None
+    routed_event: Executable | None = None
+    rescore_one: Executable | None = None
+    rescore_contact: Executable | None = None
+
+
+async def _load(session: AsyncSession, workspace_id: str) -> Routing:
+    row = await repository.get(session, workspace_id)
+    if row is None:
+        return Routing(None)
+    rules = scoring.Rules.of(row)
+    config = await groups.configuration(session, workspace_id)
+    score = scoring.score_expression(rules, config)
+    values: dict[str, Any] = {"priority_score": score}
+    route = routed_event = None
+    if rules.routes:
+        values["team_id"], reason = scoring.team_expressions(rules, config)
+        if _dialect(session) == "postgresql":
+            route = repository.route_and_record_statement(values, reason)
+        else:
+            routed_event = repository.routed_event_statement(reason)
+    return Routing(
+        rules,
+        score,
+        route=repository.route_statement(values) if route is None else route,
+        routed_event=routed_event,
+        rescore_one=repository.rescore_one_statement(score),
+        rescore_contact=repository.rescore_contact_statement(score),
+    )
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def configuration(session: AsyncSession, workspace_id: str) -> Routing:
+    """The workspace's routing as this transaction sees it (built once per version)."""
+    return await workspaces.cached_config(session, workspace_id, _load)
 
 
 def _event(
@@ -49,52 +99,53 @@ def _event(
 
 async def route_new(session: AsyncSession, workspace_id: str, conversation_id: str) -> None:
     """Score a just-opened conversation and route it to a team, recording why."""
-    settings = await repository.get(session, workspace_id)
-    if settings is None or not (scoring.routes(settings) or scoring.prioritizes(settings)):
+    routing = await configuration(session, workspace_id)
+    rules = routing.rules
+    if rules is None or routing.route is None or not (rules.routes or rules.prioritizes):
         return
-    values: dict[str, Any] = {"priority_score": scoring.score_expression(settings)}
-    if not scoring.routes(settings):
-        await repository.update_one(session, workspace_id, conversation_id, values)
-        return
-    values["team_id"], reason = scoring.team_expressions(settings)
-    await repository.update_one(session, workspace_id, conversation_id, values)
-    await repository.insert_routed_event(
-        session, workspace_id, conversation_id, reason, event_id=new_id("cev"), at=utcnow()
-    )
+    params = {"b_conversation_id": conversation_id, "b_event_id": new_id("cev"), "b_at": utcnow()}
+    await repository.run(session, routing.route, params)
+    if routing.routed_event is not None:
+        await repository.run(session, routing.routed_event, params)
 
 
 async def rescore_conversation(
     session: AsyncSession, workspace_id: str, conversation_id: str
 ) -> None:
     """Recompute one open conversation's score (a conversation back from pending to new)."""
-    settings = await repository.get(session, workspace_id)
-    if settings is not None:
-        expression = scoring.score_expression(settings)
-        await repository.score(
-            session, workspace_id, expression, Conversation.id == conversation_id
-        )
+    routing = await configuration(session, workspace_id)
+    if routing.rescore_one is not None:
+        await repository.run(session, routing.rescore_one, {"b_conversation_id": conversation_id})
 
 
 async def rescore_workspace(session: AsyncSession, workspace_id: str) -> None:
     """Recompute every open conversation's score, set-based (settings, groups or VIP changed)."""
-    settings = await repository.get(session, workspace_id)
-    if settings is not None:
-        await repository.score(session, workspace_id, scoring.score_expression(settings))
+    routing = await configuration(session, workspace_id)
+    if routing.score is not None:
+        await repository.score(session, workspace_id, routing.score)
 
 
 async def contact_changed(
-    session: AsyncSession, workspace_id: str, contact_id: str, *, vip_changed: bool
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    *,
+    vip_changed: bool,
+    new_contact: bool = False,
 ) -> None:
-    """Re-score a contact's open conversations; re-route the unowned ones if it became VIP."""
-    settings = await repository.get(session, workspace_id)
-    if settings is None:
+    """Re-score a contact's open conversations; re-route the unowned ones if it became VIP.
+
+    A contact made in this transaction has none yet (its first is routed when it opens).
+    """
+    if new_contact:
         return
-    if scoring.prioritizes(settings):
-        expression = scoring.score_expression(settings)
-        await repository.score(
-            session, workspace_id, expression, Conversation.contact_id == contact_id
-        )
-    team = settings.vip_team_id
+    routing = await configuration(session, workspace_id)
+    rules = routing.rules
+    if rules is None:
+        return
+    if rules.prioritizes and routing.rescore_contact is not None:
+        await repository.run(session, routing.rescore_contact, {"b_contact_id": contact_id})
+    team = rules.vip_team_id
     if not (vip_changed and team):
         return
     memberships = await groups.memberships(session, workspace_id, [contact_id])
@@ -121,8 +172,5 @@ async def _move(
 
 async def uses_group(session: AsyncSession, workspace_id: str, key: str) -> bool:
     """Whether routing or prioritisation names the group."""
-    settings = await repository.get(session, workspace_id)
-    if settings is None:
-        return False
-    named = [*settings.group_routes, *settings.prioritized_groups]
-    return any(item["group"] == key for item in named)
+    rules = (await configuration(session, workspace_id)).rules
+    return rules is not None and key in scoring.named_groups(rules)

@@ -25,6 +25,7 @@ from rolodex.routing.schemas import (
     RoutingSettingsUpdate,
 )
 from rolodex.users import service as users
+from rolodex.workspaces import service as workspaces
 
 Errors = list[dict[str, Any]]
 
@@ -134,6 +135,8 @@ async def update_settings(
     if "vip_team_id" in fields and data.vip_team_id is not None:
         principal.require_feature(Feature.VIP)
     ws = principal.workspace_id
+    # First: the re-scoring below reads the settings this transaction is writing.
+    await workspaces.config_changed(session, ws)
     row = await repository.get(session, ws)
     before = _read(row)
     if row is None:

@@ -33,7 +33,11 @@ async def vip_toggled(session: AsyncSession, event: VipToggled) -> None:
 async def contact_regrouped(session: AsyncSession, event: ContactRegrouped) -> None:
     """A contact's groups (or VIP status) changed: re-score and re-route its conversations."""
     await service.contact_changed(
-        session, event.workspace_id, event.contact_id, vip_changed=event.vip_changed
+        session,
+        event.workspace_id,
+        event.contact_id,
+        vip_changed=event.vip_changed,
+        new_contact=event.new_contact,
     )
 
 

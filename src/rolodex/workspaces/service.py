@@ -20,7 +20,7 @@ from rolodex.models import Workspace
 from rolodex.plans import Feature, Plan
 from rolodex.users import service as users
 from rolodex.users.schemas import UserCreate
-from rolodex.workspaces import repository
+from rolodex.workspaces import config, repository
 from rolodex.workspaces.events import WorkspaceCreated
 
 
@@ -68,6 +68,26 @@ async def create_workspace(
         after={"name": name, "plan": plan.value, "admin_user_id": admin.id},
     )
     return CreatedWorkspace(workspace.id, admin.id, token)
+
+
+async def _plan(session: AsyncSession, workspace_id: str) -> str:
+    return await repository.plan(session, workspace_id) or ""
+
+
+async def plan_of(session: AsyncSession, workspace_id: str) -> str:
+    """The workspace's plan ("" for no such workspace), kept in memory per configuration version.
+
+    Whatever changes a plan must bump the configuration version (`config_changed`) first.
+    """
+    return await config.cached(session, workspace_id, _plan)
+
+
+# Per-workspace configuration in memory (workspaces/config.py), for the domains above: each
+# keeps its own configuration through `cached_config`, and calls `config_changed` in every
+# transaction that changes it, before changing it.
+config_changed = config.bump
+cached_config = config.cached
+note_config_version = config.note
 
 
 async def get_workspace(session: AsyncSession, principal: Principal) -> Workspace:

@@ -22,6 +22,7 @@ from rolodex.models import (
     AttributeChannelDisabled,
     AttributeDefinition,
     AttributeHistory,
+    AttributeMapping,
     AttributeValue,
     Channel,
     Workspace,
@@ -88,6 +89,28 @@ _DEFINITION_IDS = select(AttributeDefinition.key, AttributeDefinition.id).where(
     AttributeDefinition.workspace_id == bindparam("workspace_id"),
     AttributeDefinition.key.in_(bindparam("keys", expanding=True)),
 )
+
+
+DefinitionFacts = tuple[str, str, str, str | None, str | None, bool, bool]
+
+
+async def definition_facts(session: AsyncSession, workspace_id: str) -> list[DefinitionFacts]:
+    """Every definition's (id, key, kind, format, medium, enabled, lookup) (the cache's)."""
+    d = AttributeDefinition
+    stmt = select(d.id, d.key, d.kind, d.format, d.medium, d.enabled, d.lookup).where(
+        d.workspace_id == workspace_id
+    )
+    return [(i, k, kind, f, m, e, lk) for i, k, kind, f, m, e, lk in await session.execute(stmt)]
+
+
+async def mapping_pairs(session: AsyncSession, workspace_id: str) -> list[tuple[str, str]]:
+    """The workspace's (from definition id, to definition id) mappings, in the admin's order."""
+    stmt = (
+        select(AttributeMapping.from_definition_id, AttributeMapping.to_definition_id)
+        .where(AttributeMapping.workspace_id == workspace_id)
+        .order_by(AttributeMapping.position)
+    )
+    return [(f, t) for f, t in await session.execute(stmt)]
 
 
 def definitions_of(workspace_id: str) -> Select[AttributeDefinition]:

@@ -30,7 +30,6 @@ from rolodex.models import (
     AttributeChannelDisabled,
     AttributeDefinition,
     AttributeHistory,
-    AttributeMapping,
     AttributeValue,
     Contact,
     Conversation,
@@ -73,6 +72,30 @@ async def current_values(
     return dict((await session.execute(stmt)).all())
 
 
+async def current_with_sources(
+    session: AsyncSession, contact_id: str, definition_ids: Iterable[str]
+) -> dict[str, tuple[str | None, str]]:
+    """A contact's current (value, source) of these definitions of its workspace, by
+    definition id: one probe of the primary key (contact, definition) per definition.
+
+    No workspace condition: contact and definitions are the workspace's own, and with one
+    both SQLite and a PostgreSQL with stale statistics may walk ix_attribute_values_lookup
+    (workspace, definition): every contact's values instead of this one's.
+    """
+    params = {"contact_id": contact_id, "ids": list(definition_ids)}
+    rows = await (await session.connection()).execute(_CURRENT_WITH_SOURCES, params)
+    return {d: (v, s) for d, v, s in rows}
+
+
+# Built once: the inbound hot path runs it for every returning sender.
+_CURRENT_WITH_SOURCES = select(
+    AttributeValue.definition_id, AttributeValue.value, AttributeValue.source
+).where(
+    AttributeValue.contact_id == bindparam("contact_id"),
+    AttributeValue.definition_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 async def upsert_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Write values with their provenance, replacing the contact's current ones (one statement)."""
     await session.execute(_upsert_values(session), list(rows))
@@ -103,7 +126,7 @@ async def upsert_platform_values(session: AsyncSession, rows: Sequence[dict[str,
     Platform attributes only ever hold platform values; custom ones filled by an admin's
     mapping keep an agent's, bot's or CRM's value, even one written concurrently.
     """
-    await session.execute(_upsert_platform_values(session), list(rows))
+    await (await session.connection()).execute(_upsert_platform_values(session), list(rows))
 
 
 @prepared
@@ -119,7 +142,10 @@ def _upsert_platform_values(dialect: str) -> Any:
 
 async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Append change-history rows."""
-    await session.execute(insert(cast(Table, AttributeHistory.__table__)), list(rows))
+    await (await session.connection()).execute(_INSERT_HISTORY, list(rows))
+
+
+_INSERT_HISTORY = insert(cast(Table, AttributeHistory.__table__))  # built once: hot path
 
 
 async def values_by_contact(
@@ -408,35 +434,3 @@ async def contact_tab_rows(
     params = {"workspace_id": workspace_id, "conversation_id": conversation_id}
     # On the session's connection: Core rows, without the ORM's per-statement work.
     return (await (await session.connection()).execute(_CONTACT_TAB, params)).all()
-
-
-async def mapped_targets(
-    session: AsyncSession, workspace_id: str, contact_id: str, from_ids: Sequence[str]
-) -> list[tuple[str, str, str | None, str | None]]:
-    """(from id, to id, current value, current source) of the mappings of these platform ids.
-
-    One statement: the mappings by their primary key, each joined to the contact's
-    current value of the target (primary key probe), so the inbound path decides
-    whether the mapping may write without a second read.
-    """
-    stmt = (
-        select(
-            AttributeMapping.from_definition_id,
-            AttributeMapping.to_definition_id,
-            AttributeValue.value,
-            AttributeValue.source,
-        )
-        .outerjoin(
-            AttributeValue,
-            and_(
-                AttributeValue.contact_id == contact_id,
-                AttributeValue.definition_id == AttributeMapping.to_definition_id,
-            ),
-        )
-        .where(
-            AttributeMapping.workspace_id == workspace_id,
-            AttributeMapping.from_definition_id.in_(list(from_ids)),
-        )
-        .order_by(AttributeMapping.position)
-    )
-    return [(f, t, v, s) for f, t, v, s in await session.execute(stmt)]
