@@ -332,22 +332,32 @@ class TransactionalRoute(APIRoute):
         async def run_in_transaction(request: Request) -> Response:
             database: Database = request.app.state.database
             factory = database.reader if request.method in _READ_METHODS else database.writer
-            async with factory() as session:
-                request.state.db = session
+            # Opened by the first dependency that asks (request_session): a read answered
+            # from memory (GET /me with a cached principal) opens none.
+            request.state.db_factory = factory
+            request.state.db = None
+            try:
                 response = await handler(request)
-                if response.status_code < 400:
-                    await session.commit()
-                else:
-                    await session.rollback()
+                session: AsyncSession | None = request.state.db
+                if session is not None:
+                    if response.status_code < 400:
+                        await session.commit()
+                    else:
+                        await session.rollback()
                 return response
+            finally:
+                if request.state.db is not None:
+                    await request.state.db.close()
 
         return run_in_transaction
 
 
 async def request_session(request: Request) -> AsyncSession:
-    """The session that the request's route opened (see TransactionalRoute)."""
+    """The request's session, opened on first use; its route commits it (TransactionalRoute)."""
     # async: FastAPI would run a plain def dependency in a thread, a hop on every request.
-    session: AsyncSession = request.state.db
+    session: AsyncSession | None = request.state.db
+    if session is None:
+        session = request.state.db = request.state.db_factory()
     return session
 
 

@@ -57,6 +57,7 @@ class App:
 
     client: httpx.AsyncClient
     recorder: Recorder
+    database: Database
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ async def app(settings: Settings) -> AsyncIterator[App]:
             event.listen(engine.sync_engine, "before_cursor_execute", recorder)
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield App(client, recorder)
+            yield App(client, recorder, database)
         for engine in {database.write_engine, database.read_engine}:
             event.remove(engine.sync_engine, "before_cursor_execute", recorder)
 
@@ -160,3 +161,30 @@ async def test_the_configured_workspace_still_routes_scores_groups_and_asks_the_
     assert len(members["items"]) == 2
     jobs = await _call(app.client, admin, "GET", "/jobs?limit=50", None)
     assert len([j for j in jobs["items"] if j["kind"] == "crm.lookup"]) == 2
+
+
+async def test_me_with_a_principal_checked_moments_ago_opens_no_connection(
+    app: App, db: Database
+) -> None:
+    # GET /me is the floor of an authenticated read (issue 22): the token's own read carries
+    # the workspace, so once it is cached the answer comes from memory, the same as before.
+    admin = await make_workspace(db, name="Floor")
+    first = await app.client.get("/api/v1/me", headers=admin.headers)
+    assert first.status_code == 200, first.text
+    checkouts: list[object] = []
+
+    def checked_out(*args: object) -> None:
+        checkouts.append(args)
+
+    engines = {app.database.write_engine, app.database.read_engine}
+    for engine in engines:
+        event.listen(engine.sync_engine, "checkout", checked_out)
+    try:
+        again = await app.client.get("/api/v1/me", headers=admin.headers)
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "checkout", checked_out)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert again.json()["workspace"]["name"] == "Floor"
+    assert checkouts == []

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from rolodex import i18n
 from rolodex.auth import scopes, service, throttle
 from rolodex.auth.principals import Principal, TokenKind
-from rolodex.db import SessionDep
+from rolodex.db import request_session
 from rolodex.errors import Forbidden, Unauthorized
 from rolodex.i18n import _
 from rolodex.kit.secrets import keyed_digest, same
@@ -40,16 +40,21 @@ def check_csrf(request: Request, session_token: str, submitted: str | None) -> N
         )
 
 
-async def _principal_or_none(
-    request: Request,
-    session: SessionDep,
-    credentials: HTTPAuthorizationCredentials | None,
-) -> Principal | None:
+async def _authenticate(request: Request, token: str) -> Principal | None:
+    # A principal checked moments ago needs no session: a read answered from memory opens none.
+    principal = service.remembered(token)
+    if principal is not None:
+        return principal
     cache_seconds = request.app.state.settings.auth_cache_seconds
+    session = await request_session(request)
+    return await service.authenticate(session, token, cache_seconds=cache_seconds)
+
+
+async def _principal_or_none(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Principal | None:
     if credentials is not None:
-        principal = await service.authenticate(
-            session, credentials.credentials, cache_seconds=cache_seconds
-        )
+        principal = await _authenticate(request, credentials.credentials)
         if principal is None or principal.kind is TokenKind.SESSION:
             raise Unauthorized(_("The token is invalid, expired or revoked."), code="invalid_token")
         i18n.use(principal.locale, principal.time_zone)
@@ -57,7 +62,7 @@ async def _principal_or_none(
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    principal = await service.authenticate(session, cookie, cache_seconds=cache_seconds)
+    principal = await _authenticate(request, cookie)
     if principal is None or principal.kind is not TokenKind.SESSION:
         return None
     i18n.use(principal.locale, principal.time_zone)
@@ -69,11 +74,10 @@ async def _principal_or_none(
 
 async def current_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated caller of an API route; 401 without credentials, 403 out of scope."""
-    principal = await _principal_or_none(request, session, credentials)
+    principal = await _principal_or_none(request, credentials)
     if principal is None:
         raise Unauthorized(_("Send `Authorization: Bearer <token>`."), code="missing_token")
     # Every API route passes here, so a route not in auth/scopes.py is closed to integrations.
@@ -88,9 +92,9 @@ async def admin_principal(principal: Annotated[Principal, Depends(current_princi
     return principal
 
 
-async def page_principal(request: Request, session: SessionDep) -> Principal | None:
+async def page_principal(request: Request) -> Principal | None:
     """The signed-in person of a page request, or None (pages redirect to the login)."""
-    return await _principal_or_none(request, session, None)
+    return await _principal_or_none(request, None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from rolodex.errors import Forbidden
@@ -27,6 +28,16 @@ class TokenKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class WorkspaceFacts:
+    """The caller's workspace as `GET /me` shows it, read with the token (no read of its own)."""
+
+    name: str
+    default_phone_region: str
+    time_zone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Principal:
     """An authenticated caller: a user (admin or agent) or an integration of one workspace."""
 
@@ -43,6 +54,8 @@ class Principal:
     # The person's language (None: the browser's) and the zone their times are shown in.
     locale: str | None = None
     time_zone: str = "UTC"
+    # Set when authenticated by token; every change of these forgets cached principals.
+    workspace: WorkspaceFacts | None = None
 
     @property
     def is_admin(self) -> bool:

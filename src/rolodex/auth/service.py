@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from rolodex.auth import passwords, repository
 from rolodex.auth.events import CredentialsChanged
-from rolodex.auth.principals import Principal, Role, TokenKind
+from rolodex.auth.principals import Principal, Role, TokenKind, WorkspaceFacts
 from rolodex.auth.throttle import LoginThrottle, account_key, address_key, client_key
 from rolodex.db import Database
 from rolodex.errors import NotFound, Unauthorized
@@ -95,18 +95,31 @@ async def issue_token(
     return row, token
 
 
+def remembered(token: str) -> Principal | None:
+    """The principal this process checked the token for in the last few seconds, if any."""
+    return _remembered(token_hash(token))
+
+
+def _remembered(digest: str) -> Principal | None:
+    cached = _PRINCIPALS.get(digest)
+    if cached is None:
+        return None
+    deadline, expires_at, principal = cached
+    if time.monotonic() < deadline and (expires_at is None or utcnow() < expires_at):
+        return principal
+    _PRINCIPALS.pop(digest, None)
+    return None
+
+
 async def authenticate(
     session: AsyncSession, token: str, *, cache_seconds: float = 0.0
 ) -> Principal | None:
     """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
     digest = token_hash(token)
-    now = utcnow()
-    cached = _PRINCIPALS.get(digest)
+    cached = _remembered(digest)
     if cached is not None:
-        deadline, expires_at, principal = cached
-        if time.monotonic() < deadline and (expires_at is None or now < expires_at):
-            return principal
-        del _PRINCIPALS[digest]
+        return cached
+    now = utcnow()
     found = await repository.find_token(session, digest)
     if found is None:
         return None
@@ -128,6 +141,12 @@ async def authenticate(
         and has_feature(workspace.plan, Feature.CRM_MANAGED_EDITING),
         locale=user.locale if user else None,
         time_zone=(user.time_zone if user else None) or workspace.time_zone,
+        workspace=WorkspaceFacts(
+            name=workspace.name,
+            default_phone_region=workspace.default_phone_region,
+            time_zone=workspace.time_zone,
+            created_at=workspace.created_at,
+        ),
     )
     if cache_seconds > 0:
         if len(_PRINCIPALS) >= _PRINCIPALS_MAX:
