@@ -28,14 +28,14 @@ TRANSACTION = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 # The most statements a message may run (transaction control aside). New sender, configured:
 # the channel (with the configuration version), the contact, its values and their history, its
 # group membership, the CRM look-up job, the conversation, the message, its routing (and the
-# routing event: one statement on PostgreSQL), the bots' check; PostgreSQL adds the live
-# stream's NOTIFY. Returning sender: the channel, the contact, its current values, the
-# conversation, the message, the bot holding it (and the NOTIFY).
+# routing event: one statement on PostgreSQL); PostgreSQL adds the live stream's NOTIFY.
+# Returning sender: the channel, the contact, its current values, the conversation (which
+# says which bot holds it), the message (and the NOTIFY). Inception bots are configuration.
 LIMITS = {
-    ("configured", "new"): 11,
-    ("configured", "returning"): 7,
-    ("bare", "new"): 8,
-    ("bare", "returning"): 7,
+    ("configured", "new"): 10,
+    ("configured", "returning"): 6,
+    ("bare", "new"): 7,
+    ("bare", "returning"): 6,
 }
 
 

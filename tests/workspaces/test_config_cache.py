@@ -242,3 +242,32 @@ async def test_a_change_made_through_another_process_is_seen_at_once(
                     body = {"fallback_team_id": team}
                     await _call(there, admin, "PATCH", "/settings/routing", body)
                     assert await _team_of(here, admin, await _post(here, admin, channel)) == team
+
+
+async def test_inception_bots_follow_their_changes(
+    client: httpx.AsyncClient, db: Database, admin: Actor
+) -> None:
+    # The inception bots are kept per version: registering, changing or deleting one bumps it.
+    channel = await make_channel(db, admin)
+    config.forget_all()  # from here on, only the version can tell this process of a change
+
+    async def held(conversation_id: str) -> str | None:
+        found = await _call(client, admin, "GET", f"/conversations/{conversation_id}")
+        bot: str | None = found["bot_id"]
+        return bot
+
+    assert await held(await _post(client, admin, channel)) is None  # loads: no bots
+    bot = {
+        "name": "Concierge",
+        "webhook_url": "https://bots.example.com/events",
+        "activation": "inception",
+        "channel_ids": [channel],
+    }
+    bot_id = (await _call(client, admin, "POST", "/bots", bot))["id"]
+    assert await held(await _post(client, admin, channel)) == bot_id
+    await _call(client, admin, "PATCH", f"/bots/{bot_id}", {"activation": "delegation"})
+    assert await held(await _post(client, admin, channel)) is None
+    await _call(client, admin, "PATCH", f"/bots/{bot_id}", {"activation": "inception"})
+    assert await held(await _post(client, admin, channel)) == bot_id
+    await _call(client, admin, "DELETE", f"/bots/{bot_id}")
+    assert await held(await _post(client, admin, channel)) is None

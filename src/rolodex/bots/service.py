@@ -46,6 +46,7 @@ from rolodex.kit.pagination import id_page
 from rolodex.models import Bot
 from rolodex.plans import Feature, Plan, has_feature
 from rolodex.schemas import IfMatch
+from rolodex.workspaces import service as workspaces
 
 MAX_BOTS = 50
 SECRET_BYTES = 32
@@ -122,6 +123,7 @@ async def create_bot(
         raise Conflict(
             _("A workspace can have at most %(max)s bots.", max=MAX_BOTS), code="too_many_bots"
         )
+    await workspaces.config_changed(session, principal.workspace_id)  # inception bots
     now = utcnow()
     row = Bot(
         id=new_id("bot"),
@@ -175,6 +177,7 @@ async def update_bot(
     for name, value in changes.items():
         setattr(row, name, value.value if hasattr(value, "value") else value)
     if _snapshot(row) != before:
+        await workspaces.config_changed(session, principal.workspace_id)  # inception bots
         row.updated_at = utcnow()
         await session.flush()
         await audit.record(
@@ -192,6 +195,7 @@ async def update_bot(
 async def delete_bot(session: AsyncSession, principal: Principal, bot_id: str) -> None:
     """Remove a bot; its client credentials are revoked."""
     row = await access_bot_by_id(session, principal, bot_id)
+    await workspaces.config_changed(session, principal.workspace_id)  # inception bots
     # Its conversations go to the new queue first: nobody would answer them otherwise.
     for conversation_id in await conversations.held_by(session, principal.workspace_id, row.id):
         conversation = await conversations.locked(session, principal.workspace_id, conversation_id)
@@ -258,16 +262,25 @@ async def log(
     return [BotLogRead.model_validate(line) for line in lines]
 
 
+async def _inception_bots(
+    session: AsyncSession, workspace_id: str
+) -> tuple[tuple[str, frozenset[str]], ...]:
+    # Per configuration version (every bot change bumps it): new conversations read none.
+    plans = [p.value for p in Plan if has_feature(p, Feature.BOTS)]
+    found = await repository.inception_bots(session, workspace_id, plans)
+    return tuple((bot.id, frozenset(bot.channel_ids)) for bot in found)
+
+
 async def message_received(session: AsyncSession, event: MessageReceived) -> None:
     """A contact wrote: a new conversation goes to an inception bot of its channel (R13.2),
     which is told it started; a bot holding the conversation is told of the message."""
     ws = event.workspace_id
     if event.first:
-        plans = [p.value for p in Plan if has_feature(p, Feature.BOTS)]
-        for bot in await repository.inception_bots(session, ws, plans):
-            if event.channel_id in bot.channel_ids:
+        for bot_id, channel_ids in await workspaces.cached_config(session, ws, _inception_bots):
+            if event.channel_id in channel_ids:
+                bot = await repository.get(session, ws, bot_id)
                 conversation = await conversations.locked(session, ws, event.conversation_id)
-                if conversation is None:
+                if bot is None or conversation is None:
                     return
                 await conversations.hold(
                     session, conversation, bot.id, actor_kind="bot", actor_id=bot.id
@@ -283,8 +296,8 @@ async def message_received(session: AsyncSession, event: MessageReceived) -> Non
                 )
                 return
         return
-    bot_id = await conversations.holder(session, ws, event.conversation_id)
-    holder = await repository.get(session, ws, bot_id) if bot_id else None
+    # Read with the conversation's upsert, under its row lock: no read of its own.
+    holder = await repository.get(session, ws, event.bot_id) if event.bot_id else None
     if holder is not None:
         await contract.send_event(
             session,
