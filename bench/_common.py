@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -60,6 +61,8 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    # Server CPU per request (ms) over the run, where the caller measured it (read_rounds).
+    cpu_ms: float = float("nan")
 
 
 def machine() -> str:
@@ -96,17 +99,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its living descendants (`serve --workers N`)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += cpu_seconds(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # it ended meanwhile
+    return total
+
+
 @contextmanager
-def server(database_url: str | None = None) -> Iterator[Served]:
-    """Serve Rolodex (one uvicorn worker, no access log) on a fresh database."""
+def server(
+    database_url: str | None = None, *args: str, env_extra: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """Serve Rolodex (one uvicorn worker unless `args` say, no access log) on a fresh database."""
     tmp = Path(tempfile.mkdtemp(prefix="rolodex-bench-"))
     env = dict(os.environ)
     env["ROLODEX_DATABASE_URL"] = database_url or f"sqlite:///{tmp / 'bench.db'}"
     env["ROLODEX_DATA_DIR"] = str(tmp / "data")
     env["ROLODEX_LOG_LEVEL"] = "warning"
+    env.update(env_extra or {})
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "rolodex", "serve", "--port", str(port)], env=env
+        [sys.executable, "-m", "rolodex", "serve", "--port", str(port), *args], env=env
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -199,28 +220,62 @@ def wrk(
 
 
 def read_rounds(
-    url: str, token: str, path_template: str, ids_file: str, *, seconds: int = 5, rounds: int = 3
+    served: Served,
+    token: str,
+    path_template: str,
+    ids_file: str,
+    *,
+    seconds: int = 5,
+    rounds: int = 3,
 ) -> tuple[WrkResult, WrkResult, WrkResult]:
     """Median rounds of a GET (a random id of ids_file per request), /healthz and /api/v1/me.
 
-    The three alternate, so that the machine's load moves all of them alike; `/me`
-    (authenticate, read one row by key) is the floor of any authenticated API read.
+    The three alternate, so that the machine's load moves all of them alike; `/me` is the
+    floor of any authenticated API read. Each result carries the server's CPU per request,
+    the median of its rounds.
     """
+    url = served.url
     script = Path(__file__).with_name("random_get.lua")
     env = {"TOKEN": token, "IDS": ids_file, "PATH_TEMPLATE": path_template}
     me = {**env, "PATH_TEMPLATE": "/api/v1/me"}
     wrk(f"{url}/", seconds=2, script=script, env=env)  # warm-up
+
+    def timed(target: str, **options: Any) -> WrkResult:
+        before = cpu_seconds(served.pid) if served.pid else 0.0
+        result = wrk(target, seconds=seconds, **options)
+        if served.pid:
+            used = cpu_seconds(served.pid) - before
+            result.cpu_ms = 1000 * used / max(1.0, result.requests_per_second * seconds)
+        return result
+
     reads, healths, floors = [], [], []
     for _ in range(rounds):
-        healths.append(wrk(f"{url}/healthz", seconds=seconds))
-        floors.append(wrk(f"{url}/", seconds=seconds, script=script, env=me))
-        reads.append(wrk(f"{url}/", seconds=seconds, script=script, env=env))
+        healths.append(timed(f"{url}/healthz"))
+        floors.append(timed(f"{url}/", script=script, env=me))
+        reads.append(timed(f"{url}/", script=script, env=env))
 
     def median(results: list[WrkResult]) -> WrkResult:
         rate = statistics.median(r.requests_per_second for r in results)
-        return min(results, key=lambda r: abs(r.requests_per_second - rate))
+        chosen = min(results, key=lambda r: abs(r.requests_per_second - rate))
+        chosen.cpu_ms = statistics.median(r.cpu_ms for r in results)
+        return chosen
 
     return median(reads), median(healths), median(floors)
+
+
+# Issue 22 set its goals in server CPU per request on a machine where /healthz cost 0.24-0.28
+# ms; machines differ (this one's /healthz is measured in every run), so each verdict also
+# compares in /healthz units: the figure / /healthz of the same run against goal / 0.26 ms.
+ISSUE_22_HEALTHZ_MS = 0.26
+
+
+def cpu_verdict(cpu_ms: float, healthz_ms: float, goal_ms: float) -> str:
+    """`≤ goal: meets|misses` in ms, then the same in /healthz units (see ISSUE_22_HEALTHZ_MS)."""
+    units, goal_units = cpu_ms / healthz_ms, goal_ms / ISSUE_22_HEALTHZ_MS
+    return (
+        f"≤ {goal_ms:g} ms: {'meets' if cpu_ms <= goal_ms else 'misses'}; "
+        f"{units:.1f}x /healthz ≤ {goal_units:.1f}x: {'meets' if units <= goal_units else 'misses'}"
+    )
 
 
 def write_section(name: str, title: str, body: str) -> None:

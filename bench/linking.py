@@ -16,7 +16,14 @@ import time
 
 import httpx
 import psycopg
-from _common import create_workspace, fresh_postgres, read_rounds, server, write_section
+from _common import (
+    cpu_verdict,
+    create_workspace,
+    fresh_postgres,
+    read_rounds,
+    server,
+    write_section,
+)
 
 PATH_TEMPLATE = "/api/v1/contacts/{id}/conversations"
 CONTACTS = int(os.environ.get("ROLODEX_BENCH_CONTACTS", "1000000"))
@@ -117,34 +124,40 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
             step = max(1, CONTACTS // SAMPLES)
             ids.write("\n".join(_contact(i) for i in range(0, CONTACTS, step)))
-        history, health, floor = read_rounds(served.url, token, PATH_TEMPLATE, ids.name)
+        history, health, floor = read_rounds(served, token, PATH_TEMPLATE, ids.name)
         os.unlink(ids.name)
     ratio = history.requests_per_second / health.requests_per_second
     lines = ["| PATCH settings/contacts | until links are right |", "|---|---|"]
     lines += [f"| {what} | {seconds * 1000:.0f} ms |" for what, seconds in timings]
     lines += [
         "",
-        "| read | req/s | p50 | p99 | /healthz req/s | ratio | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| read | req/s | p50 | p99 | /healthz req/s | ratio | errors | CPU/req (/healthz) |",
+        "|---|---|---|---|---|---|---|---|",
         f"| `GET /contacts/{{id}}/conversations` | {history.requests_per_second:,.0f} "
         f"| {history.p50_ms:.1f} ms | {history.p99_ms:.1f} ms "
-        f"| {health.requests_per_second:,.0f} | {ratio:.2f}x | {history.errors} |",
+        f"| {health.requests_per_second:,.0f} | {ratio:.2f}x | {history.errors} "
+        f"| {history.cpu_ms:.2f} ms ({health.cpu_ms:.2f} ms) |",
         f"| `GET /me` (the floor of an authenticated read) | {floor.requests_per_second:,.0f} "
         f"| {floor.p50_ms:.1f} ms | {floor.p99_ms:.1f} ms "
         f"| {health.requests_per_second:,.0f} "
-        f"| {floor.requests_per_second / health.requests_per_second:.2f}x | {floor.errors} |",
+        f"| {floor.requests_per_second / health.requests_per_second:.2f}x | {floor.errors} "
+        f"| {floor.cpu_ms:.2f} ms ({health.cpu_ms:.2f} ms) |",
     ]
     worst = max(s for _, s in timings)
     body = "\n".join(lines) + (
         f"\n\nGoals (issue 5): re-linking <= 1 s ({'meets' if worst <= 1 else 'misses'}: "
         f"worst {worst * 1000:.0f} ms); history >= 0.4x /healthz "
-        f"({'meets' if ratio >= 0.4 else 'misses'}: {ratio:.2f}x).\n\n"
+        f"({'meets' if ratio >= 0.4 else 'misses'}: {ratio:.2f}x). Goal (issue 22): history, "
+        f"server CPU per request {history.cpu_ms:.2f} ms "
+        f"({cpu_verdict(history.cpu_ms, health.cpu_ms, 2.5)}).\n\n"
         f"Data: PostgreSQL, {CONTACTS:,} contacts on a WhatsApp and an SMS channel, each with a "
         "`phone` value shared with one contact of the other channel, one conversation and one "
         f"message each, written set-based (generate_series) in {seeded:.0f} s, then ANALYZE. "
         "Re-linking writes one settings row: links are looked up at read time. History: wrk "
         "-t2 -c50 through `bench/random_get.lua` (a random contact of 2,000 per request), 3 "
-        f"alternating rounds of {SECONDS} s with /healthz; each figure is the median round."
+        f"alternating rounds of {SECONDS} s with /healthz; each figure is the median round. "
+        "Server CPU/req: the `rolodex serve` process's user+system CPU over a round / its "
+        "requests, median round (PostgreSQL's own not counted)."
     )
     print(body)
     write_section("linking", "Linking across channels (issue 5)", body)

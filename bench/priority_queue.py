@@ -24,7 +24,14 @@ import time
 
 import httpx
 import psycopg
-from _common import create_workspace, fresh_postgres, read_rounds, server, write_section
+from _common import (
+    cpu_verdict,
+    create_workspace,
+    fresh_postgres,
+    read_rounds,
+    server,
+    write_section,
+)
 
 CONTACTS = int(os.environ.get("ROLODEX_BENCH_CONTACTS", "1000000"))
 OPEN = int(os.environ.get("ROLODEX_BENCH_OPEN", "100000"))
@@ -162,7 +169,7 @@ def main() -> None:
         _check(served.url, token)
         with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as ids:
             ids.write("x\n")  # one fixed path: the template has no {id}
-        queue, health, floor = read_rounds(served.url, token, "/api/v1/queue", ids.name)
+        queue, health, floor = read_rounds(served, token, "/api/v1/queue", ids.name)
         os.unlink(ids.name)
         marks = sorted(_mark_vip(served.url, token))
         rescores = asyncio.run(_rescore_only(served.database_url, workspace_id))
@@ -170,8 +177,8 @@ def main() -> None:
     p50 = statistics.median(marks)
     p95 = marks[int(len(marks) * 0.95) - 1]
     lines = [
-        "| read | req/s | p50 | p99 | /healthz req/s | ratio | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| read | req/s | p50 | p99 | /healthz req/s | ratio | errors | CPU/req (/healthz) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for what, result in (
         ("`GET /api/v1/queue` (first page of 50)", queue),
@@ -181,7 +188,7 @@ def main() -> None:
             f"| {what} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} ms "
             f"| {result.p99_ms:.1f} ms | {health.requests_per_second:,.0f} "
             f"| {result.requests_per_second / health.requests_per_second:.2f}x "
-            f"| {result.errors} |"
+            f"| {result.errors} | {result.cpu_ms:.2f} ms ({health.cpu_ms:.2f} ms) |"
         )
     lines += [
         "",
@@ -200,12 +207,16 @@ def main() -> None:
         f"({'meets' if statistics.median(rescores) <= 10 else 'misses'}: the re-score and "
         f"re-route of the contact's open conversations take p50 "
         f"{statistics.median(rescores):.1f} ms; the whole PATCH, with authentication, the "
-        f"value and its history and group membership, p50 {p50:.1f} ms)."
+        f"value and its history and group membership, p50 {p50:.1f} ms). Goal (issue 22): the "
+        f"first page, server CPU per request {queue.cpu_ms:.2f} ms "
+        f"({cpu_verdict(queue.cpu_ms, health.cpu_ms, 2.5)})."
         f"\n\nData: PostgreSQL, {CONTACTS:,} contacts, {OPEN:,} open `new` conversations, 1% "
         "of contacts VIP, routing prioritising `vip` and the WhatsApp channel; rows written "
         f"set-based (generate_series) in {seeded:.0f} s, then ANALYZE. Reads: wrk -t2 -c50, "
         f"3 alternating rounds of {SECONDS} s with /healthz; each figure is the median round. "
-        "VIP: sequential PATCHes from one client, each checked afterwards (score 2)."
+        "VIP: sequential PATCHes from one client, each checked afterwards (score 2). Server "
+        "CPU/req: the `rolodex serve` process's user+system CPU over a round / its requests, "
+        "median round (PostgreSQL's own not counted)."
     )
     print(body)
     write_section("queue", "Priority queue (issue 6)", body)
