@@ -22,7 +22,7 @@ from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.models import Contact, Conversation, Message, WebhookEvent
 from rolodex.worker import Worker
-from support.meta import PHONE_NUMBER_ID, signed, wa_text
+from support.meta import PHONE_NUMBER_ID, connected_whatsapp, signed, wa_text
 
 APP_SECRET = "wa-app-secret"
 BATCH = 25
@@ -42,23 +42,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 async def _channel(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    response = await client.post(
-        "/api/v1/channels",
-        headers=headers,
-        json={
-            "medium": "whatsapp",
-            "name": "WhatsApp",
-            "connection": {
-                "provider": "whatsapp_cloud",
-                "phone_number_id": PHONE_NUMBER_ID,
-                "access_token": "EAAG-token",
-                "app_secret": APP_SECRET,
-                "graph_url": "http://127.0.0.1:9",
-            },
-        },
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+    return str((await connected_whatsapp(client, headers, APP_SECRET))["id"])
 
 
 def _two_messages(first: tuple[str, str], second: tuple[str, str]) -> bytes:

@@ -15,7 +15,7 @@ from rolodex.config import Settings
 from rolodex.db import Database
 from rolodex.models import Contact, Message, WebhookEvent
 from rolodex.worker import Worker
-from support.meta import PHONE_NUMBER_ID, signed, wa_text
+from support.meta import connected_whatsapp, signed, wa_text
 
 APP_SECRET = "wa-app-secret"
 
@@ -37,25 +37,7 @@ def _signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
 
 
 async def _connected_channel(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/channels",
-        headers=headers,
-        json={
-            "medium": "whatsapp",
-            "name": "WhatsApp",
-            "connection": {
-                "provider": "whatsapp_cloud",
-                "phone_number_id": PHONE_NUMBER_ID,
-                "access_token": "EAAG-token",
-                "app_secret": APP_SECRET,
-                "verify_token": "verify-me-please",
-                "graph_url": "http://127.0.0.1:9",
-            },
-        },
-    )
-    assert response.status_code == 201, response.text
-    channel: dict[str, Any] = response.json()
-    return channel
+    return await connected_whatsapp(client, headers, APP_SECRET)
 
 
 async def _count(db: Database, model: Any) -> int:

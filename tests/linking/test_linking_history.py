@@ -222,3 +222,27 @@ async def test_each_card_names_the_real_author_of_its_last_message(
         "id": wa["contact_id"],
         "name": mine["contact_display_name"],
     }
+
+
+async def test_the_contact_tabs_links_follow_the_matching_attribute_at_once(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # The tab skips the link look-up while no matching attribute is set (kept per
+    # configuration version): setting, clearing and setting it again shows at once.
+    admin, whatsapp, sms = await _phone_workspace(client, db)
+    wa = await make_conversation(client, admin, whatsapp, "wa-1", phone="+1 415 555 0100")
+    tx = await make_conversation(client, admin, sms, "sms-1", phone="(415) 555-0100")
+
+    async def links() -> list[str]:
+        tab = await client.get(
+            f"/api/v1/conversations/{wa['conversation_id']}/contact-tab", headers=admin.headers
+        )
+        assert tab.status_code == 200, tab.text
+        found: list[str] = tab.json()["contact"]["linked_contact_ids"]
+        return found
+
+    assert await links() == [tx["contact_id"]]
+    await _patch(client, admin, matching_attribute=None)
+    assert await links() == []
+    await _patch(client, admin, matching_attribute="phone")
+    assert await links() == [tx["contact_id"]]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
+
+import httpx
 
 PHONE_NUMBER_ID = "106540352242922"
 
@@ -42,3 +45,28 @@ def wa_text(
         "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
     }
     return json.dumps(body).encode()
+
+
+async def connected_whatsapp(
+    client: httpx.AsyncClient, headers: dict[str, str], app_secret: str
+) -> dict[str, Any]:
+    """A WhatsApp Cloud channel made through the API, its Graph API unreachable."""
+    response = await client.post(
+        "/api/v1/channels",
+        headers=headers,
+        json={
+            "medium": "whatsapp",
+            "name": "WhatsApp",
+            "connection": {
+                "provider": "whatsapp_cloud",
+                "phone_number_id": PHONE_NUMBER_ID,
+                "access_token": "EAAG-token",
+                "app_secret": app_secret,
+                "verify_token": "verify-me-please",
+                "graph_url": "http://127.0.0.1:9",
+            },
+        },
+    )
+    assert response.status_code == 201, response.text
+    channel: dict[str, Any] = response.json()
+    return channel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, exists, or_, select, update
+from sqlalchemy import Select, Table, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.contacts import search as fulltext
@@ -131,7 +131,14 @@ async def display_names(
     """The display names of these contacts, by id, in one query."""
     if not contact_ids:
         return {}
-    stmt = select(Contact.id, Contact.display_name).where(
-        Contact.workspace_id == workspace_id, Contact.id.in_(contact_ids)
-    )
-    return dict((await session.execute(stmt)).all())
+    params = {"workspace_id": workspace_id, "ids": contact_ids}
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    rows = await (await session.connection()).execute(_DISPLAY_NAMES, params)
+    return {str(contact_id): str(name) for contact_id, name in rows}
+
+
+# Built once with bound parameters: every page of conversations runs it.
+_DISPLAY_NAMES = select(Contact.id, Contact.display_name).where(
+    Contact.workspace_id == bindparam("workspace_id"),
+    Contact.id.in_(bindparam("ids", expanding=True)),
+)

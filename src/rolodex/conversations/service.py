@@ -368,7 +368,8 @@ async def _flush_reopen(session: AsyncSession) -> None:
 def _read(
     conversation: Conversation, names: dict[str, str], bots: dict[str, str]
 ) -> ConversationRead:
-    return ConversationRead(
+    # Typed here from the row: built without a second validation (lists build 50 at a time).
+    return ConversationRead.model_construct(
         id=conversation.id,
         channel_id=conversation.channel_id,
         contact_id=conversation.contact_id,
@@ -390,7 +391,7 @@ def _read(
 def _last_message(conversation: Conversation) -> LastMessage | None:
     if conversation.last_message_direction is None:
         return None
-    return LastMessage(
+    return LastMessage.model_construct(
         text=conversation.last_message_preview or "",
         direction=conversation.last_message_direction,
         at=conversation.last_message_at,

@@ -115,27 +115,32 @@ async def get_state(
 
 async def tab_state(session: AsyncSession, workspace_id: str, contact_id: str) -> Row[Any]:
     """Whether the workspace is connected, and the contact's CRM state, in one statement."""
-    stmt = (
-        select(
-            CrmIntegration.workspace_id.label("connected"),
-            CrmContactState.validated,
-            CrmContactState.last_lookup_at,
-            CrmContactState.last_outcome,
-            CrmContactState.last_error,
-            CrmContactState.pending,
-        )
-        .select_from(Workspace)
-        .outerjoin(CrmIntegration, CrmIntegration.workspace_id == Workspace.id)
-        .outerjoin(
-            CrmContactState,
-            and_(
-                CrmContactState.workspace_id == Workspace.id,
-                CrmContactState.contact_id == contact_id,
-            ),
-        )
-        .where(Workspace.id == workspace_id)
+    params = {"workspace_id": workspace_id, "contact_id": contact_id}
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    return (await (await session.connection()).execute(_TAB_STATE, params)).one()
+
+
+# Built once with bound parameters: every Contact tab of an enterprise workspace runs it.
+_TAB_STATE = (
+    select(
+        CrmIntegration.workspace_id.label("connected"),
+        CrmContactState.validated,
+        CrmContactState.last_lookup_at,
+        CrmContactState.last_outcome,
+        CrmContactState.last_error,
+        CrmContactState.pending,
     )
-    return (await session.execute(stmt)).one()
+    .select_from(Workspace)
+    .outerjoin(CrmIntegration, CrmIntegration.workspace_id == Workspace.id)
+    .outerjoin(
+        CrmContactState,
+        and_(
+            CrmContactState.workspace_id == Workspace.id,
+            CrmContactState.contact_id == bindparam("contact_id"),
+        ),
+    )
+    .where(Workspace.id == bindparam("workspace_id"))
+)
 
 
 async def put_state(session: AsyncSession, values: dict[str, Any]) -> None:

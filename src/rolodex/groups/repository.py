@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.db import insert_for, prepared
@@ -219,29 +219,38 @@ async def memberships(
     out: dict[str, set[str]] = {c: set() for c in contact_ids}
     if not contact_ids:
         return out
-    ids = list(contact_ids)
-    stmt = select(ContactGroupMember.contact_id, ContactGroupMember.group_id).where(
-        ContactGroupMember.workspace_id == workspace_id, ContactGroupMember.contact_id.in_(ids)
-    )
-    for contact_id, group_id in (await session.execute(stmt)).all():
+    params = {"workspace_id": workspace_id, "ids": list(contact_ids)}
+    # On the session's connection: Core rows, without the ORM's per-statement work.
+    connection = await session.connection()
+    for contact_id, group_id in await connection.execute(_MEMBERS, params):
         out[contact_id].add(group_id)
-    # VIP: primary-key probes (contact, the gated `vip` definition), found once.
-    plans = [p.value for p in FEATURE_PLANS[Feature.VIP]]
-    gated = (
-        select(AttributeDefinition.id)
-        .where(
-            AttributeDefinition.workspace_id == workspace_id,
-            AttributeDefinition.key == VIP_KEY,
-            AttributeDefinition.enabled.is_(True),
-            exists().where(Workspace.id == workspace_id, Workspace.plan.in_(plans)),
-        )
-        .scalar_subquery()
-    )
-    vip = select(AttributeValue.contact_id).where(
-        AttributeValue.contact_id.in_(ids),
-        AttributeValue.definition_id == gated,
-        AttributeValue.value == "true",
-    )
-    for contact_id in (await session.execute(vip)).scalars():
+    vip_params = {**params, "plans": [p.value for p in FEATURE_PLANS[Feature.VIP]]}
+    for (contact_id,) in await connection.execute(_VIPS, vip_params):
         out[contact_id].add(VIP_KEY)
     return out
+
+
+# Built once with bound parameters: every page of the queue and of conversations runs them.
+_MEMBERS = select(ContactGroupMember.contact_id, ContactGroupMember.group_id).where(
+    ContactGroupMember.workspace_id == bindparam("workspace_id"),
+    ContactGroupMember.contact_id.in_(bindparam("ids", expanding=True)),
+)
+# VIP: primary-key probes (contact, the gated `vip` definition), found once.
+_VIPS = select(AttributeValue.contact_id).where(
+    AttributeValue.contact_id.in_(bindparam("ids", expanding=True)),
+    AttributeValue.definition_id
+    == (
+        select(AttributeDefinition.id)
+        .where(
+            AttributeDefinition.workspace_id == bindparam("workspace_id"),
+            AttributeDefinition.key == VIP_KEY,
+            AttributeDefinition.enabled.is_(True),
+            exists().where(
+                Workspace.id == bindparam("workspace_id"),
+                Workspace.plan.in_(bindparam("plans", expanding=True)),
+            ),
+        )
+        .scalar_subquery()
+    ),
+    AttributeValue.value == "true",
+)

@@ -39,6 +39,7 @@ from rolodex.linking import service as links
 from rolodex.models import Contact, Conversation
 from rolodex.plans import Feature, has_feature
 from rolodex.schemas import IfMatch
+from rolodex.workspaces import service as workspaces
 
 
 async def _read_many(
@@ -171,7 +172,8 @@ async def write_contact_attributes(
 
 def _tab_entry(row: Any, *, editable: bool) -> ContactTabAttribute:
     has_value = row.source is not None
-    return ContactTabAttribute(
+    # Typed here from the database's own rows: built without a second validation.
+    return ContactTabAttribute.model_construct(
         key=row.key,
         # A built-in label (platform attributes) in the reader's language; typed ones as is.
         label=label_of(row.key, row.label),
@@ -194,13 +196,15 @@ async def contact_tab(
 ) -> ContactTabRead:
     """The Contact tab (R1.3): the enabled attributes for the conversation's channel, in order.
 
-    Two index look-ups whatever the workspace's size: one statement for the conversation's
-    contact with every definition and value, and one for the linked contacts.
+    Index look-ups whatever the workspace's size: one statement for the conversation's
+    contact with every definition and value (and the configuration version), one for the
+    linked contacts (none while no matching attribute is set), one for the CRM state.
     """
     rows = await attributes.contact_tab_rows(session, principal.workspace_id, conversation_id)
     if not rows:
         raise NotFound(_("Conversation not found."))
     first = rows[0]
+    workspaces.note_config_version(session, principal.workspace_id, first.config_version)
     values: dict[str, str] = {}
     vip_shown = False
     entries = []

@@ -247,8 +247,23 @@ async def cross_channel_history(
     ], next_cursor
 
 
+async def _matching(session: AsyncSession, workspace_id: str) -> str | None:
+    return await repository.matching_definition_id(session, workspace_id)
+
+
+async def linked(
+    session: AsyncSession, workspace_id: str, contact_id: str, *, limit: int
+) -> list[tuple[str, str, str]]:
+    """(contact id, its value, attribute key) of up to `limit` contacts linked to this one."""
+    # Without a matching attribute nothing is linked: where the transaction already knows the
+    # configuration version (the Contact tab's read carries it), that costs no statement.
+    known = workspaces.config_version_known(session, workspace_id)
+    if known and await workspaces.cached_config(session, workspace_id, _matching) is None:
+        return []
+    return await repository.linked(session, workspace_id, contact_id, limit=limit)
+
+
 # The domain's public face for the domains above it (.importlinter): links are computed at
 # read time from the matching attribute's normalized values, never stored (R3).
-linked = repository.linked
 link_details = repository.link_details
 link_rule = repository.link_rule

@@ -10,7 +10,7 @@ from rolodex.auth.deps import CurrentPrincipal
 from rolodex.db import SessionDep, TransactionalRoute
 from rolodex.routing import queue, settings
 from rolodex.routing.schemas import QueueItem, RoutingSettingsRead, RoutingSettingsUpdate
-from rolodex.schemas import Cursor, Limit, Page
+from rolodex.schemas import Cursor, Limit, Page, Serialized
 
 router = APIRouter(prefix="/api/v1", tags=["routing"], route_class=TransactionalRoute)
 
@@ -29,16 +29,16 @@ async def update_routing(
     return await settings.update_settings(session, principal, data)
 
 
-@router.get("/queue")
+@router.get("/queue", response_model=Page[QueueItem])
 async def get_queue(
     session: SessionDep,
     principal: CurrentPrincipal,
     team_id: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[QueueItem]:
+) -> Serialized:
     """Open `new` conversations, highest priority first, oldest first on ties, explained."""
     items, next_cursor = await queue.queue(
         session, principal, team_id=team_id, cursor=cursor, limit=limit
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return Serialized(Page(items=items, next_cursor=next_cursor))

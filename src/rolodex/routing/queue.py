@@ -36,9 +36,10 @@ async def queue(
     contact_ids = list(dict.fromkeys(r.contact_id for r in rows))
     member_of = await groups.memberships(session, ws, contact_ids) if rules else {}
     reads = await conversations.read_many(session, principal, rows)
+    # Built from reads the server made itself: no second validation (model_construct).
     items = [
-        QueueItem(
-            **read.model_dump(),
+        QueueItem.model_construct(
+            **read.__dict__,
             priority_breakdown=scoring.breakdown(
                 rules, member_of.get(read.contact_id, set()), read.channel_id
             ),

@@ -83,6 +83,11 @@ def note(session: AsyncSession, workspace_id: str, version: int) -> None:
         info.setdefault(_VERSIONS, {}).setdefault(workspace_id, version)
 
 
+def known(session: AsyncSession, workspace_id: str) -> bool:
+    """Whether this transaction already knows the version: `cached` then costs no read."""
+    return workspace_id in _info(session).get(_VERSIONS, {})
+
+
 async def version(session: AsyncSession, workspace_id: str) -> int | None:
     """The workspace's configuration version as this transaction sees it (read once)."""
     versions: dict[str, int] = _info(session).setdefault(_VERSIONS, {})

@@ -88,6 +88,7 @@ async def plan_of(session: AsyncSession, workspace_id: str) -> str:
 config_changed = config.bump
 cached_config = config.cached
 note_config_version = config.note
+config_version_known = config.known
 
 
 async def get_workspace(session: AsyncSession, principal: Principal) -> Workspace:

@@ -33,6 +33,7 @@ from rolodex.models import (
     AttributeValue,
     Contact,
     Conversation,
+    Workspace,
 )
 
 _values = cast(Table, AttributeValue.__table__)
@@ -377,6 +378,8 @@ def _build_contact_tab() -> Any:
             contact.created_at,
             contact.version,
             conv.version.label("conversation_version"),
+            # Carried along so that what is kept per configuration version costs no read.
+            Workspace.config_version,
             AttributeDefinition.key,
             AttributeDefinition.label,
             AttributeDefinition.kind,
@@ -395,6 +398,7 @@ def _build_contact_tab() -> Any:
         .join(
             contact, and_(contact.workspace_id == conv.workspace_id, contact.id == conv.contact_id)
         )
+        .join(Workspace, Workspace.id == conv.workspace_id)
         .outerjoin(
             AttributeDefinition,
             and_(
