@@ -942,8 +942,9 @@
       return;
     }
     box.value = "";
-    appendMessage(message);
-    showMessage(message);
+    // Shown by the stream already (its "created", perhaps its delivery after): this answer,
+    // older, must not replace that (a reply to X stayed "Queued" when it did).
+    if (appendMessage(message)) showMessage(message);
     touchItem(message);
     say(t("Reply sent."));
     box.focus();
