@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import socket
 import subprocess
@@ -31,10 +32,21 @@ async def wait_started(url: str, process: subprocess.Popen[bytes], seconds: floa
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on now, below the kernel's ephemeral range.
+
+    A port the kernel picked (bind to 0) is also where it puts the outgoing connections of
+    the other test processes: one took it before the server bound it ("Address already in
+    use", seen in CI). Below 32768 only a listener that chose the same port can collide.
+    """
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(20_000, 32_000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class LiveRolodex:
