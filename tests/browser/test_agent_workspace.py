@@ -237,6 +237,26 @@ def test_filters_apply_when_changed_and_an_empty_filtered_list_offers_to_clear_t
     expect(page.get_by_label("Channel")).to_have_value("")
 
 
+def test_a_filter_picked_before_the_scripts_ran_applies_once_they_do(
+    page: Any, live_server: Any
+) -> None:
+    made = _prepare(live_server)
+    page.goto(f"{live_server.url}/")
+    login(page, AGENT_EMAIL, AGENT_PASSWORD)
+    # The page's script is held back, as on a slow network, while the agent picks a channel.
+    held: list[Any] = []
+    page.route("**/static/workspace.js", lambda route: held.append(route), times=1)
+    page.goto(f"{live_server.url}/", wait_until="commit")
+    page.get_by_label("Channel").select_option(label="SMS Support")
+    expect(page).to_have_url(f"{live_server.url}/")
+    for route in held:
+        route.continue_()
+    expect(page).to_have_url(re.compile(rf"channel_id={made.sms}"))
+    listed = page.get_by_role("region", name="Conversations")
+    expect(listed.get_by_role("link", name=re.compile("Ana López"))).to_have_count(0)
+    expect(page.get_by_label("Channel")).to_be_focused()
+
+
 def test_ctrl_enter_sends_the_reply(page: Any, live_server: Any) -> None:
     made = _prepare(live_server)
     page.goto(f"{live_server.url}/conversations/{made.whatsapp_conversation}")

@@ -56,6 +56,16 @@
       const active = document.activeElement;
       if (active && active.id && form.contains(active)) remember(active.id);
     });
+    // A filter picked while the page was still loading (before this ran) applies now.
+    const early = [...form.querySelectorAll("select")].find((select) => {
+      const chosen = [...select.options].findLast((option) => option.defaultSelected);
+      return select.selectedIndex !== (chosen ? chosen.index : 0);
+    });
+    if (early) {
+      remember(early.id);
+      form.requestSubmit();
+      return;
+    }
     const id = recall();
     const again = id ? document.getElementById(id) : null;
     if (again && form.contains(again)) again.focus();
