@@ -17,7 +17,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.util import await_only
 
 T = TypeVar("T")
@@ -382,6 +384,19 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
 
 def _dialect_name(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def one_of(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], name: str, dialect: str
+) -> ColumnElement[bool]:
+    """`column IN` the list parameter `name`; on PostgreSQL `= ANY` of one array parameter.
+
+    An expanding IN renders one placeholder per value at every execution, and psycopg parses
+    a statement of over 50 parameters anew each time; one array keeps the text the same.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def prepared(build: Callable[[str], T]) -> Callable[[AsyncSession], T]:

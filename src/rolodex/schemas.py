@@ -142,6 +142,23 @@ def _if_match(
 IfMatchHeader = Annotated[IfMatch, Depends(_if_match)]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def assembled(model: type[M], values: dict[str, Any]) -> M:
+    """A read model from values the server built itself, every field given, typed and valid.
+
+    `model_construct` walks each field for defaults and aliases (about 17 µs a model, most of
+    a 50-row page's cost); this only sets what pydantic's serialiser reads.
+    """
+    item = model.__new__(model)
+    object.__setattr__(item, "__dict__", values)
+    object.__setattr__(item, "__pydantic_fields_set__", set(values))
+    object.__setattr__(item, "__pydantic_extra__", None)
+    object.__setattr__(item, "__pydantic_private__", None)
+    return item
+
+
 class Serialized(Response):
     """A response body the server built itself, serialised once: FastAPI's validation of the
     return value against the route's model would only re-check it (hot reads; the route keeps

@@ -9,7 +9,7 @@ from sqlalchemy import Select, Table, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rolodex.contacts import search as fulltext
-from rolodex.db import insert_for, prepared
+from rolodex.db import insert_for, one_of, prepared
 from rolodex.models import Contact, Conversation
 
 _contacts = cast(Table, Contact.__table__)
@@ -133,12 +133,13 @@ async def display_names(
         return {}
     params = {"workspace_id": workspace_id, "ids": contact_ids}
     # On the session's connection: Core rows, without the ORM's per-statement work.
-    rows = await (await session.connection()).execute(_DISPLAY_NAMES, params)
+    rows = await (await session.connection()).execute(_DISPLAY_NAMES(session), params)
     return {str(contact_id): str(name) for contact_id, name in rows}
 
 
 # Built once with bound parameters: every page of conversations runs it.
-_DISPLAY_NAMES = select(Contact.id, Contact.display_name).where(
-    Contact.workspace_id == bindparam("workspace_id"),
-    Contact.id.in_(bindparam("ids", expanding=True)),
+_DISPLAY_NAMES = prepared(
+    lambda dialect: select(Contact.id, Contact.display_name).where(
+        Contact.workspace_id == bindparam("workspace_id"), one_of(Contact.id, "ids", dialect)
+    )
 )

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Row, Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,8 +57,9 @@ from rolodex.kit.events import emit
 from rolodex.kit.ids import new_id
 from rolodex.kit.pagination import id_page
 from rolodex.models import Conversation, Message
-from rolodex.schemas import IfMatch
+from rolodex.schemas import IfMatch, assembled
 from rolodex.users import service as users
+from rolodex.workspaces import service as workspaces
 
 
 @dataclass(frozen=True)
@@ -366,35 +367,38 @@ async def _flush_reopen(session: AsyncSession) -> None:
 
 
 def _read(
-    conversation: Conversation, names: dict[str, str], bots: dict[str, str]
+    conversation: Conversation | Row[Any], names: dict[str, str], bots: dict[str, str]
 ) -> ConversationRead:
     # Typed here from the row: built without a second validation (lists build 50 at a time).
-    return ConversationRead.model_construct(
-        id=conversation.id,
-        channel_id=conversation.channel_id,
-        contact_id=conversation.contact_id,
-        contact_display_name=names.get(conversation.contact_id, ""),
-        status=Status(conversation.status),
-        team_id=conversation.team_id,
-        assignee_id=conversation.assignee_id,
-        priority_score=conversation.priority_score,
-        last_message_at=conversation.last_message_at,
-        created_at=conversation.created_at,
-        version=conversation.version,
-        last_message=_last_message(conversation),
-        subject=conversation.subject,
-        bot_id=conversation.bot_id,
-        bot_name=bots.get(conversation.bot_id or ""),
-    )
-
-
-def _last_message(conversation: Conversation) -> LastMessage | None:
-    if conversation.last_message_direction is None:
-        return None
-    return LastMessage.model_construct(
-        text=conversation.last_message_preview or "",
-        direction=conversation.last_message_direction,
-        at=conversation.last_message_at,
+    last_message = None
+    if conversation.last_message_direction is not None:
+        last_message = assembled(
+            LastMessage,
+            {
+                "text": conversation.last_message_preview or "",
+                "direction": conversation.last_message_direction,
+                "at": conversation.last_message_at,
+            },
+        )
+    return assembled(
+        ConversationRead,
+        {
+            "id": conversation.id,
+            "channel_id": conversation.channel_id,
+            "contact_id": conversation.contact_id,
+            "contact_display_name": names.get(conversation.contact_id, ""),
+            "status": Status(conversation.status),
+            "team_id": conversation.team_id,
+            "assignee_id": conversation.assignee_id,
+            "priority_score": conversation.priority_score,
+            "last_message_at": conversation.last_message_at,
+            "created_at": conversation.created_at,
+            "version": conversation.version,
+            "last_message": last_message,
+            "subject": conversation.subject,
+            "bot_id": conversation.bot_id,
+            "bot_name": bots.get(conversation.bot_id or ""),
+        },
     )
 
 
@@ -419,11 +423,14 @@ def conversations_statement(workspace_id: str) -> Select[Conversation]:
 
 
 async def read_many(
-    session: AsyncSession, principal: Principal, rows: Sequence[Conversation]
+    session: AsyncSession, principal: Principal, rows: Sequence[Conversation | Row[Any]]
 ) -> list[ConversationRead]:
     """Conversations as read, with their contacts' display names (one query) and the names of
     the bots holding any (one more, only then)."""
-    names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
+    if rows and isinstance(rows[0], Row):  # a page's rows carry their contacts' names
+        names = {r.contact_id: r.contact_display_name or "" for r in rows if isinstance(r, Row)}
+    else:
+        names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
     bots = await repository.bot_names(
         session, principal.workspace_id, [r.bot_id for r in rows if r.bot_id]
     )
@@ -456,10 +463,9 @@ async def list_conversations(
             stmt = stmt.where(column == value)
     for condition in where:  # e.g. the inbox's contact-group narrowing
         stmt = stmt.where(condition)
+    rows: Sequence[Conversation | Row[Any]]
     if filters.sort == "priority":
-        rows, next_cursor = await repository.priority_page(
-            session, stmt, cursor=cursor, limit=limit
-        )
+        rows, next_cursor = await priority_page(session, stmt, cursor=cursor, limit=limit)
     else:
         rows, next_cursor = await id_page(
             session, stmt, Conversation.id, cursor=cursor, limit=limit, newest_first=True
@@ -896,9 +902,12 @@ async def bot_wrote_since(
 
 async def priority_page(
     session: AsyncSession, stmt: Select[Any], *, cursor: str | None, limit: int
-) -> tuple[Sequence[Conversation], str | None]:
+) -> tuple[Sequence[Row[Any]], str | None]:
     """One page of conversations by priority score (highest first), then oldest first."""
-    return await repository.priority_page(session, stmt, cursor=cursor, limit=limit)
+    rows, next_cursor = await repository.priority_page(session, stmt, cursor=cursor, limit=limit)
+    if rows:  # the page read the configuration version: its configuration costs no read
+        workspaces.note_config_version(session, rows[0].workspace_id, rows[0].config_version)
+    return rows, next_cursor
 
 
 async def read_message(session: AsyncSession, principal: Principal, message_id: str) -> MessageRead:

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, exists, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rolodex.db import insert_for, prepared
+from rolodex.db import insert_for, one_of, prepared
 from rolodex.models import (
     AttributeDefinition,
     AttributeValue,
@@ -219,38 +229,41 @@ async def memberships(
     out: dict[str, set[str]] = {c: set() for c in contact_ids}
     if not contact_ids:
         return out
-    params = {"workspace_id": workspace_id, "ids": list(contact_ids)}
+    params: dict[str, Any] = {"workspace_id": workspace_id, "ids": list(contact_ids)}
     # On the session's connection: Core rows, without the ORM's per-statement work.
+    params["plans"] = [p.value for p in FEATURE_PLANS[Feature.VIP]]
     connection = await session.connection()
-    for contact_id, group_id in await connection.execute(_MEMBERS, params):
+    for contact_id, group_id in await connection.execute(_MEMBERSHIPS(session), params):
         out[contact_id].add(group_id)
-    vip_params = {**params, "plans": [p.value for p in FEATURE_PLANS[Feature.VIP]]}
-    for (contact_id,) in await connection.execute(_VIPS, vip_params):
-        out[contact_id].add(VIP_KEY)
     return out
 
 
-# Built once with bound parameters: every page of the queue and of conversations runs them.
-_MEMBERS = select(ContactGroupMember.contact_id, ContactGroupMember.group_id).where(
-    ContactGroupMember.workspace_id == bindparam("workspace_id"),
-    ContactGroupMember.contact_id.in_(bindparam("ids", expanding=True)),
-)
-# VIP: primary-key probes (contact, the gated `vip` definition), found once.
-_VIPS = select(AttributeValue.contact_id).where(
-    AttributeValue.contact_id.in_(bindparam("ids", expanding=True)),
-    AttributeValue.definition_id
-    == (
-        select(AttributeDefinition.id)
-        .where(
-            AttributeDefinition.workspace_id == bindparam("workspace_id"),
-            AttributeDefinition.key == VIP_KEY,
-            AttributeDefinition.enabled.is_(True),
-            exists().where(
-                Workspace.id == bindparam("workspace_id"),
-                Workspace.plan.in_(bindparam("plans", expanding=True)),
+# Built once with bound parameters: every page of the queue and of conversations runs it.
+# Group memberships, then VIP as the group `vip`: primary-key probes (contact, the gated
+# `vip` definition, found once).
+_MEMBERSHIPS = prepared(
+    lambda dialect: union_all(
+        select(ContactGroupMember.contact_id, ContactGroupMember.group_id).where(
+            ContactGroupMember.workspace_id == bindparam("workspace_id"),
+            one_of(ContactGroupMember.contact_id, "ids", dialect),
+        ),
+        select(AttributeValue.contact_id, literal(VIP_KEY)).where(
+            one_of(AttributeValue.contact_id, "ids", dialect),
+            AttributeValue.definition_id
+            == (
+                select(AttributeDefinition.id)
+                .where(
+                    AttributeDefinition.workspace_id == bindparam("workspace_id"),
+                    AttributeDefinition.key == VIP_KEY,
+                    AttributeDefinition.enabled.is_(True),
+                    exists().where(
+                        Workspace.id == bindparam("workspace_id"),
+                        Workspace.plan.in_(bindparam("plans", expanding=True)),
+                    ),
+                )
+                .scalar_subquery()
             ),
-        )
-        .scalar_subquery()
-    ),
-    AttributeValue.value == "true",
+            AttributeValue.value == "true",
+        ),
+    )
 )

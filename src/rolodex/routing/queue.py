@@ -10,7 +10,8 @@ from rolodex.conversations.schemas import Status
 from rolodex.groups import service as groups
 from rolodex.models import Conversation
 from rolodex.routing import scoring, service
-from rolodex.routing.schemas import QueueItem
+from rolodex.routing.schemas import PriorityPoints, QueueItem
+from rolodex.schemas import assembled
 from rolodex.users import service as users
 
 
@@ -36,14 +37,13 @@ async def queue(
     contact_ids = list(dict.fromkeys(r.contact_id for r in rows))
     member_of = await groups.memberships(session, ws, contact_ids) if rules else {}
     reads = await conversations.read_many(session, principal, rows)
-    # Built from reads the server made itself: no second validation (model_construct).
-    items = [
-        QueueItem.model_construct(
-            **read.__dict__,
-            priority_breakdown=scoring.breakdown(
-                rules, member_of.get(read.contact_id, set()), read.channel_id
-            ),
-        )
-        for read in reads
-    ]
+    # A page shares a few breakdowns (the rules a contact's groups and channel match).
+    breakdowns: dict[tuple[frozenset[str], str], list[PriorityPoints]] = {}
+    items = []
+    for read in reads:
+        key = (frozenset(member_of.get(read.contact_id, ())), read.channel_id)
+        if key not in breakdowns:
+            breakdowns[key] = scoring.breakdown(rules, set(key[0]), key[1])
+        # Built from reads the server made itself: no second validation.
+        items.append(assembled(QueueItem, {**read.__dict__, "priority_breakdown": breakdowns[key]}))
     return items, next_cursor
