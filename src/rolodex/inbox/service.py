@@ -38,7 +38,7 @@ from rolodex.kit.pagination import id_page
 from rolodex.linking import service as links
 from rolodex.models import Contact, Conversation
 from rolodex.plans import Feature, has_feature
-from rolodex.schemas import IfMatch
+from rolodex.schemas import IfMatch, assembled
 from rolodex.workspaces import service as workspaces
 
 
@@ -173,21 +173,25 @@ async def write_contact_attributes(
 def _tab_entry(row: Any, *, editable: bool) -> ContactTabAttribute:
     has_value = row.source is not None
     # Typed here from the database's own rows: built without a second validation.
-    return ContactTabAttribute.model_construct(
-        key=row.key,
-        # A built-in label (platform attributes) in the reader's language; typed ones as is.
-        label=label_of(row.key, row.label),
-        kind=AttributeKind(row.kind),
-        type=AttributeType(row.type),
-        format=Format(row.format) if row.format else None,
-        options=list(row.options) if row.options is not None else None,
-        value=row.value,
-        source=ValueSource(row.source) if has_value else None,
-        updated_at=row.updated_at,
-        editable=editable,
-        crm_managed=row.crm_managed,
-        lookup=row.lookup,
-        pending_value=row.pending_value,
+    return assembled(
+        ContactTabAttribute,
+        {
+            "key": row.key,
+            # A built-in label (platform attributes) in the reader's language; typed ones as is.
+            "label": label_of(row.key, row.label),
+            "kind": AttributeKind(row.kind),
+            "type": AttributeType(row.type),
+            "format": Format(row.format) if row.format else None,
+            "options": list(row.options) if row.options is not None else None,
+            "value": row.value,
+            "source": ValueSource(row.source) if has_value else None,
+            "updated_at": row.updated_at,
+            "editable": editable,
+            "crm_managed": row.crm_managed,
+            "lookup": row.lookup,
+            "pending_value": row.pending_value,
+            "pending": False,
+        },
     )
 
 
