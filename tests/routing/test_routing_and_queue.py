@@ -270,3 +270,33 @@ async def test_routing_settings_are_validated_and_admin_only(
     assert forbidden.status_code == 403
     ok = await _routing(client, admin, prioritized_groups=["vip"])
     assert ok["prioritized_groups"] == [{"group": "vip", "weight": 1}]
+
+
+async def test_the_assembled_queue_and_priority_list_are_exactly_what_their_models_say(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """The queue and the list build their items without validation (schemas.assembled): every
+    field is there, typed as the model types it, and serialised as the model would."""
+    from rolodex.inbox.schemas import ConversationItem
+    from rolodex.routing.schemas import QueueItem
+    from rolodex.schemas import Page
+
+    admin = await make_workspace(db)
+    channel = await make_channel(db, admin, "webchat")
+    await _routing(client, admin, prioritized_channel_ids=[channel])
+    made = [await make_conversation(client, admin, channel, f"m{i}") for i in range(3)]
+    await _mark_vip(client, admin, made[1]["contact_id"])
+    for path, model in (
+        ("/api/v1/queue", Page[QueueItem]),
+        ("/api/v1/conversations?sort=priority&status=new", Page[ConversationItem]),
+    ):
+        response = await client.get(path, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["items"]) == 3
+        validated = model.model_validate_json(response.content)
+        assert validated.model_dump(mode="json") == body
+        fields = set(model.model_fields["items"].annotation.__args__[0].model_fields)  # type: ignore[union-attr]
+        assert all(set(item) == fields for item in body["items"])
+        assert body["items"][0]["contact_display_name"]
+        assert body["items"][0]["last_message"]["direction"] == "inbound"
