@@ -23,7 +23,16 @@ from pathlib import Path
 
 import contact_tab
 import httpx
-from _common import WrkResult, fresh_postgres, server, tree_cpu_seconds, write_section, wrk
+from _common import (
+    WrkResult,
+    fresh_postgres,
+    machine_cpu,
+    postgres_cpu_seconds,
+    server,
+    tree_cpu_seconds,
+    write_section,
+    wrk,
+)
 
 INGEST = Path(__file__).with_name("ingest.lua")
 CONNECTIONS = 50
@@ -39,27 +48,48 @@ class Data:
 
 
 @dataclass
-class Measured:
-    """The median round of one load and its server CPU per request."""
+class Round:
+    """One wrk round: its figures, CPU per request of the servers and of PostgreSQL, and the
+    share of the machine's CPU that was busy."""
 
     wrk: WrkResult
     cpu_ms: float
+    postgres_ms: float
+    busy: float
+
+
+@dataclass
+class Measured:
+    """The median round of one load (CPU figures: medians of the rounds) and all errors."""
+
+    wrk: WrkResult
+    cpu_ms: float
+    postgres_ms: float
+    busy: float
     errors: int
 
 
-def _round(pid: int, seconds: int, url: str, **options: object) -> tuple[WrkResult, float]:
-    before = tree_cpu_seconds(pid)
+def _round(pid: int, seconds: int, url: str, **options: object) -> Round:
+    before, postgres, machine = tree_cpu_seconds(pid), postgres_cpu_seconds(), machine_cpu()
     result = wrk(url, seconds=seconds, connections=CONNECTIONS, **options)  # type: ignore[arg-type]
-    used = tree_cpu_seconds(pid) - before
-    return result, 1000 * used / max(1.0, result.requests_per_second * seconds)
+    requests = max(1.0, result.requests_per_second * seconds)
+    busy, total = (after - first for after, first in zip(machine_cpu(), machine, strict=True))
+    return Round(
+        result,
+        1000 * (tree_cpu_seconds(pid) - before) / requests,
+        1000 * (postgres_cpu_seconds() - postgres) / requests,
+        busy / max(1.0, total),
+    )
 
 
-def _median(rounds: list[tuple[WrkResult, float]]) -> Measured:
-    ranked = sorted(rounds, key=lambda r: r[0].requests_per_second)
+def _median(rounds: list[Round]) -> Measured:
+    ranked = sorted(rounds, key=lambda r: r.wrk.requests_per_second)
     return Measured(
-        ranked[len(ranked) // 2][0],
-        statistics.median(c for _, c in rounds),
-        sum(r.errors for r, _ in rounds),
+        ranked[len(ranked) // 2].wrk,
+        statistics.median(r.cpu_ms for r in rounds),
+        statistics.median(r.postgres_ms for r in rounds),
+        statistics.median(r.busy for r in rounds),
+        sum(r.wrk.errors for r in rounds),
     )
 
 
@@ -139,9 +169,9 @@ def main() -> None:
         state.ids.unlink()
     load = os.getloadavg()[0]
     lines = [
-        "| load | processes | req/s | p50 | p99 | server CPU/req | errors | "
-        "throughput vs 1 | CPU vs 1 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| load | processes | req/s | p50 | p99 | server CPU/req | PostgreSQL CPU/req "
+        "| machine busy | errors | throughput vs 1 | CPU vs 1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for name, one, two in (("Contact tab", one_tab, two_tab), ("inbound", one_ingest, two_ingest)):
@@ -150,7 +180,8 @@ def main() -> None:
         for processes, m in ((1, one), (2, two)):
             lines.append(
                 f"| {name} | {processes} | {m.wrk.requests_per_second:,.0f} | "
-                f"{m.wrk.p50_ms:.1f} ms | {m.wrk.p99_ms:.1f} ms | {m.cpu_ms:.2f} ms | {m.errors} | "
+                f"{m.wrk.p50_ms:.1f} ms | {m.wrk.p99_ms:.1f} ms | {m.cpu_ms:.2f} ms | "
+                f"{m.postgres_ms:.2f} ms | {m.busy:.0%} | {m.errors} | "
                 + (f"{gain:.2f}x | {cpu:.2f}x |" if processes == 2 else "- | - |")
             )
         verdicts.append(
@@ -170,7 +201,9 @@ def main() -> None:
         f"{args.seconds} s of the Contact tab (a random conversation of 4,000 per request) and "
         "of inbound messages from new senders (`bench/ingest.lua`, bare web-chat channel); each "
         "figure is the median round. Server CPU/req: the user+system CPU of `rolodex serve` and "
-        "its child processes over a round / its requests (PostgreSQL's own not counted). "
+        "its child processes over a round / its requests; PostgreSQL CPU/req: the same for "
+        "every `postgres` process of the machine; machine busy: the share of both cores' time "
+        "not idle over the round (wrk's own included). "
         f"Default settings except ROLODEX_SECRET_KEY (required by --workers). Load avg {load:.1f} "
         "(1-minute, 2 cores: wrk and PostgreSQL share them with the servers)."
     )
