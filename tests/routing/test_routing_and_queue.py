@@ -300,3 +300,8 @@ async def test_the_assembled_queue_and_priority_list_are_exactly_what_their_mode
         assert all(set(item) == fields for item in body["items"])
         assert body["items"][0]["contact_display_name"]
         assert body["items"][0]["last_message"]["direction"] == "inbound"
+    # The list's badges: the VIP contact's item only, and every item unread for the admin.
+    listed = (await client.get("/api/v1/conversations", headers=admin.headers)).json()["items"]
+    vips = {item["contact_id"] for item in listed if item["vip"]}
+    assert vips == {made[1]["contact_id"]}
+    assert all(item["unread"] for item in listed)

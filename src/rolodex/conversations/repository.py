@@ -12,6 +12,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     func,
     insert,
@@ -21,8 +22,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
-from rolodex.db import dialect_insert, insert_for, prepared
+from rolodex.db import dialect_insert, insert_for, one_of, prepared
 from rolodex.errors import InvalidInput
 from rolodex.i18n import _
 from rolodex.kit.clock import as_utc
@@ -458,13 +460,14 @@ def _mark_read(dialect: str) -> Any:
     )
 
 
-def unread_expression(user_id: str | None) -> ColumnElement[bool]:
+def unread_expression(user_id: str | BindParameter[str] | None) -> ColumnElement[bool]:
     """Whether a conversation's last message is inbound and this user has not read it since."""
+    reader = user_id if isinstance(user_id, BindParameter) else (user_id or "")
     read = (
         select(_reads.c.id)
         .where(
             _reads.c.conversation_id == Conversation.id,
-            _reads.c.user_id == (user_id or ""),
+            _reads.c.user_id == reader,
             _reads.c.read_at >= Conversation.last_message_at,
         )
         .exists()
@@ -478,12 +481,19 @@ async def unread_ids(
     """Which of these conversations are unread for the user (one query)."""
     if not conversation_ids:
         return set()
-    stmt = select(Conversation.id).where(
-        Conversation.workspace_id == workspace_id,
-        Conversation.id.in_(list(conversation_ids)),
-        unread_expression(user_id),
+    params = {"workspace_id": workspace_id, "ids": list(conversation_ids), "user_id": user_id or ""}
+    rows = await (await session.connection()).execute(_UNREAD(session), params)
+    return {str(conversation_id) for (conversation_id,) in rows}
+
+
+# Built once: every conversation list page runs it.
+_UNREAD = prepared(
+    lambda dialect: select(Conversation.id).where(
+        Conversation.workspace_id == bindparam("workspace_id"),
+        one_of(Conversation.id, "ids", dialect),
+        unread_expression(bindparam("user_id")),
     )
-    return {str(i) for i in (await session.execute(stmt)).scalars()}
+)
 
 
 async def counts(session: AsyncSession, workspace_id: str, user_id: str | None) -> dict[str, int]:

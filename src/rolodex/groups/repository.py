@@ -113,16 +113,26 @@ async def vip_among(
     """Which of these contacts are VIP (one index probe each, one statement)."""
     if not contact_ids:
         return set()
-    # Primary-key probes (contact, vip): no workspace term for a planner to walk instead.
-    stmt = select(AttributeValue.contact_id).where(
-        AttributeValue.contact_id.in_(list(contact_ids)),
+    params = {"workspace_id": workspace_id, "ids": list(contact_ids)}
+    rows = await (await session.connection()).execute(_VIP_AMONG(session), params)
+    return {str(contact_id) for (contact_id,) in rows}
+
+
+# Built once: every conversation list page runs it. Primary-key probes (contact, vip): no
+# workspace term for a planner to walk instead.
+_VIP_AMONG = prepared(
+    lambda dialect: select(AttributeValue.contact_id).where(
+        one_of(AttributeValue.contact_id, "ids", dialect),
         AttributeValue.value == "true",
         AttributeValue.definition_id
         == select(AttributeDefinition.id)
-        .where(AttributeDefinition.workspace_id == workspace_id, AttributeDefinition.key == VIP_KEY)
+        .where(
+            AttributeDefinition.workspace_id == bindparam("workspace_id"),
+            AttributeDefinition.key == VIP_KEY,
+        )
         .scalar_subquery(),
     )
-    return set((await session.execute(stmt)).scalars())
+)
 
 
 async def member_group_ids(
