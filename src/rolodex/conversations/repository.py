@@ -430,15 +430,33 @@ async def priority_page(
             )
         )
     order = (Conversation.priority_score.desc(), Conversation.created_at, Conversation.id)
-    columns = stmt.with_only_columns(*Conversation.__table__.columns, *_PAGE_EXTRAS)
-    connection = await session.connection()
-    result = await connection.execute(columns.order_by(*order).limit(limit + 1))
-    rows = cast(Sequence[Row[Any]], result.all())
+    rows = await _page_rows(session, stmt.order_by(*order).limit(limit + 1))
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor([last.priority_score, last.created_at.isoformat(), last.id])
+
+
+async def newest_page(
+    session: AsyncSession, stmt: Select[Any], *, cursor: str | None, limit: int
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """One page of conversations newest first (by their time-sortable id), rows as
+    `priority_page` gives them."""
+    if cursor:
+        (before,) = decode_cursor(cursor, 1)
+        stmt = stmt.where(Conversation.id < str(before))
+    rows = await _page_rows(session, stmt.order_by(Conversation.id.desc()).limit(limit + 1))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1].id])
+
+
+async def _page_rows(session: AsyncSession, stmt: Select[Any]) -> Sequence[Row[Any]]:
+    columns = stmt.with_only_columns(*Conversation.__table__.columns, *_PAGE_EXTRAS)
+    result = await (await session.connection()).execute(columns)
+    return cast(Sequence[Row[Any]], result.all())
 
 
 async def get_message(session: AsyncSession, workspace_id: str, message_id: str) -> Message | None:

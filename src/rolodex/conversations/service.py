@@ -427,9 +427,9 @@ async def read_many(
 ) -> list[ConversationRead]:
     """Conversations as read, with their contacts' display names (one query) and the names of
     the bots holding any (one more, only then)."""
-    if rows and isinstance(rows[0], Row):  # a page's rows carry their contacts' names
-        names = {r.contact_id: r.contact_display_name or "" for r in rows if isinstance(r, Row)}
-    else:
+    # A page's rows carry their contacts' names; a conversation loaded alone does not.
+    names = {r.contact_id: r.contact_display_name or "" for r in rows if isinstance(r, Row)}
+    if not names:
         names = await contacts.display_names(session, principal, [r.contact_id for r in rows])
     bots = await repository.bot_names(
         session, principal.workspace_id, [r.bot_id for r in rows if r.bot_id]
@@ -463,13 +463,11 @@ async def list_conversations(
             stmt = stmt.where(column == value)
     for condition in where:  # e.g. the inbox's contact-group narrowing
         stmt = stmt.where(condition)
-    rows: Sequence[Conversation | Row[Any]]
     if filters.sort == "priority":
         rows, next_cursor = await priority_page(session, stmt, cursor=cursor, limit=limit)
     else:
-        rows, next_cursor = await id_page(
-            session, stmt, Conversation.id, cursor=cursor, limit=limit, newest_first=True
-        )
+        rows, next_cursor = await repository.newest_page(session, stmt, cursor=cursor, limit=limit)
+        _note_version(session, rows)
     return await read_many(session, principal, rows), next_cursor
 
 
@@ -905,9 +903,13 @@ async def priority_page(
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """One page of conversations by priority score (highest first), then oldest first."""
     rows, next_cursor = await repository.priority_page(session, stmt, cursor=cursor, limit=limit)
+    _note_version(session, rows)
+    return rows, next_cursor
+
+
+def _note_version(session: AsyncSession, rows: Sequence[Row[Any]]) -> None:
     if rows:  # the page read the configuration version: its configuration costs no read
         workspaces.note_config_version(session, rows[0].workspace_id, rows[0].config_version)
-    return rows, next_cursor
 
 
 async def read_message(session: AsyncSession, principal: Principal, message_id: str) -> MessageRead:

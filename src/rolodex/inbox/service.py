@@ -292,8 +292,11 @@ async def _items(
 ) -> list[ConversationItem]:
     vips = await groups.vip_contact_ids(session, principal, {r.contact_id for r in rows})
     unread = await conversations.unread_ids(session, principal, [r.id for r in rows])
+    # Built from reads the server made itself: no second validation.
     return [
-        ConversationItem(**r.model_dump(), vip=r.contact_id in vips, unread=r.id in unread)
+        assembled(
+            ConversationItem, {**r.__dict__, "vip": r.contact_id in vips, "unread": r.id in unread}
+        )
         for r in rows
     ]
 
