@@ -243,6 +243,9 @@ def test_a_filter_picked_before_the_scripts_ran_applies_once_they_do(
     made = _prepare(live_server)
     page.goto(f"{live_server.url}/")
     login(page, AGENT_EMAIL, AGENT_PASSWORD)
+    # The first page's scripts have all run (the stream opens after them): the next request
+    # for workspace.js is the second page's.
+    expect(page.locator("html")).to_have_attribute("data-live", "open")
     # The page's script is held back, as on a slow network, while the agent picks a channel.
     held: list[Any] = []
     page.route("**/static/workspace.js", lambda route: held.append(route), times=1)
