@@ -463,11 +463,9 @@ async def list_conversations(
             stmt = stmt.where(column == value)
     for condition in where:  # e.g. the inbox's contact-group narrowing
         stmt = stmt.where(condition)
-    if filters.sort == "priority":
-        rows, next_cursor = await priority_page(session, stmt, cursor=cursor, limit=limit)
-    else:
-        rows, next_cursor = await repository.newest_page(session, stmt, cursor=cursor, limit=limit)
-        _note_version(session, rows)
+    page = repository.priority_page if filters.sort == "priority" else repository.newest_page
+    rows, next_cursor = await page(session, stmt, cursor=cursor, limit=limit)
+    _note_version(session, rows)
     return await read_many(session, principal, rows), next_cursor
 
 

@@ -239,9 +239,12 @@ async def memberships(
     out: dict[str, set[str]] = {c: set() for c in contact_ids}
     if not contact_ids:
         return out
-    params: dict[str, Any] = {"workspace_id": workspace_id, "ids": list(contact_ids)}
+    params = {
+        "workspace_id": workspace_id,
+        "ids": list(contact_ids),
+        "plans": [p.value for p in FEATURE_PLANS[Feature.VIP]],
+    }
     # On the session's connection: Core rows, without the ORM's per-statement work.
-    params["plans"] = [p.value for p in FEATURE_PLANS[Feature.VIP]]
     connection = await session.connection()
     for contact_id, group_id in await connection.execute(_MEMBERSHIPS(session), params):
         out[contact_id].add(group_id)

@@ -43,7 +43,7 @@ async def queue(
     for read in reads:
         key = (frozenset(member_of.get(read.contact_id, ())), read.channel_id)
         if key not in breakdowns:
-            breakdowns[key] = scoring.breakdown(rules, set(key[0]), key[1])
+            breakdowns[key] = scoring.breakdown(rules, *key)
         # Built from reads the server made itself: no second validation.
         items.append(assembled(QueueItem, {**read.__dict__, "priority_breakdown": breakdowns[key]}))
     return items, next_cursor

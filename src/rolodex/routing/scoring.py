@@ -16,6 +16,7 @@ primary-key probe from the conversation's contact.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,9 @@ def team_expressions(
     return team, reason
 
 
-def breakdown(rules: Rules | None, member_of: set[str], channel_id: str) -> list[PriorityPoints]:
+def breakdown(
+    rules: Rules | None, member_of: AbstractSet[str], channel_id: str
+) -> list[PriorityPoints]:
     """The prioritised rules a conversation matches, each with its points."""
     if rules is None:
         return []
